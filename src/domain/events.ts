@@ -1,0 +1,54 @@
+import type { ErrorInfo } from "./error-info.js";
+import type { JsonValue } from "./json.js";
+
+/**
+ * What the engine is told. Everything non-deterministic (the outcome of a call, the
+ * random jitter of a backoff) arrives inside an event, so the engine stays a pure function.
+ */
+export type SagaEvent =
+  | ClaimedEvent
+  | TimerFiredEvent
+  | PhaseSucceededEvent
+  | PhaseFailedEvent
+  | CancelRequestedEvent;
+
+/**
+ * A worker took the instance from the store. Any attempt still marked running was started
+ * by a worker that is gone: it is in doubt and is run again with the same idempotency key.
+ */
+export interface ClaimedEvent {
+  type: "claimed";
+}
+
+/** A wake-up the engine asked for (a retry backoff) is due; nothing is in doubt. */
+export interface TimerFiredEvent {
+  type: "timer_fired";
+}
+
+export interface PhaseSucceededEvent {
+  type: "action_succeeded" | "compensation_succeeded";
+  step: string;
+  attempt: number;
+  /** The action's output (ignored for compensations). */
+  output?: JsonValue;
+}
+
+export interface PhaseFailedEvent {
+  type: "action_failed" | "compensation_failed";
+  step: string;
+  attempt: number;
+  error: ErrorInfo;
+  /** False for errors that must not be retried (TerminalError, a configured terminal name). */
+  retryable: boolean;
+  timedOut: boolean;
+  /** A participant's own request to wait at least this long (e.g. HTTP Retry-After). */
+  retryAfterMs?: number;
+  /** A random number in [0, 1) used for backoff jitter; passed in to keep the engine pure. */
+  jitter: number;
+}
+
+export interface CancelRequestedEvent {
+  type: "cancel_requested";
+  reason: string;
+  by: string;
+}

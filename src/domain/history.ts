@@ -1,0 +1,36 @@
+import type { ErrorInfo } from "./error-info.js";
+import type { JsonValue } from "./json.js";
+import type { Phase, SagaStatus } from "./status.js";
+import type { Outstanding, StopReason } from "./state.js";
+
+/** One line of a saga's append-only history (G6). */
+export type HistoryEntry =
+  | { type: "saga_started"; atMs: number; input: JsonValue; idempotencyKey: string | null }
+  | { type: "attempt_started"; atMs: number; step: string; phase: Phase; attempt: number }
+  | { type: "attempt_succeeded"; atMs: number; step: string; phase: Phase; attempt: number; output?: JsonValue }
+  | {
+      type: "attempt_failed";
+      atMs: number;
+      step: string;
+      phase: Phase;
+      attempt: number;
+      error: ErrorInfo;
+      timedOut: boolean;
+      /** Set when another attempt will follow. */
+      nextAttemptAtMs?: number;
+    }
+  | { type: "phase_gave_up"; atMs: number; step: string; phase: Phase; attempts: number; error: ErrorInfo }
+  | { type: "attempt_in_doubt"; atMs: number; step: string; phase: Phase; attempt: number; recoveries: number }
+  | { type: "cancel_requested"; atMs: number; reason: string; by: string }
+  | { type: "compensation_started"; atMs: number; reason: StopReason; step?: string; order: string[] }
+  | { type: "saga_ended"; atMs: number; status: SagaStatus; reason?: StopReason; outstanding?: Outstanding[] };
+
+export type HistoryEntryType = HistoryEntry["type"];
+
+/** A history entry as stored: numbered per instance, with who wrote it. */
+export type StoredHistoryEntry = HistoryEntry & {
+  seq: number;
+  /** The worker that persisted the entry and its fencing epoch, when a worker did. */
+  workerId?: string;
+  epoch?: number;
+};

@@ -1,0 +1,30 @@
+import type { RetryPolicy } from "./retry-policy.js";
+
+/**
+ * The data half of a saga definition: everything the pure engine needs to decide,
+ * and nothing it must not see (the step functions live in the DSL's definition).
+ */
+export interface SagaPlan {
+  readonly name: string;
+  readonly version: number;
+  readonly steps: readonly StepPlan[];
+  /**
+   * How many times an instance may be found with an attempt in doubt (its worker died
+   * while running it) before it is parked as `failed` with reason `recovery_limit`.
+   */
+  readonly maxRecoveries: number;
+}
+
+export interface StepPlan {
+  readonly name: string;
+  /** Once a pivot step succeeds the saga no longer rolls back; it only rolls forward. */
+  readonly pivot: boolean;
+  readonly hasCompensation: boolean;
+  /** A step that failed for good is compensated only when its failure may leave effects. */
+  readonly compensateOnFailure: boolean;
+  readonly retry: RetryPolicy;
+  /** Per-attempt limit for the action; 0 means none. */
+  readonly timeoutMs: number;
+  readonly compensationRetry: RetryPolicy;
+  readonly compensationTimeoutMs: number;
+}

@@ -1,0 +1,72 @@
+import type { ErrorInfo } from "./error-info.js";
+import type { JsonValue } from "./json.js";
+import type { Phase, PhaseStatus, SagaStatus } from "./status.js";
+
+/** One phase (action or compensation) of one step. */
+export interface PhaseState {
+  status: PhaseStatus;
+  /** Number of the last attempt started (0 = never started). Attempts are numbered from 1. */
+  attempt: number;
+  /** Attempts whose outcome was recorded as a failure; this is what the retry budget counts. */
+  failures: number;
+  /** Set while `status` is `retrying`: when the next attempt is due. */
+  nextAttemptAtMs?: number;
+  startedAtMs?: number;
+  settledAtMs?: number;
+  lastError?: ErrorInfo;
+  /** True when the last recorded failure was a timeout: the attempt may still have taken effect. */
+  lastTimedOut?: boolean;
+}
+
+export interface StepState {
+  name: string;
+  action: PhaseState;
+  compensation: PhaseState;
+  /** The action's result, once it succeeded. Compensation receives it. */
+  output?: JsonValue;
+}
+
+/** Why forward progress stopped. */
+export const StopReason = {
+  StepFailed: "step_failed",
+  Cancelled: "cancelled",
+  RecoveryLimit: "recovery_limit",
+  StepFailedAfterPivot: "step_failed_after_pivot",
+  CompensationFailed: "compensation_failed",
+} as const;
+export type StopReason = (typeof StopReason)[keyof typeof StopReason];
+
+export interface Outstanding {
+  step: string;
+  phase: Phase;
+}
+
+/**
+ * The whole persisted state of one saga instance. Plain data: it survives a JSON round
+ * trip unchanged (a test says so), which is how every store keeps it.
+ */
+export interface SagaState {
+  id: string;
+  definitionName: string;
+  definitionVersion: number;
+  input: JsonValue;
+  idempotencyKey: string | null;
+  status: SagaStatus;
+  steps: StepState[];
+  /** Indexes of steps in the order their actions settled with (possible) effects; compensation runs this backwards. */
+  settledOrder: number[];
+  /** Fixed when compensation begins: step indexes to compensate, newest first. */
+  compensationOrder: number[];
+  pivotPassed: boolean;
+  cancel?: { reason: string; by: string; atMs: number };
+  /** Set once the saga stops going forward (compensation begins or it is parked). */
+  stop?: { reason: StopReason; step?: string; error?: ErrorInfo; atMs: number };
+  /** Set when the saga ended `failed`: what an operator still has to see to. */
+  outstanding?: Outstanding[];
+  recoveries: number;
+  /** When the engine next wants to look at this instance; null when it waits for nothing (terminal). */
+  wakeAtMs: number | null;
+  createdAtMs: number;
+  updatedAtMs: number;
+  endedAtMs?: number;
+}

@@ -1,0 +1,177 @@
+import type { SagaPlan, StepPlan } from "../domain/plan.js";
+import type { RetryPolicy } from "../domain/retry-policy.js";
+import { InvalidDefinitionError } from "../errors.js";
+import { DEFAULT_ACTION_RETRY, DEFAULT_COMPENSATION_RETRY, DEFAULT_MAX_RECOVERIES } from "./retry-defaults.js";
+import { describe, requireBoolean, requireFunction, requireInteger, requireName, resolveRetryPolicy } from "./validate.js";
+
+/** What an action sees. `outputs` holds the results of the steps before it, typed by name. */
+export interface StepContext<Input, Outputs> {
+  readonly sagaId: string;
+  readonly step: string;
+  /** 1 for the first attempt; grows with every retry and every recovery. */
+  readonly attempt: number;
+  /**
+   * Stable across attempts, retries, recoveries and workers (G3): `<sagaId>:<step>`.
+   * Pass it to the participant so that a repeated call takes effect once.
+   */
+  readonly idempotencyKey: string;
+  readonly input: Input;
+  readonly outputs: Outputs;
+  /** Aborted when the attempt times out or the worker shuts down; pass it to fetch() and friends. */
+  readonly signal: AbortSignal;
+}
+
+/** What a compensation sees: its own step's output besides the action's context. */
+export interface CompensationContext<Input, Outputs, Output> extends StepContext<Input, Outputs> {
+  /** The action's output; `null` when the action failed or timed out and may still have left effects. */
+  readonly output: Output | null;
+  /** `<sagaId>:<step>:compensate`, stable like the action's key. */
+  readonly idempotencyKey: string;
+}
+
+/** Retry options; anything left out takes the default (see DEFAULT_ACTION_RETRY). */
+export type RetryOptions = Partial<Omit<RetryPolicy, "terminalErrors">> & { terminalErrors?: readonly string[] };
+
+export interface StepOptions<Input, Outputs, Output> {
+  /** Does the work. Its result is persisted as JSON before the next step starts. */
+  action: (ctx: StepContext<Input, Outputs>) => Promise<Output> | Output;
+  /** Undoes the action. Leave it out for read-only and pivot steps. */
+  compensate?: (ctx: CompensationContext<Input, Outputs, Output>) => Promise<unknown> | unknown;
+  /** Default: 3 attempts, 100 ms → 10 s exponential backoff with full jitter. */
+  retry?: RetryOptions;
+  /** Per-attempt limit in ms; 0 (default) means none. */
+  timeoutMs?: number;
+  /** Default: 10 attempts, 200 ms → 30 s. */
+  compensationRetry?: RetryOptions;
+  compensationTimeoutMs?: number;
+  /** After a pivot step succeeds the saga only rolls forward. Default false. */
+  pivot?: boolean;
+  /** Compensate this step even when its action failed for good (its failure may leave effects). Default false. */
+  compensateOnFailure?: boolean;
+}
+
+/** A step as the runtime holds it: the plan plus its functions, with the types erased. */
+export interface StepRuntime {
+  readonly plan: StepPlan;
+  readonly action: (ctx: StepContext<unknown, Record<string, unknown>>) => unknown;
+  readonly compensate?: (ctx: CompensationContext<unknown, Record<string, unknown>, unknown>) => unknown;
+}
+
+/** A validated, immutable saga definition. `Input` and `Outputs` only carry types. */
+export interface SagaDefinition<Input = unknown, Outputs = Record<string, unknown>> {
+  readonly name: string;
+  readonly version: number;
+  readonly plan: SagaPlan;
+  readonly steps: readonly StepRuntime[];
+  /** Checks and narrows an input before a saga is started; throw to refuse it. */
+  readonly parseInput?: (input: unknown) => Input;
+  /** Phantom fields for type inference; never set at run time. */
+  readonly __types?: { input: Input; outputs: Outputs };
+}
+
+export interface SagaOptions<Input> {
+  name: string;
+  /** A positive integer; a running instance always finishes on the version it started with. */
+  version: number;
+  /** Default 10. */
+  maxRecoveries?: number;
+  parseInput?: (input: unknown) => Input;
+}
+
+/**
+ * Builds a saga step by step; each `step()` returns a new builder whose later steps see
+ * this step's output under its name.
+ *
+ * @example
+ * const order = defineSaga<{ orderId: string }>({ name: "order", version: 1 })
+ *   .step("reservePayment", {
+ *     action: ({ input, idempotencyKey }) => payments.reserve(input.orderId, idempotencyKey),
+ *     compensate: ({ output, idempotencyKey }) => payments.release(output, idempotencyKey),
+ *   })
+ *   .step("ship", { action: ({ outputs }) => shipping.create(outputs.reservePayment.id) })
+ *   .build();
+ */
+export class SagaBuilder<Input, Outputs extends Record<string, unknown>> {
+  readonly #options: SagaOptions<Input>;
+  readonly #steps: readonly StepRuntime[];
+
+  /** @internal use defineSaga() */
+  constructor(options: SagaOptions<Input>, steps: readonly StepRuntime[]) {
+    this.#options = options;
+    this.#steps = steps;
+  }
+
+  step<Name extends string, Output>(
+    name: Name extends keyof Outputs ? never : Name,
+    options: StepOptions<Input, Outputs, Output>,
+  ): SagaBuilder<Input, Outputs & { readonly [K in Name]: Output }> {
+    const saga = this.#options.name;
+    const index = this.#steps.length;
+    const field = `steps[${index}]`;
+    requireName(saga, `${field}.name`, name);
+    if (this.#steps.some((step) => step.plan.name === name)) {
+      throw new InvalidDefinitionError(saga, `${field}.name`, `must be unique, but ${JSON.stringify(name)} is already step ${this.#steps.findIndex((s) => s.plan.name === name)}`);
+    }
+    if (typeof options !== "object" || options === null) {
+      throw new InvalidDefinitionError(saga, field, `options must be an object, got ${describe(options)}`);
+    }
+    const known = new Set(["action", "compensate", "retry", "timeoutMs", "compensationRetry", "compensationTimeoutMs", "pivot", "compensateOnFailure"]);
+    for (const key of Object.keys(options)) {
+      if (!known.has(key)) throw new InvalidDefinitionError(saga, `${field}.${key}`, `is not a step option (known: ${[...known].join(", ")})`);
+    }
+    requireFunction(saga, `${field}.action`, options.action);
+    if (options.compensate !== undefined) requireFunction(saga, `${field}.compensate`, options.compensate);
+    const pivot = requireBoolean(saga, `${field}.pivot`, options.pivot ?? false);
+    const compensateOnFailure = requireBoolean(saga, `${field}.compensateOnFailure`, options.compensateOnFailure ?? false);
+    if (compensateOnFailure && options.compensate === undefined) {
+      throw new InvalidDefinitionError(saga, `${field}.compensateOnFailure`, "needs a compensate function to run");
+    }
+    const plan: StepPlan = Object.freeze({
+      name,
+      pivot,
+      hasCompensation: options.compensate !== undefined,
+      compensateOnFailure,
+      retry: resolveRetryPolicy(saga, `${field}.retry`, options.retry, DEFAULT_ACTION_RETRY),
+      timeoutMs: requireInteger(saga, `${field}.timeoutMs`, options.timeoutMs ?? 0, 0),
+      compensationRetry: resolveRetryPolicy(saga, `${field}.compensationRetry`, options.compensationRetry, DEFAULT_COMPENSATION_RETRY),
+      compensationTimeoutMs: requireInteger(saga, `${field}.compensationTimeoutMs`, options.compensationTimeoutMs ?? 0, 0),
+    });
+    const runtime: StepRuntime = Object.freeze({
+      plan,
+      action: options.action as StepRuntime["action"],
+      ...(options.compensate ? { compensate: options.compensate as StepRuntime["compensate"] } : {}),
+    });
+    return new SagaBuilder(this.#options, [...this.#steps, runtime]);
+  }
+
+  /** Freezes the definition. Throws InvalidDefinitionError for a saga without steps. */
+  build(): SagaDefinition<Input, Outputs> {
+    const saga = this.#options.name;
+    if (this.#steps.length === 0) throw new InvalidDefinitionError(saga, "steps", "must contain at least one step");
+    const plan: SagaPlan = Object.freeze({
+      name: saga,
+      version: this.#options.version,
+      steps: Object.freeze(this.#steps.map((step) => step.plan)),
+      maxRecoveries: this.#options.maxRecoveries ?? DEFAULT_MAX_RECOVERIES,
+    });
+    return Object.freeze({
+      name: saga,
+      version: this.#options.version,
+      plan,
+      steps: this.#steps,
+      ...(this.#options.parseInput ? { parseInput: this.#options.parseInput } : {}),
+    });
+  }
+}
+
+/** Starts a saga definition. `Input` is the type of the input every instance receives. */
+export function defineSaga<Input>(options: SagaOptions<Input>): SagaBuilder<Input, Record<never, never>> {
+  if (typeof options !== "object" || options === null) {
+    throw new InvalidDefinitionError("?", "options", `must be an object, got ${describe(options)}`);
+  }
+  const name = requireName(String(options.name), "name", options.name);
+  requireInteger(name, "version", options.version, 1);
+  if (options.maxRecoveries !== undefined) requireInteger(name, "maxRecoveries", options.maxRecoveries, 0);
+  if (options.parseInput !== undefined) requireFunction(name, "parseInput", options.parseInput);
+  return new SagaBuilder<Input, Record<never, never>>({ ...options }, []);
+}

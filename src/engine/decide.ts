@@ -1,0 +1,344 @@
+import { idempotencyKeyFor, type SagaCommand } from "../domain/commands.js";
+import type { ErrorInfo } from "../domain/error-info.js";
+import type { PhaseFailedEvent, PhaseSucceededEvent, SagaEvent } from "../domain/events.js";
+import type { HistoryEntry } from "../domain/history.js";
+import type { SagaPlan } from "../domain/plan.js";
+import type { Outstanding, PhaseState, SagaState, StopReason } from "../domain/state.js";
+import { isTerminal, type Phase } from "../domain/status.js";
+import { retryDelayMs } from "./backoff.js";
+
+/** The engine's answer to one event. */
+export interface Decision {
+  /** The next state; the input state is never mutated. */
+  state: SagaState;
+  /** Attempts to start now, each already recorded as started in `state`. */
+  commands: SagaCommand[];
+  /** Entries to append to the instance's history, in order. */
+  history: HistoryEntry[];
+  /** Set when the event was not applicable (a duplicate or stale delivery, a late cancel); `state` is then unchanged. */
+  ignored?: string;
+}
+
+interface Draft {
+  plan: SagaPlan;
+  s: SagaState;
+  now: number;
+  commands: SagaCommand[];
+  history: HistoryEntry[];
+}
+
+/**
+ * The saga engine: a pure function from (plan, state, event, now) to the next state and
+ * the commands to run. No I/O, no clock, no randomness: all of it arrives in the arguments.
+ */
+export function decide(plan: SagaPlan, state: SagaState, event: SagaEvent, nowMs: number): Decision {
+  if (plan.name !== state.definitionName || plan.version !== state.definitionVersion) {
+    throw new RangeError(
+      `plan ${plan.name}@${plan.version} does not match instance ${state.id} (${state.definitionName}@${state.definitionVersion})`,
+    );
+  }
+  if (isTerminal(state.status)) return ignore(state, `saga is already ${state.status}`);
+
+  const d: Draft = { plan, s: structuredClone(state), now: nowMs, commands: [], history: [] };
+  let ignored: string | undefined;
+  switch (event.type) {
+    case "claimed":
+      recoverInDoubt(d);
+      break;
+    case "timer_fired":
+      break;
+    case "action_succeeded":
+    case "compensation_succeeded":
+      ignored = applySuccess(d, event);
+      break;
+    case "action_failed":
+    case "compensation_failed":
+      ignored = applyFailure(d, event);
+      break;
+    case "cancel_requested":
+      ignored = applyCancel(d, event.reason, event.by);
+      break;
+  }
+  if (ignored !== undefined) return ignore(state, ignored);
+  advance(d);
+  d.s.updatedAtMs = nowMs;
+  return { state: d.s, commands: d.commands, history: d.history };
+}
+
+function ignore(state: SagaState, reason: string): Decision {
+  return { state, commands: [], history: [], ignored: reason };
+}
+
+function phaseOf(d: Draft, stepIndex: number, phase: Phase): PhaseState {
+  const step = d.s.steps[stepIndex];
+  if (step === undefined) throw new RangeError(`step index ${stepIndex} out of range`);
+  return phase === "action" ? step.action : step.compensation;
+}
+
+/** Resolves an outcome event to its running phase, or says why it does not apply. */
+function locate(d: Draft, stepName: string, phase: Phase, attempt: number): { index: number; p: PhaseState } | string {
+  const index = d.s.steps.findIndex((step) => step.name === stepName);
+  if (index < 0) return `unknown step ${stepName}`;
+  const p = phaseOf(d, index, phase);
+  if (p.status !== "running" || p.attempt !== attempt) {
+    return `stale ${phase} outcome for ${stepName} attempt ${attempt} (phase is ${p.status}, attempt ${p.attempt})`;
+  }
+  return { index, p };
+}
+
+function applySuccess(d: Draft, event: PhaseSucceededEvent): string | undefined {
+  const phase: Phase = event.type === "action_succeeded" ? "action" : "compensation";
+  const found = locate(d, event.step, phase, event.attempt);
+  if (typeof found === "string") return found;
+  const { index, p } = found;
+  p.status = "succeeded";
+  p.settledAtMs = d.now;
+  if (phase === "action") {
+    const output = event.output ?? null;
+    const step = d.s.steps[index];
+    if (step !== undefined) step.output = output;
+    d.s.settledOrder.push(index);
+    if (d.plan.steps[index]?.pivot === true) d.s.pivotPassed = true;
+    d.history.push({ type: "attempt_succeeded", atMs: d.now, step: event.step, phase, attempt: event.attempt, output });
+  } else {
+    d.history.push({ type: "attempt_succeeded", atMs: d.now, step: event.step, phase, attempt: event.attempt });
+  }
+  return undefined;
+}
+
+function applyFailure(d: Draft, event: PhaseFailedEvent): string | undefined {
+  const phase: Phase = event.type === "action_failed" ? "action" : "compensation";
+  const found = locate(d, event.step, phase, event.attempt);
+  if (typeof found === "string") return found;
+  const { index, p } = found;
+  const stepPlan = d.plan.steps[index];
+  if (stepPlan === undefined) return `unknown step ${event.step}`;
+  const policy = phase === "action" ? stepPlan.retry : stepPlan.compensationRetry;
+
+  p.failures += 1;
+  p.lastError = event.error;
+  p.lastTimedOut = event.timedOut;
+  // A cancel stops forward retries (the saga is rolling back anyway); compensations keep retrying.
+  const cancelStopsRetry = phase === "action" && d.s.cancel !== undefined && !d.s.pivotPassed;
+  const canRetry =
+    event.retryable && !policy.terminalErrors.includes(event.error.name) && p.failures < policy.maxAttempts && !cancelStopsRetry;
+
+  if (canRetry) {
+    const nextAttemptAtMs = d.now + retryDelayMs(policy, p.failures, event.jitter, event.retryAfterMs);
+    p.status = "retrying";
+    p.nextAttemptAtMs = nextAttemptAtMs;
+    d.history.push({
+      type: "attempt_failed",
+      atMs: d.now,
+      step: event.step,
+      phase,
+      attempt: event.attempt,
+      error: event.error,
+      timedOut: event.timedOut,
+      nextAttemptAtMs,
+    });
+    return undefined;
+  }
+
+  d.history.push({
+    type: "attempt_failed",
+    atMs: d.now,
+    step: event.step,
+    phase,
+    attempt: event.attempt,
+    error: event.error,
+    timedOut: event.timedOut,
+  });
+  giveUp(d, index, phase, event.error);
+  return undefined;
+}
+
+/** A phase failed for good: decide what that means for the saga. */
+function giveUp(d: Draft, index: number, phase: Phase, error: ErrorInfo): void {
+  const p = phaseOf(d, index, phase);
+  const stepName = d.s.steps[index]?.name ?? String(index);
+  p.status = "failed";
+  p.settledAtMs = d.now;
+  p.nextAttemptAtMs = undefined;
+  d.history.push({ type: "phase_gave_up", atMs: d.now, step: stepName, phase, attempts: p.attempt, error });
+
+  if (phase === "compensation") {
+    // Compensations stay in strict reverse order, so the ones after this one wait for an operator too.
+    finishFailed(d, "compensation_failed", outstandingCompensations(d));
+    return;
+  }
+  // A timed-out last attempt may have taken effect even though it reported nothing.
+  if (d.plan.steps[index]?.compensateOnFailure === true || p.lastTimedOut === true) d.s.settledOrder.push(index);
+  if (d.s.pivotPassed) {
+    d.s.stop = { reason: "step_failed_after_pivot", step: stepName, error, atMs: d.now };
+    finishFailed(d, "step_failed_after_pivot", [{ step: stepName, phase: "action" }]);
+    return;
+  }
+  if (d.s.status === "running" && d.s.stop === undefined) {
+    d.s.stop = { reason: d.s.cancel ? "cancelled" : "step_failed", step: stepName, error, atMs: d.now };
+  }
+}
+
+function applyCancel(d: Draft, reason: string, by: string): string | undefined {
+  if (d.s.cancel !== undefined) return "cancel already requested";
+  if (d.s.status === "compensating") return "saga is already compensating";
+  if (d.s.pivotPassed) return "saga passed its pivot step and can only roll forward";
+  d.s.cancel = { reason, by, atMs: d.now };
+  d.history.push({ type: "cancel_requested", atMs: d.now, reason, by });
+  // A step waiting to retry has settled as far as the cancel is concerned: its next attempt never starts.
+  d.s.steps.forEach((step, index) => {
+    if (step.action.status !== "retrying") return;
+    const error = step.action.lastError ?? { name: "Cancelled", message: "cancelled before retry" };
+    giveUp(d, index, "action", error);
+  });
+  return undefined;
+}
+
+function recoverInDoubt(d: Draft): void {
+  const inDoubt: Array<{ index: number; phase: Phase }> = [];
+  d.s.steps.forEach((step, index) => {
+    if (step.action.status === "running") inDoubt.push({ index, phase: "action" });
+    if (step.compensation.status === "running") inDoubt.push({ index, phase: "compensation" });
+  });
+  if (inDoubt.length === 0) return;
+  d.s.recoveries += 1;
+  for (const { index, phase } of inDoubt) {
+    const p = phaseOf(d, index, phase);
+    d.history.push({
+      type: "attempt_in_doubt",
+      atMs: d.now,
+      step: d.s.steps[index]?.name ?? String(index),
+      phase,
+      attempt: p.attempt,
+      recoveries: d.s.recoveries,
+    });
+  }
+  if (d.s.recoveries > d.plan.maxRecoveries) {
+    const outstanding: Outstanding[] = inDoubt.map(({ index, phase }) => ({ step: d.s.steps[index]?.name ?? "", phase }));
+    const error: ErrorInfo = {
+      name: "RecoveryLimitError",
+      message: `the worker running this attempt died ${d.s.recoveries} times (limit ${d.plan.maxRecoveries}); parked for an operator`,
+    };
+    for (const { index, phase } of inDoubt) {
+      const p = phaseOf(d, index, phase);
+      p.status = "failed";
+      p.lastError = error;
+      p.settledAtMs = d.now;
+    }
+    const first = outstanding[0];
+    d.s.stop ??= { reason: "recovery_limit", ...(first ? { step: first.step } : {}), error, atMs: d.now };
+    const rest = d.s.status === "compensating" ? outstandingCompensations(d).filter((o) => !outstanding.some((x) => x.step === o.step)) : [];
+    finishFailed(d, "recovery_limit", [...outstanding, ...rest]);
+    return;
+  }
+  // Run each in-doubt attempt again with the same idempotency key: the participant de-duplicates (G3).
+  for (const { index, phase } of inDoubt) startAttempt(d, index, phase);
+}
+
+/** Starts whatever is due next, or finishes the saga. */
+function advance(d: Draft): void {
+  const s = d.s;
+  if (isTerminal(s.status)) return;
+  const actionRunning = s.steps.some((step) => step.action.status === "running");
+  if (s.status === "running") {
+    if (actionRunning) return;
+    if (s.stop !== undefined || (s.cancel !== undefined && !s.pivotPassed)) {
+      if (s.stop === undefined) s.stop = { reason: "cancelled", atMs: d.now };
+      beginCompensation(d);
+    } else {
+      const index = s.steps.findIndex((step) => step.action.status !== "succeeded");
+      if (index < 0) {
+        finish(d, "completed");
+        return;
+      }
+      scheduleOrStart(d, index, "action");
+      return;
+    }
+  }
+  // Compensating. G4: nothing is compensated while any action is still unsettled.
+  if (actionRunning || s.steps.some((step) => step.compensation.status === "running")) return;
+  const next = s.compensationOrder.find((index) => {
+    const status = s.steps[index]?.compensation.status;
+    return status !== "succeeded" && status !== "not_needed";
+  });
+  if (next === undefined) {
+    finish(d, "compensated");
+    return;
+  }
+  scheduleOrStart(d, next, "compensation");
+}
+
+function scheduleOrStart(d: Draft, index: number, phase: Phase): void {
+  const p = phaseOf(d, index, phase);
+  if (p.status === "pending" || (p.status === "retrying" && (p.nextAttemptAtMs ?? 0) <= d.now)) {
+    startAttempt(d, index, phase);
+  } else if (p.status === "retrying") {
+    d.s.wakeAtMs = p.nextAttemptAtMs ?? d.now;
+  } else {
+    throw new Error(`engine invariant: ${phase} of step ${index} is ${p.status} while the saga is ${d.s.status}`);
+  }
+}
+
+function startAttempt(d: Draft, index: number, phase: Phase): void {
+  const p = phaseOf(d, index, phase);
+  const stepPlan = d.plan.steps[index];
+  const stepName = d.s.steps[index]?.name;
+  if (stepPlan === undefined || stepName === undefined) throw new RangeError(`step index ${index} out of range`);
+  p.attempt += 1;
+  p.status = "running";
+  p.startedAtMs = d.now;
+  p.nextAttemptAtMs = undefined;
+  // Due now: if this worker dies, whoever claims the instance after its lease finds the attempt in doubt.
+  d.s.wakeAtMs = d.now;
+  d.history.push({ type: "attempt_started", atMs: d.now, step: stepName, phase, attempt: p.attempt });
+  d.commands.push({
+    type: "run",
+    phase,
+    step: stepName,
+    stepIndex: index,
+    attempt: p.attempt,
+    idempotencyKey: idempotencyKeyFor(d.s.id, stepName, phase),
+    timeoutMs: phase === "action" ? stepPlan.timeoutMs : stepPlan.compensationTimeoutMs,
+  });
+}
+
+function beginCompensation(d: Draft): void {
+  const s = d.s;
+  const order = [...s.settledOrder].reverse().filter((index) => d.plan.steps[index]?.hasCompensation === true);
+  s.steps.forEach((step, index) => {
+    if (!order.includes(index)) step.compensation.status = "not_needed";
+  });
+  s.compensationOrder = order;
+  s.status = "compensating";
+  d.history.push({
+    type: "compensation_started",
+    atMs: d.now,
+    reason: s.stop?.reason ?? "step_failed",
+    ...(s.stop?.step !== undefined ? { step: s.stop.step } : {}),
+    order: order.map((index) => s.steps[index]?.name ?? String(index)),
+  });
+}
+
+function outstandingCompensations(d: Draft): Outstanding[] {
+  return d.s.compensationOrder
+    .filter((index) => {
+      const status = d.s.steps[index]?.compensation.status;
+      return status !== "succeeded" && status !== "not_needed";
+    })
+    .map((index) => ({ step: d.s.steps[index]?.name ?? String(index), phase: "compensation" as const }));
+}
+
+function finish(d: Draft, status: "completed" | "compensated"): void {
+  d.s.status = status;
+  d.s.wakeAtMs = null;
+  d.s.endedAtMs = d.now;
+  d.history.push({ type: "saga_ended", atMs: d.now, status });
+}
+
+function finishFailed(d: Draft, reason: StopReason, outstanding: Outstanding[]): void {
+  d.s.status = "failed";
+  d.s.outstanding = outstanding;
+  d.s.wakeAtMs = null;
+  d.s.endedAtMs = d.now;
+  d.history.push({ type: "saga_ended", atMs: d.now, status: "failed", reason, outstanding });
+}

@@ -1,0 +1,39 @@
+import type { JsonValue } from "../domain/json.js";
+import type { SagaPlan } from "../domain/plan.js";
+import type { HistoryEntry } from "../domain/history.js";
+import type { PhaseState, SagaState } from "../domain/state.js";
+
+function freshPhase(): PhaseState {
+  return { status: "pending", attempt: 0, failures: 0 };
+}
+
+export interface NewSagaParams {
+  id: string;
+  input: JsonValue;
+  idempotencyKey: string | null;
+  nowMs: number;
+}
+
+/** The state of a saga that was accepted and has not run anything yet; due at once. */
+export function createInitialState(plan: SagaPlan, params: NewSagaParams): { state: SagaState; history: HistoryEntry[] } {
+  const state: SagaState = {
+    id: params.id,
+    definitionName: plan.name,
+    definitionVersion: plan.version,
+    input: params.input,
+    idempotencyKey: params.idempotencyKey,
+    status: "running",
+    steps: plan.steps.map((step) => ({ name: step.name, action: freshPhase(), compensation: freshPhase() })),
+    settledOrder: [],
+    compensationOrder: [],
+    pivotPassed: false,
+    recoveries: 0,
+    wakeAtMs: params.nowMs,
+    createdAtMs: params.nowMs,
+    updatedAtMs: params.nowMs,
+  };
+  const history: HistoryEntry[] = [
+    { type: "saga_started", atMs: params.nowMs, input: params.input, idempotencyKey: params.idempotencyKey },
+  ];
+  return { state, history };
+}

@@ -1,0 +1,143 @@
+/**
+ * Every error Sagaflow raises on purpose is a SagaflowError with a stable `code`.
+ * Codes are documented in docs/errors.md; a test keeps the two in step.
+ */
+export const ErrorCode = {
+  InvalidDefinition: "INVALID_DEFINITION",
+  InvalidArgument: "INVALID_ARGUMENT",
+  SagaNotFound: "SAGA_NOT_FOUND",
+  UnknownDefinition: "UNKNOWN_DEFINITION",
+  CancelNotAllowed: "CANCEL_NOT_ALLOWED",
+  IdempotencyKeyConflict: "IDEMPOTENCY_KEY_CONFLICT",
+  StoreUnavailable: "STORE_UNAVAILABLE",
+  SchemaTooNew: "SCHEMA_TOO_NEW",
+  LeaseLost: "LEASE_LOST",
+  StepTimeout: "STEP_TIMEOUT",
+  Terminal: "TERMINAL",
+  Retryable: "RETRYABLE",
+  NotSerializable: "NOT_SERIALIZABLE",
+  OrchestratorClosed: "ORCHESTRATOR_CLOSED",
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class SagaflowError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** A saga definition is malformed. `field` is a path such as `steps[1].retry.maxAttempts`. */
+export class InvalidDefinitionError extends SagaflowError {
+  readonly field: string;
+  constructor(definition: string, field: string, expected: string) {
+    super(ErrorCode.InvalidDefinition, `saga definition ${JSON.stringify(definition)}: ${field} ${expected}`);
+    this.field = field;
+  }
+}
+
+/** An argument to a library call, CLI flag or store call is wrong. Nothing was changed. */
+export class InvalidArgumentError extends SagaflowError {
+  readonly field: string;
+  constructor(field: string, expected: string) {
+    super(ErrorCode.InvalidArgument, `${field} ${expected}`);
+    this.field = field;
+  }
+}
+
+export class SagaNotFoundError extends SagaflowError {
+  readonly sagaId: string;
+  constructor(sagaId: string) {
+    super(ErrorCode.SagaNotFound, `no saga with id ${JSON.stringify(sagaId)}; list existing ones with \`sagaflow list\``);
+    this.sagaId = sagaId;
+  }
+}
+
+export class UnknownDefinitionError extends SagaflowError {
+  constructor(name: string, version?: number) {
+    const which = version === undefined ? name : `${name}@${version}`;
+    super(ErrorCode.UnknownDefinition, `no saga definition ${JSON.stringify(which)} is registered with this orchestrator; pass it in \`definitions\``);
+  }
+}
+
+export class CancelNotAllowedError extends SagaflowError {
+  readonly sagaId: string;
+  constructor(sagaId: string, reason: string) {
+    super(ErrorCode.CancelNotAllowed, `saga ${sagaId} cannot be cancelled: ${reason}`);
+    this.sagaId = sagaId;
+  }
+}
+
+/** The idempotency key was used before, for a saga of another definition. */
+export class IdempotencyKeyConflictError extends SagaflowError {
+  constructor(key: string, existingId: string, existingDefinition: string, requested: string) {
+    super(
+      ErrorCode.IdempotencyKeyConflict,
+      `idempotency key ${JSON.stringify(key)} already started saga ${existingId} of definition ${existingDefinition}, not ${requested}; use a different key`,
+    );
+  }
+}
+
+/** The store could not be opened or answered with something it should not hold. */
+export class StoreUnavailableError extends SagaflowError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.StoreUnavailable, message, options);
+  }
+}
+
+export class SchemaTooNewError extends SagaflowError {
+  constructor(found: number, known: number) {
+    super(
+      ErrorCode.SchemaTooNew,
+      `the database schema is at version ${found} but this Sagaflow knows only up to ${known}; upgrade Sagaflow before using this database`,
+    );
+  }
+}
+
+/** This worker's lease on the saga expired or was taken over; its write was refused (G5). */
+export class LeaseLostError extends SagaflowError {
+  constructor(sagaId: string, epoch: number) {
+    super(ErrorCode.LeaseLost, `lease on saga ${sagaId} at epoch ${epoch} was lost; another worker owns it now`);
+  }
+}
+
+/** An attempt ran past its step's `timeoutMs`. Retried under the step's policy. */
+export class StepTimeoutError extends SagaflowError {
+  constructor(step: string, attempt: number, timeoutMs: number) {
+    super(ErrorCode.StepTimeout, `step ${step} attempt ${attempt} did not finish within ${timeoutMs} ms`);
+  }
+}
+
+/**
+ * Throw from an action to fail the step for good, without retry: the saga compensates now.
+ * Throw from a compensation to give up on it: the saga ends `failed` for an operator.
+ */
+export class TerminalError extends SagaflowError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.Terminal, message, options);
+  }
+}
+
+/** Throw to ask for a retry no sooner than `retryAfterMs` (still bounded by the step's policy). */
+export class RetryableError extends SagaflowError {
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, options?: { cause?: unknown; retryAfterMs?: number }) {
+    super(ErrorCode.Retryable, message, options);
+    this.retryAfterMs = options?.retryAfterMs;
+  }
+}
+
+/** An input or output that cannot be persisted as JSON. */
+export class NotSerializableError extends SagaflowError {
+  constructor(what: string, detail: string) {
+    super(ErrorCode.NotSerializable, `${what} must be JSON-serializable: ${detail}`);
+  }
+}
+
+export class OrchestratorClosedError extends SagaflowError {
+  constructor() {
+    super(ErrorCode.OrchestratorClosed, "the orchestrator was closed; create a new one to go on");
+  }
+}

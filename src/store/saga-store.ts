@@ -1,0 +1,168 @@
+import type { CancelRequestedEvent } from "../domain/events.js";
+import type { HistoryEntry, StoredHistoryEntry } from "../domain/history.js";
+import type { SagaState } from "../domain/state.js";
+import type { SagaStatus } from "../domain/status.js";
+
+/**
+ * The store contract every adapter (memory, SQLite, later PostgreSQL) implements, and that
+ * one conformance suite (test/store/conformance.ts) checks for all of them.
+ *
+ * What it guarantees:
+ * - A promise that resolved means the write is durable to the adapter's setting
+ *   (SQLite: WAL with synchronous=FULL by default). Nothing is reported before that (G2).
+ * - Each write of one instance is atomic: its state row, its new history entries and the
+ *   inbox messages it consumed change together or not at all.
+ * - Fencing (G5): claiming an instance increments its `epoch`; a commit, renewal or release
+ *   that names an older epoch, another owner, or a lease that expired, changes nothing and
+ *   says so (`fenced`). One fenced item never fails the
+ *   other items of the same batch.
+ * - History is append-only and numbered from 1 per instance, in commit order.
+ * - Inbox messages (cancels today; signals later) are never lost: a commit that did not see
+ *   every message delivered so far is refused with `inbox_changed`, carrying the new ones.
+ * - An idempotency key names at most one instance, also under concurrent creates.
+ *
+ * What it leaves out on purpose: no connections or transactions in its types (each adapter
+ * owns those), no engine logic (it stores state, it does not interpret it), no clock (every
+ * time is passed in as epoch milliseconds).
+ */
+export interface SagaStore {
+  /** Applies pending migrations; safe to call more than once. Other calls may assume it ran. */
+  init(): Promise<void>;
+
+  /**
+   * Persists a new instance with its first history entries. When `state.idempotencyKey` already
+   * names an instance, nothing is written and that instance is returned with `created: false`.
+   */
+  createInstance(request: CreateInstanceRequest): Promise<CreateInstanceResult>;
+
+  getInstance(sagaId: string): Promise<InstanceRecord | null>;
+  findByIdempotencyKey(key: string): Promise<InstanceRecord | null>;
+  getHistory(sagaId: string): Promise<StoredHistoryEntry[]>;
+  /** Newest first (by creation time, then id). */
+  listInstances(query: ListQuery): Promise<ListPage>;
+  countByStatus(): Promise<Record<SagaStatus, number>>;
+
+  /**
+   * Takes up to `limit` instances that are due (`wakeAtMs ≤ nowMs`), not terminal, of one of
+   * `definitions`, and not leased (or whose lease expired), oldest wake-up first. Each claimed
+   * instance gets `epoch + 1` and a lease for `workerId` until `nowMs + leaseMs`.
+   */
+  claimDue(request: ClaimRequest): Promise<ClaimedInstance[]>;
+
+  /** Commits many instances' transitions together (group commit); one outcome per item, in order. */
+  commitTransitions(commits: readonly TransitionCommit[]): Promise<CommitOutcome[]>;
+
+  /** Extends the leases still held at the given epochs; `false` for each one that was lost. */
+  renewLeases(workerId: string, leases: readonly LeaseRef[], expiresAtMs: number): Promise<boolean[]>;
+
+  /** Gives a lease back without changing state, e.g. on shutdown. `false` if it was already lost. */
+  releaseLease(workerId: string, lease: LeaseRef): Promise<boolean>;
+
+  /**
+   * Delivers a message to an instance's inbox and makes the instance due at `nowMs`, so a
+   * worker picks it up. Refused (nothing written) when the instance is terminal or unknown.
+   */
+  deliver(sagaId: string, message: InboxPayload, nowMs: number): Promise<DeliverOutcome>;
+
+  /** Earliest `wakeAtMs` of a non-terminal, unleased instance of `definitions`, or null. */
+  nextWakeAtMs(definitions: readonly string[]): Promise<number | null>;
+
+  close(): Promise<void>;
+}
+
+/** `name@version`, how claims select the definitions a worker can run. */
+export function definitionKey(name: string, version: number): string {
+  return `${name}@${version}`;
+}
+
+export interface InstanceRecord {
+  state: SagaState;
+  /** Fencing token: incremented by every claim. */
+  epoch: number;
+  leaseOwner: string | null;
+  leaseExpiresAtMs: number | null;
+  /** Sequence number of the last inbox message delivered (0 = none ever). */
+  inboxSeq: number;
+  /** Sequence number of the last inbox message a commit applied. */
+  inboxAppliedSeq: number;
+}
+
+export interface CreateInstanceRequest {
+  state: SagaState;
+  history: readonly HistoryEntry[];
+  /** Claim the new instance for this worker in the same write; it then starts at epoch 1. */
+  lease?: { owner: string; expiresAtMs: number };
+}
+
+export type CreateInstanceResult = { created: true; record: InstanceRecord } | { created: false; record: InstanceRecord };
+
+export interface ListQuery {
+  statuses?: readonly SagaStatus[];
+  definitionName?: string;
+  createdFromMs?: number;
+  createdToMs?: number;
+  /** 1–1000. */
+  limit: number;
+  /** `nextCursor` of the previous page. */
+  cursor?: string;
+}
+
+export interface ListPage {
+  items: SagaState[];
+  nextCursor: string | null;
+}
+
+export interface ClaimRequest {
+  workerId: string;
+  nowMs: number;
+  leaseMs: number;
+  limit: number;
+  /** `definitionKey(name, version)` of every definition this worker can run. */
+  definitions: readonly string[];
+}
+
+export interface ClaimedInstance {
+  record: InstanceRecord;
+  /** Messages delivered after `record.inboxAppliedSeq`, oldest first. */
+  inbox: InboxMessage[];
+}
+
+export type InboxPayload = CancelRequestedEvent;
+
+export interface InboxMessage {
+  seq: number;
+  event: InboxPayload;
+  receivedAtMs: number;
+}
+
+export type DeliverOutcome =
+  | { accepted: true; seq: number }
+  | { accepted: false; reason: "not_found" }
+  | { accepted: false; reason: "terminal"; status: SagaStatus };
+
+export interface LeaseRef {
+  sagaId: string;
+  epoch: number;
+}
+
+export interface TransitionCommit {
+  sagaId: string;
+  /** The epoch of the caller's claim; the write is refused when the instance has moved past it. */
+  epoch: number;
+  workerId: string;
+  /** The write is also refused when the caller's lease expired before this time. */
+  nowMs: number;
+  state: SagaState;
+  /** Appended after the instance's existing history. */
+  history: readonly HistoryEntry[];
+  /** The caller applied every inbox message up to this sequence number. */
+  inboxSeq: number;
+  /** Keep the lease until `expiresAtMs`, or give it back (the instance then waits for `state.wakeAtMs`). */
+  lease: { expiresAtMs: number } | "release";
+}
+
+export type CommitOutcome =
+  | { ok: true }
+  | { ok: false; reason: "fenced" }
+  /** Messages arrived that the caller did not apply; apply them and commit again. */
+  | { ok: false; reason: "inbox_changed"; inbox: InboxMessage[] };
