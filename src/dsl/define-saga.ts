@@ -36,7 +36,7 @@ export interface StepOptions<Input, Outputs, Output> {
   /** Does the work. Its result is persisted as JSON before the next step starts. */
   action: (ctx: StepContext<Input, Outputs>) => Promise<Output> | Output;
   /** Undoes the action. Leave it out for read-only and pivot steps. */
-  compensate?: (ctx: CompensationContext<Input, Outputs, Output>) => Promise<unknown> | unknown;
+  compensate?: (ctx: CompensationContext<Input, Outputs, Output>) => unknown;
   /** Default: 3 attempts, 100 ms → 10 s exponential backoff with full jitter. */
   retry?: RetryOptions;
   /** Per-attempt limit in ms; 0 (default) means none. */

@@ -7,7 +7,7 @@ export const DEFAULT_ACTION_RETRY: RetryPolicy = Object.freeze({
   multiplier: 2,
   maxDelayMs: 10_000,
   jitter: "full",
-  terminalErrors: Object.freeze([]) as readonly string[],
+  terminalErrors: Object.freeze([]),
 });
 
 /**
@@ -20,7 +20,7 @@ export const DEFAULT_COMPENSATION_RETRY: RetryPolicy = Object.freeze({
   multiplier: 2,
   maxDelayMs: 30_000,
   jitter: "full",
-  terminalErrors: Object.freeze([]) as readonly string[],
+  terminalErrors: Object.freeze([]),
 });
 
 /** How often an instance may be recovered with an attempt in doubt before it is parked. */

@@ -1,0 +1,8 @@
+export { Orchestrator } from "./orchestrator.js";
+export type { OrchestratorOptions, StartOptions, StartResult, CancelOptions, InputOf } from "./orchestrator.js";
+export type { TransitionNotice } from "./saga-driver.js";
+export { systemClock } from "./clock.js";
+export type { Clock } from "./clock.js";
+export { silentLogger } from "./logger.js";
+export type { Logger } from "./logger.js";
+export { toErrorInfo } from "./normalize-error.js";

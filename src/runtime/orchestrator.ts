@@ -1,0 +1,303 @@
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import type { SagaState } from "../domain/state.js";
+import { isTerminal } from "../domain/status.js";
+import type { StoredHistoryEntry } from "../domain/history.js";
+import type { SagaDefinition } from "../dsl/define-saga.js";
+import { decide } from "../engine/decide.js";
+import { createInitialState } from "../engine/initial-state.js";
+import {
+  CancelNotAllowedError,
+  IdempotencyKeyConflictError,
+  InvalidArgumentError,
+  InvalidDefinitionError,
+  OrchestratorClosedError,
+  SagaNotFoundError,
+  UnknownDefinitionError,
+} from "../errors.js";
+import { definitionKey, type ListPage, type ListQuery, type SagaStore } from "../store/saga-store.js";
+import { systemClock, type Clock } from "./clock.js";
+import { silentLogger, type Logger } from "./logger.js";
+import { toJsonValue } from "./normalize-error.js";
+import type { TransitionNotice } from "./saga-driver.js";
+import { Worker } from "./worker.js";
+
+// Definitions are stored with their types erased; `any` here keeps every typed definition assignable.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyDefinition = SagaDefinition<any, any>;
+type ErasedDefinition = SagaDefinition<unknown, Record<string, unknown>>;
+/** The input type a definition declares. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type InputOf<D> = D extends SagaDefinition<infer Input, any> ? Input : never;
+
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+export interface OrchestratorOptions {
+  store: SagaStore;
+  definitions: readonly AnyDefinition[];
+  /** Run an in-process worker (default true). Without one, `start` only enqueues. */
+  worker?: boolean;
+  /** Shown in history and leases. Default `<hostname>:<pid>:<random>`. */
+  workerId?: string;
+  /** Sagas this worker drives at once. Default 32. */
+  concurrency?: number;
+  /** How long a claim holds without renewal; renewed every third of it. Default 15 000 ms. */
+  leaseMs?: number;
+  /** Fallback poll for work started elsewhere. Default 1 000 ms. */
+  pollIntervalMs?: number;
+  clock?: Clock;
+  /** Source of backoff jitter, [0, 1). Default Math.random. */
+  random?: () => number;
+  logger?: Logger;
+}
+
+export interface StartOptions {
+  /** Starting twice with the same key returns the first instance (created: false). */
+  idempotencyKey?: string;
+  /** Default: a random UUID. */
+  id?: string;
+}
+
+export interface StartResult {
+  id: string;
+  /** False when `idempotencyKey` named an existing instance, which is returned instead. */
+  created: boolean;
+  state: SagaState;
+}
+
+export interface CancelOptions {
+  reason?: string;
+  /** Who asked, for the history. Default "api". */
+  by?: string;
+}
+
+/**
+ * The library's entry point: starts, inspects and cancels sagas, and (by default) runs an
+ * in-process worker that drives them. Create with `Orchestrator.create`, end with `close()`.
+ */
+export class Orchestrator {
+  readonly store: SagaStore;
+  readonly workerId: string;
+  readonly #definitions = new Map<string, ErasedDefinition>();
+  readonly #latest = new Map<string, ErasedDefinition>();
+  readonly #clock: Clock;
+  readonly #leaseMs: number;
+  readonly #worker: Worker | undefined;
+  readonly #listeners = new Set<(notice: TransitionNotice) => void>();
+  #closed = false;
+
+  private constructor(options: OrchestratorOptions) {
+    this.store = options.store;
+    this.#clock = options.clock ?? systemClock;
+    this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.#leaseMs = positiveInteger("leaseMs", options.leaseMs ?? 15_000);
+    for (const definition of options.definitions) {
+      const key = definitionKey(definition.name, definition.version);
+      if (this.#definitions.has(key)) throw new InvalidDefinitionError(definition.name, "version", `${definition.version} is registered twice`);
+      this.#definitions.set(key, definition as ErasedDefinition);
+      const latest = this.#latest.get(definition.name);
+      if (latest === undefined || latest.version < definition.version) this.#latest.set(definition.name, definition as ErasedDefinition);
+    }
+    if (options.worker !== false) {
+      this.#worker = new Worker({
+        store: this.store,
+        definitions: this.#definitions,
+        workerId: this.workerId,
+        concurrency: positiveInteger("concurrency", options.concurrency ?? 32),
+        leaseMs: this.#leaseMs,
+        pollIntervalMs: positiveInteger("pollIntervalMs", options.pollIntervalMs ?? 1_000),
+        clock: this.#clock,
+        random: options.random ?? Math.random,
+        logger: options.logger ?? silentLogger,
+        onTransition: (notice) => this.#emit(notice),
+      });
+    }
+  }
+
+  /** Prepares the store (migrations) and starts the worker. */
+  static async create(options: OrchestratorOptions): Promise<Orchestrator> {
+    const orchestrator = new Orchestrator(options);
+    await orchestrator.store.init();
+    orchestrator.#worker?.start();
+    return orchestrator;
+  }
+
+  /**
+   * Starts a saga. When this resolves, the saga is durable (G2): a crash from here on does not lose it.
+   * Pass the definition object for a typed input, or its name for the latest registered version.
+   */
+  async start<D extends AnyDefinition>(definition: D | string, input: InputOf<D>, options: StartOptions = {}): Promise<StartResult> {
+    this.#assertOpen();
+    const resolved = this.#resolve(definition);
+    const parsed = resolved.parseInput ? resolved.parseInput(input) : input;
+    const inputJson = toJsonValue(parsed, "saga input");
+    const id = options.id ?? randomUUID();
+    if (!ID_PATTERN.test(id)) throw new InvalidArgumentError("id", `must be 1–128 letters, digits, '_', '.' or '-', got ${JSON.stringify(id)}`);
+    const key = options.idempotencyKey ?? null;
+    if (key !== null && (typeof key !== "string" || key.length === 0 || key.length > 512)) {
+      throw new InvalidArgumentError("idempotencyKey", "must be a non-empty string of at most 512 characters");
+    }
+    const now = this.#clock.now();
+    const initial = createInitialState(resolved.plan, { id, input: inputJson, idempotencyKey: key, nowMs: now });
+
+    // Fast path: claim the new saga in the same write and run its first step without a round trip.
+    const reserved = this.#worker?.tryReserve() === true;
+    let result;
+    let commands: ReturnType<typeof decide>["commands"] = [];
+    try {
+      if (reserved) {
+        const decision = decide(resolved.plan, initial.state, { type: "claimed" }, now);
+        commands = decision.commands;
+        result = await this.store.createInstance({
+          state: decision.state,
+          history: [...initial.history, ...decision.history],
+          lease: { owner: this.workerId, expiresAtMs: now + this.#leaseMs },
+        });
+      } else {
+        result = await this.store.createInstance({ state: initial.state, history: initial.history });
+      }
+    } catch (error) {
+      if (reserved) this.#worker?.unreserve();
+      throw error;
+    }
+    const { record } = result;
+    if (!result.created) {
+      if (reserved) this.#worker?.unreserve();
+      if (record.state.definitionName !== resolved.name && key !== null) {
+        throw new IdempotencyKeyConflictError(key, record.state.id, record.state.definitionName, resolved.name);
+      }
+      return { id: record.state.id, created: false, state: record.state };
+    }
+    if (reserved && this.#worker) this.#worker.adopt(resolved, record.state, record.epoch, commands);
+    else this.#worker?.wake();
+    return { id, created: true, state: record.state };
+  }
+
+  /** The instance's current state; throws SagaNotFoundError. */
+  async get(sagaId: string): Promise<SagaState> {
+    const record = await this.store.getInstance(sagaId);
+    if (record === null) throw new SagaNotFoundError(sagaId);
+    return record.state;
+  }
+
+  /** Every transition of the instance, oldest first (G6). */
+  async history(sagaId: string): Promise<StoredHistoryEntry[]> {
+    if ((await this.store.getInstance(sagaId)) === null) throw new SagaNotFoundError(sagaId);
+    return this.store.getHistory(sagaId);
+  }
+
+  list(query: ListQuery): Promise<ListPage> {
+    return this.store.listInstances(query);
+  }
+
+  /**
+   * Asks a running saga to roll back: whatever completed is compensated, newest first.
+   * A step that is running is allowed to settle first (G4). Refused for a finished saga and
+   * for one past its pivot step; a saga already compensating is left as it is.
+   */
+  async cancel(sagaId: string, options: CancelOptions = {}): Promise<void> {
+    this.#assertOpen();
+    const record = await this.store.getInstance(sagaId);
+    if (record === null) throw new SagaNotFoundError(sagaId);
+    const { state } = record;
+    if (isTerminal(state.status)) throw new CancelNotAllowedError(sagaId, `it already ended ${state.status}`);
+    if (state.pivotPassed) throw new CancelNotAllowedError(sagaId, "it passed its pivot step and can only roll forward");
+    if (state.status === "compensating" || state.cancel !== undefined) return;
+    const outcome = await this.store.deliver(
+      sagaId,
+      { type: "cancel_requested", reason: options.reason ?? "cancelled", by: options.by ?? "api" },
+      this.#clock.now(),
+    );
+    if (!outcome.accepted) {
+      if (outcome.reason === "not_found") throw new SagaNotFoundError(sagaId);
+      throw new CancelNotAllowedError(sagaId, `it already ended ${outcome.status}`);
+    }
+    this.#worker?.wake();
+  }
+
+  /** Resolves with the final state once the saga ends, or rejects after `timeoutMs`. */
+  async waitFor(sagaId: string, timeoutMs = 60_000): Promise<SagaState> {
+    return new Promise<SagaState>((resolve, reject) => {
+      let settled = false;
+      const finish = (state: SagaState | Error): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        clearInterval(poll);
+        unsubscribe();
+        if (state instanceof Error) reject(state);
+        else resolve(state);
+      };
+      const unsubscribe = this.onTransition((notice) => {
+        if (notice.sagaId === sagaId && isTerminal(notice.state.status)) finish(notice.state);
+      });
+      const check = (): void => {
+        this.get(sagaId).then(
+          (state) => {
+            if (isTerminal(state.status)) finish(state);
+          },
+          (error: unknown) => finish(error instanceof Error ? error : new Error(String(error))),
+        );
+      };
+      const timer = setTimeout(() => finish(new Error(`saga ${sagaId} did not end within ${timeoutMs} ms`)), timeoutMs);
+      // Another process may drive it; a slow poll catches transitions this process never sees.
+      const poll = setInterval(check, 500);
+      check();
+    });
+  }
+
+  /** Resolves when this worker holds nothing and no unfinished saga is left in the store. */
+  async runUntilIdle(): Promise<void> {
+    if (!this.#worker) throw new InvalidArgumentError("worker", "must be enabled to run until idle");
+    await this.#worker.whenIdle();
+  }
+
+  /** Subscribes to every transition this process commits; returns the unsubscribe function. */
+  onTransition(listener: (notice: TransitionNotice) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Stops the worker (running attempts get `graceMs` to finish) and closes the store. */
+  async close(graceMs = 10_000): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#worker?.stop(graceMs);
+    await this.store.close();
+  }
+
+  /** Definitions this orchestrator can run, by `name@version`. */
+  get definitions(): ReadonlyMap<string, ErasedDefinition> {
+    return this.#definitions;
+  }
+
+  #emit(notice: TransitionNotice): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(notice);
+      } catch {
+        // A subscriber's bug must not stop the saga it watches.
+      }
+    }
+  }
+
+  #resolve(definition: AnyDefinition | string): ErasedDefinition {
+    if (typeof definition === "string") {
+      const latest = this.#latest.get(definition);
+      if (latest === undefined) throw new UnknownDefinitionError(definition);
+      return latest;
+    }
+    const found = this.#definitions.get(definitionKey(definition.name, definition.version));
+    if (found === undefined) throw new UnknownDefinitionError(definition.name, definition.version);
+    return found;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new OrchestratorClosedError();
+  }
+}
+
+function positiveInteger(field: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1) throw new InvalidArgumentError(field, `must be a positive integer, got ${String(value)}`);
+  return value;
+}

@@ -1,0 +1,144 @@
+import type { RunPhaseCommand } from "../domain/commands.js";
+import type { SagaEvent } from "../domain/events.js";
+import type { HistoryEntry } from "../domain/history.js";
+import type { SagaState } from "../domain/state.js";
+import type { SagaDefinition } from "../dsl/define-saga.js";
+import { decide } from "../engine/decide.js";
+import type { CommitOutcome, TransitionCommit } from "../store/saga-store.js";
+import type { Clock } from "./clock.js";
+import { executeStep } from "./execute-step.js";
+import type { Logger } from "./logger.js";
+
+/** What a committed transition looks like to subscribers (the CLI demo, waitFor, later metrics). */
+export interface TransitionNotice {
+  sagaId: string;
+  state: SagaState;
+  history: HistoryEntry[];
+  workerId: string;
+  epoch: number;
+}
+
+/** Everything a driver needs from its worker. */
+export interface DriverEnv {
+  workerId: string;
+  leaseMs: number;
+  clock: Clock;
+  random: () => number;
+  logger: Logger;
+  commit(commit: TransitionCommit): Promise<CommitOutcome>;
+  notify(notice: TransitionNotice): void;
+  /** The instance was released and wants to be looked at again at this time. */
+  scheduleWake(atMs: number): void;
+}
+
+/** One saga held by this worker at one epoch. */
+export interface DriverStart {
+  definition: SagaDefinition<unknown, Record<string, unknown>>;
+  state: SagaState;
+  epoch: number;
+  inboxSeq: number;
+  /** Events to apply before anything runs (a claim and the inbox), or none when `commands` were committed already. */
+  events: SagaEvent[];
+  commands: RunPhaseCommand[];
+  /** Aborted when the lease is lost or the worker shuts down. */
+  signal: AbortSignal;
+}
+
+const MAX_INBOX_RETRIES = 20;
+
+/**
+ * Runs one saga while this worker holds its lease: apply events, commit the new state
+ * (write-ahead: an attempt is recorded as started before it runs, and its outcome before
+ * anything after it starts), run the commands, repeat until the saga ends or waits.
+ */
+export async function driveSaga(env: DriverEnv, start: DriverStart): Promise<void> {
+  const { definition, epoch, signal } = start;
+  let state = start.state;
+  let inboxSeq = start.inboxSeq;
+  let events = start.events;
+  let commands = start.commands;
+
+  for (;;) {
+    if (events.length > 0) {
+      const committed = await decideAndCommit(env, definition, state, epoch, inboxSeq, events);
+      if (committed === null) return;
+      ({ state, inboxSeq, commands } = committed);
+    }
+    if (commands.length === 0 || signal.aborted) return;
+    const current = state;
+    events = await Promise.all(commands.map((command) => executeStep(definition, current, command, signal, env.random)));
+  }
+}
+
+interface Committed {
+  state: SagaState;
+  inboxSeq: number;
+  commands: RunPhaseCommand[];
+}
+
+async function decideAndCommit(
+  env: DriverEnv,
+  definition: SagaDefinition<unknown, Record<string, unknown>>,
+  base: SagaState,
+  epoch: number,
+  baseInboxSeq: number,
+  initialEvents: SagaEvent[],
+): Promise<Committed | null> {
+  const events = [...initialEvents];
+  let inboxSeq = baseInboxSeq;
+  for (let round = 0; round <= MAX_INBOX_RETRIES; round++) {
+    const now = env.clock.now();
+    let state = base;
+    const history: HistoryEntry[] = [];
+    let commands: RunPhaseCommand[] = [];
+    for (const event of events) {
+      const decision = decide(definition.plan, state, event, now);
+      if (decision.ignored !== undefined) {
+        env.logger.debug({ sagaId: base.id, event: event.type, reason: decision.ignored }, "event ignored");
+        continue;
+      }
+      state = decision.state;
+      history.push(...decision.history);
+      commands.push(...decision.commands);
+    }
+    // A later event may have settled an attempt an earlier one started; run only what is still running.
+    commands = commands.filter((command) => {
+      const step = state.steps[command.stepIndex];
+      const phase = command.phase === "action" ? step?.action : step?.compensation;
+      return phase?.status === "running" && phase.attempt === command.attempt;
+    });
+    let outcome: CommitOutcome;
+    try {
+      outcome = await env.commit({
+        sagaId: base.id,
+        epoch,
+        workerId: env.workerId,
+        nowMs: now,
+        state,
+        history,
+        inboxSeq,
+        lease: commands.length > 0 ? { expiresAtMs: now + env.leaseMs } : "release",
+      });
+    } catch (error) {
+      // Not durable, or not known to be: drop the saga here; after the lease runs out it is recovered.
+      env.logger.error({ sagaId: base.id, epoch, err: error }, "commit failed; leaving the saga to recovery");
+      return null;
+    }
+    if (outcome.ok) {
+      env.notify({ sagaId: base.id, state, history, workerId: env.workerId, epoch });
+      if (commands.length === 0 && state.wakeAtMs !== null) env.scheduleWake(state.wakeAtMs);
+      return { state, inboxSeq, commands };
+    }
+    if (outcome.reason === "fenced") {
+      env.logger.warn({ sagaId: base.id, epoch, workerId: env.workerId }, "lease lost: write refused, another worker owns this saga");
+      return null;
+    }
+    // The messages arrived before the outcomes we are committing were known, so they go first:
+    // a cancel delivered while a step ran must see that step settle, not the next one start.
+    const afterClaim = events.filter((event) => event.type === "claimed").length;
+    events.splice(afterClaim, 0, ...outcome.inbox.map((message) => message.event));
+    for (const message of outcome.inbox) inboxSeq = Math.max(inboxSeq, message.seq);
+  }
+  env.logger.error({ sagaId: base.id }, "inbox kept changing; leaving the saga to recovery");
+  return null;
+}

@@ -1,0 +1,243 @@
+import type { RunPhaseCommand } from "../domain/commands.js";
+import type { SagaState } from "../domain/state.js";
+import type { SagaDefinition } from "../dsl/define-saga.js";
+import type { ClaimedInstance, SagaStore } from "../store/saga-store.js";
+import { definitionKey } from "../store/saga-store.js";
+import type { Clock } from "./clock.js";
+import { GroupCommitter } from "./committer.js";
+import type { Logger } from "./logger.js";
+import { driveSaga, type DriverEnv, type TransitionNotice } from "./saga-driver.js";
+
+type AnyDefinition = SagaDefinition<unknown, Record<string, unknown>>;
+
+export interface WorkerOptions {
+  store: SagaStore;
+  definitions: ReadonlyMap<string, AnyDefinition>;
+  workerId: string;
+  concurrency: number;
+  leaseMs: number;
+  pollIntervalMs: number;
+  clock: Clock;
+  random: () => number;
+  logger: Logger;
+  onTransition: (notice: TransitionNotice) => void;
+}
+
+interface Active {
+  epoch: number;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+/**
+ * The imperative shell: claims due instances, drives each one (decide → commit → run),
+ * renews leases while it works, and sleeps until the next wake-up, a local start, or a poll.
+ */
+export class Worker {
+  readonly #o: WorkerOptions;
+  readonly #committer: GroupCommitter;
+  readonly #active = new Map<string, Active>();
+  readonly #definitionKeys: string[];
+  #reserved = 0;
+  #running = false;
+  #loopDone: Promise<void> = Promise.resolve();
+  #wakeSleeper: (() => void) | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #idleWaiters: Array<() => void> = [];
+
+  constructor(options: WorkerOptions) {
+    this.#o = options;
+    this.#committer = new GroupCommitter(options.store);
+    this.#definitionKeys = [...options.definitions.values()].map((d) => definitionKey(d.name, d.version));
+  }
+
+  get activeCount(): number {
+    return this.#active.size;
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#heartbeat = setInterval(() => void this.#renewLeases(), Math.max(50, Math.floor(this.#o.leaseMs / 3)));
+    this.#heartbeat.unref();
+    this.#loopDone = this.#loop();
+  }
+
+  /** Wakes the claim loop now (a saga was started or delivered to locally). */
+  wake(): void {
+    this.#wakeSleeper?.();
+  }
+
+  /** Takes a capacity slot for a saga about to be created already claimed; false when full. */
+  tryReserve(): boolean {
+    if (!this.#running || this.#active.size + this.#reserved >= this.#o.concurrency) return false;
+    this.#reserved++;
+    return true;
+  }
+
+  unreserve(): void {
+    this.#reserved = Math.max(0, this.#reserved - 1);
+  }
+
+  /** Drives a saga that was created already claimed by this worker (epoch 1), with its first commands committed. */
+  adopt(definition: AnyDefinition, state: SagaState, epoch: number, commands: RunPhaseCommand[]): void {
+    this.unreserve();
+    this.#spawn(definition, state, epoch, 0, [], commands);
+  }
+
+  /** Resolves once no saga is held here and the store has no unfinished saga left. */
+  whenIdle(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#idleWaiters.push(resolve);
+      this.wake();
+    });
+  }
+
+  /** Stops claiming, lets running attempts finish for up to `graceMs`, then aborts them and releases leases. */
+  async stop(graceMs = 10_000): Promise<void> {
+    if (!this.#running) return;
+    this.#running = false;
+    this.wake();
+    await this.#loopDone;
+    const all = Promise.all([...this.#active.values()].map((a) => a.done));
+    const grace = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
+    await Promise.race([all, grace]);
+    for (const active of this.#active.values()) active.controller.abort(new Error("worker shutting down"));
+    await all;
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+  }
+
+  async #loop(): Promise<void> {
+    while (this.#running) {
+      const free = this.#o.concurrency - this.#active.size - this.#reserved;
+      let claimed: ClaimedInstance[] = [];
+      if (free > 0) {
+        try {
+          claimed = await this.#o.store.claimDue({
+            workerId: this.#o.workerId,
+            nowMs: this.#o.clock.now(),
+            leaseMs: this.#o.leaseMs,
+            limit: free,
+            definitions: this.#definitionKeys,
+          });
+        } catch (error) {
+          this.#o.logger.error({ err: error, workerId: this.#o.workerId }, "claiming due sagas failed; retrying after the poll interval");
+        }
+      }
+      for (const item of claimed) this.#spawnClaimed(item);
+      if (free > 0 && claimed.length === free) continue;
+      if (claimed.length === 0 && this.#active.size === 0 && this.#idleWaiters.length > 0) await this.#checkIdle();
+      await this.#sleep(await this.#sleepMs(free > 0));
+    }
+  }
+
+  async #checkIdle(): Promise<void> {
+    try {
+      const counts = await this.#o.store.countByStatus();
+      if (counts.running + counts.compensating > 0 || this.#active.size > 0) return;
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    } catch (error) {
+      this.#o.logger.error({ err: error }, "counting unfinished sagas failed");
+    }
+  }
+
+  async #sleepMs(canClaim: boolean): Promise<number> {
+    const poll = this.#o.pollIntervalMs;
+    if (!canClaim) return poll;
+    try {
+      const next = await this.#o.store.nextWakeAtMs(this.#definitionKeys);
+      if (next === null) return poll;
+      return Math.min(poll, Math.max(5, next - this.#o.clock.now()));
+    } catch {
+      return poll;
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wakeSleeper = () => {
+        this.#wakeSleeper = undefined;
+        done();
+      };
+    });
+  }
+
+  #spawnClaimed(item: ClaimedInstance): void {
+    const { record, inbox } = item;
+    const definition = this.#o.definitions.get(definitionKey(record.state.definitionName, record.state.definitionVersion));
+    if (definition === undefined) {
+      // claimDue filters by definition, so this means a store bug; give the lease back untouched.
+      this.#o.logger.error({ sagaId: record.state.id }, "claimed a saga of an unknown definition");
+      void this.#o.store.releaseLease(this.#o.workerId, { sagaId: record.state.id, epoch: record.epoch });
+      return;
+    }
+    const inboxSeq = inbox.reduce((max, message) => Math.max(max, message.seq), record.inboxAppliedSeq);
+    this.#spawn(definition, record.state, record.epoch, inboxSeq, [{ type: "claimed" }, ...inbox.map((m) => m.event)], []);
+  }
+
+  #spawn(
+    definition: AnyDefinition,
+    state: SagaState,
+    epoch: number,
+    inboxSeq: number,
+    events: Parameters<typeof driveSaga>[1]["events"],
+    commands: RunPhaseCommand[],
+  ): void {
+    const controller = new AbortController();
+    const env: DriverEnv = {
+      workerId: this.#o.workerId,
+      leaseMs: this.#o.leaseMs,
+      clock: this.#o.clock,
+      random: this.#o.random,
+      logger: this.#o.logger,
+      commit: (commit) => this.#committer.submit(commit),
+      notify: this.#o.onTransition,
+      scheduleWake: (atMs) => this.#scheduleWake(atMs),
+    };
+    const done = driveSaga(env, { definition, state, epoch, inboxSeq, events, commands, signal: controller.signal })
+      .catch((error: unknown) => {
+        this.#o.logger.error({ err: error, sagaId: state.id }, "saga driver crashed; leaving the saga to recovery");
+      })
+      .finally(() => {
+        this.#active.delete(state.id);
+        this.wake();
+      });
+    this.#active.set(state.id, { epoch, controller, done });
+  }
+
+  #scheduleWake(atMs: number): void {
+    const delay = atMs - this.#o.clock.now();
+    if (delay <= 0) {
+      this.wake();
+      return;
+    }
+    if (delay < this.#o.pollIntervalMs) setTimeout(() => this.wake(), delay).unref();
+  }
+
+  async #renewLeases(): Promise<void> {
+    const held = [...this.#active.entries()];
+    if (held.length === 0) return;
+    try {
+      const results = await this.#o.store.renewLeases(
+        this.#o.workerId,
+        held.map(([sagaId, active]) => ({ sagaId, epoch: active.epoch })),
+        this.#o.clock.now() + this.#o.leaseMs,
+      );
+      results.forEach((ok, index) => {
+        const entry = held[index];
+        if (ok || entry === undefined) return;
+        this.#o.logger.warn({ sagaId: entry[0], epoch: entry[1].epoch }, "lease lost; stopping work on this saga");
+        entry[1].controller.abort(new Error("lease lost"));
+      });
+    } catch (error) {
+      this.#o.logger.error({ err: error }, "renewing leases failed");
+    }
+  }
+}

@@ -1,0 +1,282 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { defineSaga, Orchestrator, RetryableError, TerminalError, type SagaState } from "../../src/index.js";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createMemoryStore } from "../../src/store/memory/index.js";
+import { SqliteStore } from "../../src/store/sqlite/index.js";
+import type { SagaStore } from "../../src/store/saga-store.js";
+import { decide } from "../../src/engine/decide.js";
+
+interface Call {
+  key: string;
+  attempt: number;
+  kind: "action" | "compensation";
+  step: string;
+}
+
+const open: Orchestrator[] = [];
+const tempDirs: string[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((o) => o.close(1_000)));
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** The runtime must behave the same on every store; each test gets a fresh one. */
+const stores: Array<[string, () => SagaStore]> = [
+  ["memory", () => createMemoryStore()],
+  [
+    "sqlite",
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), "sagaflow-runtime-"));
+      tempDirs.push(dir);
+      return new SqliteStore({ path: join(dir, "sagas.db") });
+    },
+  ],
+];
+
+async function orchestrate(store: SagaStore, definitions: Parameters<typeof Orchestrator.create>[0]["definitions"], extra: Partial<Parameters<typeof Orchestrator.create>[0]> = {}): Promise<Orchestrator> {
+  const orchestrator = await Orchestrator.create({ store, definitions, pollIntervalMs: 20, leaseMs: 2_000, ...extra });
+  open.push(orchestrator);
+  return orchestrator;
+}
+
+const fast = { initialDelayMs: 1, maxDelayMs: 5 };
+
+function tripSaga(calls: Call[], behaviour: { failBook?: "terminal" | "always" | number; failRelease?: number | "always"; slowBookMs?: number } = {}) {
+  let bookFailures = 0;
+  let releaseFailures = 0;
+  return defineSaga<{ trip: string }>({ name: "trip", version: 1 })
+    .step("reserve", {
+      action: ({ input, idempotencyKey, attempt }) => {
+        calls.push({ key: idempotencyKey, attempt, kind: "action", step: "reserve" });
+        return { reservation: `R-${input.trip}` };
+      },
+      compensate: ({ output, idempotencyKey, attempt }) => {
+        calls.push({ key: idempotencyKey, attempt, kind: "compensation", step: "reserve" });
+        if (behaviour.failRelease === "always" || releaseFailures < (behaviour.failRelease ?? 0)) {
+          releaseFailures++;
+          throw new Error(`release of ${output?.reservation} refused`);
+        }
+      },
+      compensationRetry: { ...fast, maxAttempts: 4 },
+    })
+    .step("book", {
+      action: async ({ outputs, idempotencyKey, attempt, signal }) => {
+        calls.push({ key: idempotencyKey, attempt, kind: "action", step: "book" });
+        if (behaviour.slowBookMs) {
+          await new Promise<void>((resolve, reject) => {
+            const t = setTimeout(resolve, behaviour.slowBookMs);
+            signal.addEventListener("abort", () => {
+              clearTimeout(t);
+              reject(signal.reason instanceof Error ? signal.reason : new Error("aborted"));
+            });
+          });
+        }
+        if (behaviour.failBook === "terminal") throw new TerminalError("no seats");
+        if (behaviour.failBook === "always" || bookFailures < (typeof behaviour.failBook === "number" ? behaviour.failBook : 0)) {
+          bookFailures++;
+          throw new RetryableError("busy", { cause: new Error("upstream 503") });
+        }
+        return { booking: `B-${outputs.reserve.reservation}` };
+      },
+      compensate: ({ idempotencyKey, attempt }) => {
+        calls.push({ key: idempotencyKey, attempt, kind: "compensation", step: "book" });
+      },
+      retry: { ...fast, maxAttempts: 3 },
+    })
+    .step("notify", {
+      action: ({ outputs, idempotencyKey, attempt }) => {
+        calls.push({ key: idempotencyKey, attempt, kind: "action", step: "notify" });
+        return `sent ${outputs.book.booking}`;
+      },
+    })
+    .build();
+}
+
+describe.each(stores)("Orchestrator on the %s store", (_name, createStore) => {
+  it("runs the steps in order, passing typed outputs forward, and ends completed", async () => {
+    const calls: Call[] = [];
+    const saga = tripSaga(calls);
+    const o = await orchestrate(createStore(), [saga]);
+    const { id } = await o.start(saga, { trip: "T1" });
+    const final = await o.waitFor(id, 5_000);
+    expect(final.status).toBe("completed");
+    expect(calls.map((c) => `${c.kind}:${c.step}`)).toEqual(["action:reserve", "action:book", "action:notify"]);
+    expect(calls.map((c) => c.key)).toEqual([`${id}:reserve`, `${id}:book`, `${id}:notify`]);
+    expect(final.steps[2]?.output).toBe("sent B-R-T1");
+    const history = await o.history(id);
+    expect(history.map((h) => h.seq)).toEqual(history.map((_, i) => i + 1));
+    expect(history.at(-1)).toMatchObject({ type: "saga_ended", status: "completed" });
+    expect(history.every((h) => h.type === "saga_started" || h.workerId === o.workerId)).toBe(true);
+  });
+
+  it("retries a retryable failure with the same idempotency key and then succeeds", async () => {
+    const calls: Call[] = [];
+    const saga = tripSaga(calls, { failBook: 2 });
+    const o = await orchestrate(createStore(), [saga]);
+    const { id } = await o.start(saga, { trip: "T2" });
+    expect((await o.waitFor(id, 5_000)).status).toBe("completed");
+    const books = calls.filter((c) => c.step === "book");
+    expect(books.map((c) => c.attempt)).toEqual([1, 2, 3]);
+    expect(new Set(books.map((c) => c.key))).toEqual(new Set([`${id}:book`]));
+    const failures = (await o.history(id)).filter((h) => h.type === "attempt_failed");
+    expect(failures).toHaveLength(2);
+    expect(failures[0]).toMatchObject({ error: { name: "RetryableError", message: "busy", cause: { message: "upstream 503" } } });
+  });
+
+  it("compensates completed steps newest first after a terminal failure and ends compensated", async () => {
+    const calls: Call[] = [];
+    const saga = tripSaga(calls, { failBook: "terminal" });
+    const o = await orchestrate(createStore(), [saga]);
+    const { id } = await o.start(saga, { trip: "T3" });
+    const final = await o.waitFor(id, 5_000);
+    expect(final.status).toBe("compensated");
+    expect(final.stop).toMatchObject({ reason: "step_failed", step: "book", error: { message: "no seats" } });
+    expect(calls.map((c) => `${c.kind}:${c.step}`)).toEqual(["action:reserve", "action:book", "compensation:reserve"]);
+    expect(calls.at(-1)?.key).toBe(`${id}:reserve:compensate`);
+  });
+
+  it("retries a failing compensation and, when it never succeeds, ends failed naming what is outstanding", async () => {
+    const calls: Call[] = [];
+    const saga = tripSaga(calls, { failBook: "terminal", failRelease: "always" });
+    const o = await orchestrate(createStore(), [saga]);
+    const { id } = await o.start(saga, { trip: "T4" });
+    const final = await o.waitFor(id, 5_000);
+    expect(final.status).toBe("failed");
+    expect(final.outstanding).toEqual([{ step: "reserve", phase: "compensation" }]);
+    expect(calls.filter((c) => c.kind === "compensation").map((c) => c.attempt)).toEqual([1, 2, 3, 4]);
+  });
+
+  it("times out a slow attempt, retries it, and compensates when every attempt times out", async () => {
+    const calls: Call[] = [];
+    const base = tripSaga(calls, { slowBookMs: 200 });
+    const saga = defineSaga<{ trip: string }>({ name: "slow", version: 1 })
+      .step("reserve", { action: base.steps[0]!.action, compensate: base.steps[0]!.compensate!, compensationRetry: fast })
+      .step("book", { action: base.steps[1]!.action, timeoutMs: 20, retry: { ...fast, maxAttempts: 2 } })
+      .build();
+    const o = await orchestrate(createStore(), [saga]);
+    const { id } = await o.start(saga, { trip: "T5" });
+    const final = await o.waitFor(id, 5_000);
+    expect(final.status).toBe("compensated");
+    const failed = (await o.history(id)).filter((h) => h.type === "attempt_failed");
+    expect(failed).toHaveLength(2);
+    expect(failed.every((h) => h.type === "attempt_failed" && h.timedOut && h.error.name === "StepTimeoutError")).toBe(true);
+  });
+
+  it("returns the existing instance for a repeated idempotency key and runs it once", async () => {
+    const calls: Call[] = [];
+    const saga = tripSaga(calls);
+    const o = await orchestrate(createStore(), [saga]);
+    const results = await Promise.all([1, 2, 3].map(() => o.start(saga, { trip: "T6" }, { idempotencyKey: "order-6" })));
+    expect(new Set(results.map((r) => r.id)).size).toBe(1);
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+    await o.waitFor(results[0]!.id, 5_000);
+    expect(calls.filter((c) => c.step === "reserve")).toHaveLength(1);
+    const page = await o.list({ limit: 10 });
+    expect(page.items).toHaveLength(1);
+  });
+
+  it("cancels a running saga: the running step settles first, then everything completed is compensated", async () => {
+    const calls: Call[] = [];
+    const saga = tripSaga(calls, { slowBookMs: 150 });
+    const o = await orchestrate(createStore(), [saga]);
+    const { id } = await o.start(saga, { trip: "T7" });
+    await waitUntil(() => calls.some((c) => c.step === "book"));
+    await o.cancel(id, { reason: "customer changed their mind", by: "test" });
+    const final = await o.waitFor(id, 5_000);
+    expect(final.status).toBe("compensated");
+    expect(final.cancel).toMatchObject({ reason: "customer changed their mind", by: "test" });
+    expect(calls.map((c) => `${c.kind}:${c.step}`)).toEqual(["action:reserve", "action:book", "compensation:book", "compensation:reserve"]);
+    await expect(o.cancel(id)).rejects.toMatchObject({ code: "CANCEL_NOT_ALLOWED" });
+    await expect(o.cancel("no-such-saga")).rejects.toMatchObject({ code: "SAGA_NOT_FOUND" });
+  });
+
+  it("recovers an attempt left in doubt by a dead worker, re-running it with the same key", async () => {
+    const calls: Call[] = [];
+    const saga = tripSaga(calls);
+    const store = createStore();
+    const crashedState = await leaveInDoubt(store, saga, "dead-worker", 1);
+    const o = await orchestrate(store, [saga]);
+    const final = await o.waitFor(crashedState.id, 5_000);
+    expect(final.status).toBe("completed");
+    expect(final.recoveries).toBe(1);
+    const reserve = calls.filter((c) => c.step === "reserve");
+    expect(reserve).toEqual([{ key: `${crashedState.id}:reserve`, attempt: 2, kind: "action", step: "reserve" }]);
+    const history = await o.history(crashedState.id);
+    expect(history.find((h) => h.type === "attempt_in_doubt")).toMatchObject({ step: "reserve", attempt: 1, recoveries: 1 });
+  });
+
+  it("parks a saga as failed (recovery_limit) when its worker keeps dying", async () => {
+    const calls: Call[] = [];
+    const saga = defineSaga<{ trip: string }>({ name: "crashy", version: 1, maxRecoveries: 2 })
+      .step("reserve", { action: () => ({ ok: true }) })
+      .build();
+    const store = createStore();
+    const state = await leaveInDoubt(store, saga, "w1", 1);
+    for (const worker of ["w2", "w3"]) await dieAgain(store, saga, worker);
+    const o = await orchestrate(store, [saga]);
+    const final = await o.waitFor(state.id, 5_000);
+    expect(final.status).toBe("failed");
+    expect(final.stop?.reason).toBe("recovery_limit");
+    expect(final.outstanding).toEqual([{ step: "reserve", phase: "action" }]);
+    expect(calls).toHaveLength(0);
+  });
+
+  it("shares one store between two workers without running any attempt twice", async () => {
+    const calls: Call[] = [];
+    const saga = tripSaga(calls);
+    const store = createStore();
+    const a = await orchestrate(store, [saga], { workerId: "a", concurrency: 4 });
+    const b = await orchestrate(store, [saga], { workerId: "b", concurrency: 4 });
+    const ids: string[] = [];
+    for (let i = 0; i < 40; i++) ids.push((await (i % 2 ? a : b).start(saga, { trip: `F${i}` }, {})).id);
+    for (const id of ids) expect((await a.waitFor(id, 10_000)).status).toBe("completed");
+    const keys = calls.map((c) => c.key);
+    expect(keys).toHaveLength(120);
+    expect(new Set(keys).size).toBe(120);
+  });
+
+  it("rejects bad arguments without writing anything", async () => {
+    const saga = tripSaga([]);
+    const store = createStore();
+    const o = await orchestrate(store, [saga]);
+    await expect(o.start(saga, { trip: "x" }, { id: "has:colon" })).rejects.toMatchObject({ code: "INVALID_ARGUMENT", field: "id" });
+    await expect(o.start("nope", {})).rejects.toMatchObject({ code: "UNKNOWN_DEFINITION" });
+    await expect(o.start(saga, { trip: 10n } as unknown as { trip: string })).rejects.toMatchObject({ code: "NOT_SERIALIZABLE" });
+    expect((await o.list({ limit: 10 })).items).toHaveLength(0);
+  });
+});
+
+async function waitUntil(predicate: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+type AnySaga = ReturnType<typeof tripSaga> | ReturnType<ReturnType<typeof defineSaga<{ trip: string }>>["build"]>;
+
+/** Simulates a worker that started the first step and died: state says running, lease already expired. */
+async function leaveInDoubt(store: SagaStore, saga: AnySaga, workerId: string, now: number): Promise<SagaState> {
+  await store.init();
+  const { createInitialState } = await import("../../src/engine/initial-state.js");
+  const initial = createInitialState(saga.plan, { id: `saga-${workerId}-${Math.random().toString(36).slice(2, 8)}`, input: { trip: "X" }, idempotencyKey: null, nowMs: now });
+  const decision = decide(saga.plan, initial.state, { type: "claimed" }, now);
+  await store.createInstance({ state: decision.state, history: [...initial.history, ...decision.history], lease: { owner: workerId, expiresAtMs: now + 1 } });
+  return decision.state;
+}
+
+/** Another worker claims the instance, re-starts the in-doubt attempt, and dies before its outcome. */
+async function dieAgain(store: SagaStore, saga: AnySaga, workerId: string): Promise<void> {
+  const now = Date.now();
+  const [claimed] = await store.claimDue({ workerId, nowMs: now, leaseMs: 1, limit: 1, definitions: [`${saga.name}@${saga.version}`] });
+  if (!claimed) throw new Error("nothing to claim");
+  const decision = decide(saga.plan, claimed.record.state, { type: "claimed" }, now);
+  const [outcome] = await store.commitTransitions([
+    { sagaId: claimed.record.state.id, epoch: claimed.record.epoch, workerId, nowMs: now, state: decision.state, history: decision.history, inboxSeq: claimed.record.inboxSeq, lease: { expiresAtMs: now + 1 } },
+  ]);
+  expect(outcome).toEqual({ ok: true });
+  await new Promise((resolve) => setTimeout(resolve, 3));
+}
