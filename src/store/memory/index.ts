@@ -1,0 +1,1 @@
+export { MemoryStore, createMemoryStore } from "./memory-store.js";

@@ -1,0 +1,92 @@
+import type Database from "better-sqlite3";
+import { SchemaTooNewError } from "../../errors.js";
+import { CREATE_LEDGER, INSERT_MIGRATION, SELECT_SCHEMA_VERSION } from "./queries.js";
+
+/** One schema change. Shipped migrations are never edited: a change is a new, higher number. */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+/**
+ * Append-only, numbered from 1 without gaps; the same number means the same change in every
+ * dialect. Times are epoch milliseconds (`*_at_ms`), ids text, JSON text.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "saga instances, history and inbox",
+    sql: `
+CREATE TABLE saga_instances (
+  id TEXT PRIMARY KEY,
+  definition_name TEXT NOT NULL,
+  definition_version INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  idempotency_key TEXT UNIQUE,
+  state_json TEXT NOT NULL,
+  -- NULL when terminal or waiting for nothing; deliveries pull it forward to "now".
+  wake_at_ms INTEGER,
+  lease_owner TEXT,
+  lease_expires_at_ms INTEGER,
+  -- Fencing token: bumped by every claim, checked by every write.
+  epoch INTEGER NOT NULL DEFAULT 0,
+  inbox_seq INTEGER NOT NULL DEFAULT 0,
+  inbox_applied_seq INTEGER NOT NULL DEFAULT 0,
+  history_count INTEGER NOT NULL DEFAULT 0,
+  created_at_ms INTEGER NOT NULL,
+  updated_at_ms INTEGER NOT NULL,
+  ended_at_ms INTEGER
+);
+-- Claims and next-wake look-ups walk only instances that wait for something.
+CREATE INDEX saga_instances_due ON saga_instances (wake_at_ms) WHERE wake_at_ms IS NOT NULL;
+CREATE INDEX saga_instances_listing ON saga_instances (created_at_ms DESC, id DESC);
+CREATE INDEX saga_instances_status_listing ON saga_instances (status, created_at_ms DESC, id DESC);
+
+CREATE TABLE saga_events (
+  saga_id TEXT NOT NULL REFERENCES saga_instances (id),
+  seq INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  at_ms INTEGER NOT NULL,
+  worker_id TEXT,
+  epoch INTEGER,
+  entry_json TEXT NOT NULL,
+  PRIMARY KEY (saga_id, seq)
+) WITHOUT ROWID;
+
+CREATE TABLE saga_inbox (
+  saga_id TEXT NOT NULL REFERENCES saga_instances (id),
+  seq INTEGER NOT NULL,
+  event_json TEXT NOT NULL,
+  received_at_ms INTEGER NOT NULL,
+  PRIMARY KEY (saga_id, seq)
+) WITHOUT ROWID;
+`,
+  },
+];
+
+/** The schema version this code writes and understands. */
+export const LATEST_SCHEMA_VERSION: number = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
+
+/**
+ * Brings the database up to `LATEST_SCHEMA_VERSION`, applying each pending migration and its
+ * ledger row together. IMMEDIATE takes the write lock before reading the version, so two
+ * processes starting on a new file cannot both apply migration 1. Returns how many were applied.
+ * Throws `SchemaTooNewError` (writing nothing) when a newer Sagaflow already migrated the file.
+ */
+export function migrate(db: Database.Database, nowMs: number): number {
+  const apply = db.transaction((): number => {
+    db.exec(CREATE_LEDGER);
+    const row = db.prepare<[], { version: number | null }>(SELECT_SCHEMA_VERSION).get();
+    const current = row?.version ?? 0;
+    if (current > LATEST_SCHEMA_VERSION) throw new SchemaTooNewError(current, LATEST_SCHEMA_VERSION);
+    const pending = MIGRATIONS.filter((m) => m.version > current);
+    const record = db.prepare<[{ version: number; name: string; appliedAtMs: number }]>(INSERT_MIGRATION);
+    for (const migration of pending) {
+      db.exec(migration.sql);
+      record.run({ version: migration.version, name: migration.name, appliedAtMs: nowMs });
+    }
+    return pending.length;
+  });
+  return apply.immediate();
+}

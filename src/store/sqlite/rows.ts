@@ -1,0 +1,92 @@
+import type { HistoryEntry, StoredHistoryEntry } from "../../domain/history.js";
+import type { SagaState } from "../../domain/state.js";
+import { StoreUnavailableError } from "../../errors.js";
+import type { InboxMessage, InboxPayload, InstanceRecord } from "../saga-store.js";
+
+/** Columns of `saga_instances` an `InstanceRecord` is built from. */
+export interface InstanceRow {
+  id: string;
+  state_json: string;
+  epoch: number;
+  lease_owner: string | null;
+  lease_expires_at_ms: number | null;
+  inbox_seq: number;
+  inbox_applied_seq: number;
+}
+
+/** A claimed instance, with the wake-up it was claimed for (claims are returned in that order). */
+export interface ClaimedRow extends InstanceRow {
+  wake_at_ms: number;
+}
+
+/** What a commit is checked against. */
+export interface CommitGuardRow {
+  epoch: number;
+  lease_owner: string | null;
+  lease_expires_at_ms: number | null;
+  inbox_seq: number;
+  inbox_applied_seq: number;
+  history_count: number;
+}
+
+/** A row of `saga_events`, without the saga id it was read by. */
+export interface EventRow {
+  seq: number;
+  worker_id: string | null;
+  epoch: number | null;
+  entry_json: string;
+}
+
+/** A row of `saga_inbox`, without the saga id it was read by. */
+export interface InboxRow {
+  seq: number;
+  event_json: string;
+  received_at_ms: number;
+}
+
+/** One group of `COUNT_BY_STATUS`. */
+export interface StatusCountRow {
+  status: string;
+  count: number;
+}
+
+/** Parses JSON the store wrote; a failure means the file was damaged or edited by hand. */
+export function parseStored<T>(json: string, what: string): T {
+  try {
+    return JSON.parse(json) as T;
+  } catch (error) {
+    throw new StoreUnavailableError(`the SQLite store holds unreadable JSON in ${what}; restore the database from a backup`, { cause: error });
+  }
+}
+
+/** The record a row describes, its state parsed. */
+export function toInstanceRecord(row: InstanceRow): InstanceRecord {
+  return {
+    state: parseStored<SagaState>(row.state_json, `saga_instances.state_json of ${row.id}`),
+    epoch: row.epoch,
+    leaseOwner: row.lease_owner,
+    leaseExpiresAtMs: row.lease_expires_at_ms,
+    inboxSeq: row.inbox_seq,
+    inboxAppliedSeq: row.inbox_applied_seq,
+  };
+}
+
+/** A history entry with its number and, when a worker wrote it, that worker and its epoch. */
+export function toStoredHistoryEntry(sagaId: string, row: EventRow): StoredHistoryEntry {
+  const entry = parseStored<HistoryEntry>(row.entry_json, `saga_events.entry_json of ${sagaId} #${row.seq}`);
+  return {
+    ...entry,
+    seq: row.seq,
+    ...(row.worker_id === null ? {} : { workerId: row.worker_id }),
+    ...(row.epoch === null ? {} : { epoch: row.epoch }),
+  };
+}
+
+/** An inbox message, its event parsed. */
+export function toInboxMessage(sagaId: string, row: InboxRow): InboxMessage {
+  return {
+    seq: row.seq,
+    event: parseStored<InboxPayload>(row.event_json, `saga_inbox.event_json of ${sagaId} #${row.seq}`),
+    receivedAtMs: row.received_at_ms,
+  };
+}

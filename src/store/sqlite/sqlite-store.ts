@@ -1,0 +1,368 @@
+import Database from "better-sqlite3";
+import type { HistoryEntry, StoredHistoryEntry } from "../../domain/history.js";
+import type { SagaState } from "../../domain/state.js";
+import { isSagaStatus, isTerminal, type SagaStatus } from "../../domain/status.js";
+import { InvalidArgumentError, SagaflowError, StoreUnavailableError } from "../../errors.js";
+import { compareIds, encodeListCursor } from "../list-cursor.js";
+import { checkClaimRequest, checkCommitInboxSeq, checkCommitStateId, checkListQuery, zeroCounts } from "../request-checks.js";
+import type {
+  ClaimedInstance,
+  ClaimRequest,
+  CommitOutcome,
+  CreateInstanceRequest,
+  CreateInstanceResult,
+  DeliverOutcome,
+  InboxMessage,
+  InboxPayload,
+  InstanceRecord,
+  LeaseRef,
+  ListPage,
+  ListQuery,
+  SagaStore,
+  TransitionCommit,
+} from "../saga-store.js";
+import { migrate } from "./migrations.js";
+import { openDatabase, type SqliteStoreOptions } from "./open-database.js";
+import * as q from "./queries.js";
+import {
+  parseStored,
+  toInboxMessage,
+  toInstanceRecord,
+  toStoredHistoryEntry,
+  type ClaimedRow,
+  type CommitGuardRow,
+  type EventRow,
+  type InboxRow,
+  type InstanceRow,
+  type StatusCountRow,
+} from "./rows.js";
+import { StatementRunner } from "./statement-runner.js";
+
+/** Counters for the benchmark: write transactions committed and SQL statements executed. */
+export interface SqliteStoreStats {
+  readonly commits: number;
+  readonly statements: number;
+}
+
+/** The live connection settings, as SQLite reports them. */
+export interface SqlitePragmas {
+  journalMode: string;
+  /** 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA. */
+  synchronous: number;
+  foreignKeys: boolean;
+  busyTimeoutMs: number;
+}
+
+/**
+ * The embedded `SagaStore`: one better-sqlite3 connection in WAL mode. Every write is one
+ * IMMEDIATE transaction, so writers on other connections or processes queue on the file lock
+ * (up to `busyTimeoutMs`) instead of interleaving. Create it with `openSqliteStore`, or construct
+ * it and call `init()`.
+ */
+export class SqliteStore implements SagaStore {
+  /** The database file this store writes. */
+  readonly path: string;
+  readonly #db: Database.Database;
+  readonly #sql: StatementRunner;
+  readonly #transaction: Database.Transaction<(work: () => unknown) => unknown>;
+  #commits = 0;
+  #closed = false;
+
+  /** Opens the file and applies the connection settings; throws `StoreUnavailableError` for a file that is not a usable database. */
+  constructor(options: SqliteStoreOptions) {
+    this.path = options.path;
+    this.#db = openDatabase(options);
+    this.#sql = new StatementRunner(this.#db);
+    this.#transaction = this.#db.transaction((work: () => unknown) => work());
+  }
+
+  /** Transactions committed and statements executed since the store was opened. */
+  get stats(): SqliteStoreStats {
+    return { commits: this.#commits, statements: this.#sql.executed };
+  }
+
+  /** Reads back journal mode, synchronous level, foreign keys and busy timeout from the connection. */
+  pragmas(): SqlitePragmas {
+    this.#assertOpen();
+    const read = (name: string): unknown => this.#db.pragma(name, { simple: true });
+    return {
+      journalMode: String(read("journal_mode")),
+      synchronous: Number(read("synchronous")),
+      foreignKeys: Number(read("foreign_keys")) === 1,
+      busyTimeoutMs: Number(read("busy_timeout")),
+    };
+  }
+
+  init(): Promise<void> {
+    return this.#call(() => {
+      migrate(this.#db, Date.now());
+    });
+  }
+
+  createInstance(request: CreateInstanceRequest): Promise<CreateInstanceResult> {
+    return this.#call(() => this.#write(() => this.#create(request)));
+  }
+
+  getInstance(sagaId: string): Promise<InstanceRecord | null> {
+    return this.#call(() => {
+      const row = this.#sql.get<InstanceRow>(q.SELECT_INSTANCE, [sagaId]);
+      return row === undefined ? null : toInstanceRecord(row);
+    });
+  }
+
+  findByIdempotencyKey(key: string): Promise<InstanceRecord | null> {
+    return this.#call(() => {
+      const row = this.#sql.get<InstanceRow>(q.SELECT_INSTANCE_BY_KEY, [key]);
+      return row === undefined ? null : toInstanceRecord(row);
+    });
+  }
+
+  getHistory(sagaId: string): Promise<StoredHistoryEntry[]> {
+    return this.#call(() => this.#sql.all<EventRow>(q.SELECT_HISTORY, [sagaId]).map((row) => toStoredHistoryEntry(sagaId, row)));
+  }
+
+  listInstances(query: ListQuery): Promise<ListPage> {
+    return this.#call(() => {
+      const checked = checkListQuery(query);
+      const params: Record<string, unknown> = { limit: checked.limit + 1 };
+      if (checked.statuses !== null) params.statuses = JSON.stringify(checked.statuses);
+      if (checked.definitionName !== null) params.definitionName = checked.definitionName;
+      if (checked.createdFromMs !== null) params.createdFromMs = checked.createdFromMs;
+      if (checked.createdToMs !== null) params.createdToMs = checked.createdToMs;
+      if (checked.after !== null) {
+        params.afterCreatedAtMs = checked.after.createdAtMs;
+        params.afterId = checked.after.id;
+      }
+      const sql = q.buildListQuery({
+        statuses: checked.statuses !== null,
+        definitionName: checked.definitionName !== null,
+        createdFromMs: checked.createdFromMs !== null,
+        createdToMs: checked.createdToMs !== null,
+        after: checked.after !== null,
+      });
+      const rows = this.#sql.all<{ state_json: string }>(sql, params);
+      const items = rows.slice(0, checked.limit).map((row) => parseStored<SagaState>(row.state_json, "saga_instances.state_json"));
+      const last = items[items.length - 1];
+      const nextCursor = rows.length > checked.limit && last !== undefined ? encodeListCursor({ createdAtMs: last.createdAtMs, id: last.id }) : null;
+      return { items, nextCursor };
+    });
+  }
+
+  countByStatus(): Promise<Record<SagaStatus, number>> {
+    return this.#call(() => {
+      const counts = zeroCounts();
+      for (const row of this.#sql.all<StatusCountRow>(q.COUNT_BY_STATUS, [])) {
+        if (isSagaStatus(row.status)) counts[row.status] = row.count;
+      }
+      return counts;
+    });
+  }
+
+  claimDue(request: ClaimRequest): Promise<ClaimedInstance[]> {
+    return this.#call(() => {
+      checkClaimRequest(request);
+      if (request.limit === 0 || request.definitions.length === 0) return [];
+      return this.#write(() => {
+        const rows = this.#sql.all<ClaimedRow>(q.CLAIM_DUE, {
+          workerId: request.workerId,
+          leaseExpiresAtMs: request.nowMs + request.leaseMs,
+          nowMs: request.nowMs,
+          definitions: JSON.stringify(request.definitions),
+          limit: request.limit,
+        });
+        rows.sort((a, b) => a.wake_at_ms - b.wake_at_ms || compareIds(a.id, b.id));
+        return rows.map((row) => ({
+          record: toInstanceRecord(row),
+          inbox: row.inbox_seq > row.inbox_applied_seq ? this.#inboxAfter(row.id, row.inbox_applied_seq) : [],
+        }));
+      });
+    });
+  }
+
+  /** Throws `InvalidArgumentError` (and writes none of the batch) for a commit that names another instance's state or an impossible `inboxSeq`. */
+  commitTransitions(commits: readonly TransitionCommit[]): Promise<CommitOutcome[]> {
+    return this.#call(() => {
+      for (const commit of commits) checkCommitStateId(commit.sagaId, commit.state.id);
+      if (commits.length === 0) return [];
+      return this.#write(() => commits.map((commit) => this.#commitOne(commit)));
+    });
+  }
+
+  renewLeases(workerId: string, leases: readonly LeaseRef[], expiresAtMs: number): Promise<boolean[]> {
+    return this.#call(() => {
+      if (leases.length === 0) return [];
+      return this.#write(() =>
+        leases.map((lease) => this.#sql.run(q.RENEW_LEASE, { workerId, expiresAtMs, sagaId: lease.sagaId, epoch: lease.epoch }).changes === 1),
+      );
+    });
+  }
+
+  releaseLease(workerId: string, lease: LeaseRef): Promise<boolean> {
+    return this.#call(() =>
+      this.#write(() => this.#sql.run(q.RELEASE_LEASE, { workerId, sagaId: lease.sagaId, epoch: lease.epoch }).changes === 1),
+    );
+  }
+
+  deliver(sagaId: string, message: InboxPayload, nowMs: number): Promise<DeliverOutcome> {
+    return this.#call(() =>
+      this.#write((): DeliverOutcome => {
+        const reserved = this.#sql.get<{ inbox_seq: number }>(q.RESERVE_INBOX_SEQ, { sagaId, nowMs });
+        if (reserved === undefined) {
+          const row = this.#sql.get<{ status: string }>(q.SELECT_STATUS, [sagaId]);
+          if (row === undefined || !isSagaStatus(row.status)) return { accepted: false, reason: "not_found" };
+          return { accepted: false, reason: "terminal", status: row.status };
+        }
+        const seq = reserved.inbox_seq;
+        this.#sql.run(q.INSERT_INBOX, { sagaId, seq, eventJson: JSON.stringify(message), receivedAtMs: nowMs });
+        return { accepted: true, seq };
+      }),
+    );
+  }
+
+  /** The earliest time a claim could take something: an unleased instance's wake-up, or the first millisecond after a lease expires. */
+  nextWakeAtMs(definitions: readonly string[]): Promise<number | null> {
+    return this.#call(() => {
+      if (definitions.length === 0) return null;
+      const row = this.#sql.get<{ next_wake_at_ms: number | null }>(q.SELECT_NEXT_WAKE, { definitions: JSON.stringify(definitions) });
+      return row?.next_wake_at_ms ?? null;
+    });
+  }
+
+  /** Closes the connection (checkpointing the WAL); later calls reject with `StoreUnavailableError`. Safe to call twice. */
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#db.close();
+    }
+    return Promise.resolve();
+  }
+
+  #create(request: CreateInstanceRequest): CreateInstanceResult {
+    const { state, lease } = request;
+    const stateJson = JSON.stringify(state);
+    const terminal = isTerminal(state.status);
+    const epoch = lease === undefined ? 0 : 1;
+    let inserted: Database.RunResult;
+    try {
+      inserted = this.#sql.run(q.INSERT_INSTANCE, {
+        id: state.id,
+        definitionName: state.definitionName,
+        definitionVersion: state.definitionVersion,
+        status: state.status,
+        idempotencyKey: state.idempotencyKey,
+        stateJson,
+        wakeAtMs: terminal ? null : state.wakeAtMs,
+        leaseOwner: lease?.owner ?? null,
+        leaseExpiresAtMs: lease?.expiresAtMs ?? null,
+        epoch,
+        historyCount: request.history.length,
+        createdAtMs: state.createdAtMs,
+        updatedAtMs: state.updatedAtMs,
+        endedAtMs: terminal ? (state.endedAtMs ?? state.updatedAtMs) : null,
+      });
+    } catch (error) {
+      if (error instanceof Database.SqliteError && error.code === "SQLITE_CONSTRAINT_PRIMARYKEY") {
+        throw new InvalidArgumentError("state.id", `${JSON.stringify(state.id)} already names another instance; ids must be unique`);
+      }
+      throw error;
+    }
+    if (inserted.changes === 0) {
+      const existing = this.#sql.get<InstanceRow>(q.SELECT_INSTANCE_BY_KEY, [state.idempotencyKey]);
+      if (existing === undefined) throw new StoreUnavailableError(`the SQLite store at ${this.path} refused an insert without a conflicting row`);
+      return { created: false, record: toInstanceRecord(existing) };
+    }
+    this.#appendHistory(state.id, 0, request.history, lease === undefined ? null : lease.owner, lease === undefined ? null : epoch);
+    return {
+      created: true,
+      record: {
+        state: JSON.parse(stateJson) as SagaState,
+        epoch,
+        leaseOwner: lease?.owner ?? null,
+        leaseExpiresAtMs: lease?.expiresAtMs ?? null,
+        inboxSeq: 0,
+        inboxAppliedSeq: 0,
+      },
+    };
+  }
+
+  /** One item of a group commit. Refusals return instead of throwing, so they leave the rest of the batch alone. */
+  #commitOne(commit: TransitionCommit): CommitOutcome {
+    const guard = this.#sql.get<CommitGuardRow>(q.SELECT_COMMIT_GUARD, [commit.sagaId]);
+    if (
+      guard === undefined ||
+      guard.epoch !== commit.epoch ||
+      guard.lease_owner !== commit.workerId ||
+      guard.lease_expires_at_ms === null ||
+      guard.lease_expires_at_ms < commit.nowMs
+    ) {
+      return { ok: false, reason: "fenced" };
+    }
+    checkCommitInboxSeq(commit.sagaId, commit.inboxSeq, guard.inbox_seq, guard.inbox_applied_seq);
+    if (guard.inbox_seq > commit.inboxSeq) {
+      return { ok: false, reason: "inbox_changed", inbox: this.#inboxAfter(commit.sagaId, commit.inboxSeq) };
+    }
+    const { state } = commit;
+    const terminal = isTerminal(state.status);
+    const keep = commit.lease !== "release";
+    this.#sql.run(q.UPDATE_COMMITTED, {
+      sagaId: commit.sagaId,
+      epoch: commit.epoch,
+      stateJson: JSON.stringify(state),
+      status: state.status,
+      wakeAtMs: terminal ? null : state.wakeAtMs,
+      updatedAtMs: state.updatedAtMs,
+      endedAtMs: terminal ? (state.endedAtMs ?? commit.nowMs) : null,
+      leaseOwner: keep ? commit.workerId : null,
+      leaseExpiresAtMs: commit.lease === "release" ? null : commit.lease.expiresAtMs,
+      inboxSeq: commit.inboxSeq,
+      historyAdded: commit.history.length,
+    });
+    this.#appendHistory(commit.sagaId, guard.history_count, commit.history, commit.workerId, commit.epoch);
+    if (commit.inboxSeq > guard.inbox_applied_seq) {
+      this.#sql.run(q.DELETE_APPLIED_INBOX, { sagaId: commit.sagaId, inboxSeq: commit.inboxSeq });
+    }
+    return { ok: true };
+  }
+
+  #appendHistory(sagaId: string, existing: number, entries: readonly HistoryEntry[], workerId: string | null, epoch: number | null): void {
+    entries.forEach((entry, index) => {
+      this.#sql.run(q.INSERT_EVENT, {
+        sagaId,
+        seq: existing + index + 1,
+        type: entry.type,
+        atMs: entry.atMs,
+        workerId,
+        epoch,
+        entryJson: JSON.stringify(entry),
+      });
+    });
+  }
+
+  #inboxAfter(sagaId: string, afterSeq: number): InboxMessage[] {
+    return this.#sql.all<InboxRow>(q.SELECT_INBOX_AFTER, { sagaId, afterSeq }).map((row) => toInboxMessage(sagaId, row));
+  }
+
+  /** Runs `work` in one IMMEDIATE transaction: the write lock is taken before anything is read. */
+  #write<T>(work: () => T): T {
+    const result = this.#transaction.immediate(work) as T;
+    this.#commits++;
+    return result;
+  }
+
+  /** Turns the synchronous driver into the contract's promises; driver failures become `StoreUnavailableError`. */
+  #call<T>(work: () => T): Promise<T> {
+    return new Promise<T>((resolve) => {
+      this.#assertOpen();
+      try {
+        resolve(work());
+      } catch (error) {
+        if (error instanceof SagaflowError || !(error instanceof Database.SqliteError)) throw error;
+        throw new StoreUnavailableError(`the SQLite store at ${this.path} failed: ${error.code}: ${error.message}`, { cause: error });
+      }
+    });
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new StoreUnavailableError(`the SQLite store at ${this.path} was closed; open it again`);
+  }
+}

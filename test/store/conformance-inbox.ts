@@ -1,0 +1,133 @@
+import { describe, expect, it } from "vitest";
+import type { SagaStore } from "../../src/store/saga-store.js";
+import { cancel, claim, commitOf, create, LEASE_MS, ORDER, REFUND, refundPlan, sagaCompleted, stepSucceeded, T0 } from "./fixtures.js";
+
+/** Deliveries to the inbox, lease renewal and release, and the next wake-up. */
+export function describeInboxAndLeaseCases(store: () => SagaStore): void {
+  describe("deliver and the inbox", () => {
+    it("numbers messages, makes the instance due at once and hands them to the next claim, oldest first", async () => {
+      await create(store(), "a", { wakeAtMs: T0 + 10_000 });
+      expect(await store().deliver("a", cancel("first"), T0 + 5)).toEqual({ accepted: true, seq: 1 });
+      expect(await store().deliver("a", cancel("second"), T0 + 6)).toEqual({ accepted: true, seq: 2 });
+
+      const [claimed] = await claim(store(), "w1", T0 + 6, ["a"]);
+
+      expect(claimed?.inbox).toEqual([
+        { seq: 1, event: cancel("first"), receivedAtMs: T0 + 5 },
+        { seq: 2, event: cancel("second"), receivedAtMs: T0 + 6 },
+      ]);
+      expect(claimed?.record).toMatchObject({ inboxSeq: 2, inboxAppliedSeq: 0 });
+      // The engine's own wake-up is its business; the store only schedules around it.
+      expect(claimed?.record.state.wakeAtMs).toBe(T0 + 10_000);
+    });
+
+    it("refuses a commit that missed messages with inbox_changed, then accepts it and consumes them", async () => {
+      await create(store(), "a");
+      const [claimed] = await claim(store(), "w1", T0, ["a"]);
+      if (claimed === undefined) throw new Error("claim failed");
+      await store().deliver("a", cancel("one"), T0 + 1);
+      await store().deliver("a", cancel("two"), T0 + 2);
+      const change = stepSucceeded(claimed.record.state, T0 + 3);
+
+      const stale = await store().commitTransitions([commitOf(claimed, change, { nowMs: T0 + 3, inboxSeq: 0 })]);
+      expect(stale).toEqual([
+        {
+          ok: false,
+          reason: "inbox_changed",
+          inbox: [
+            { seq: 1, event: cancel("one"), receivedAtMs: T0 + 1 },
+            { seq: 2, event: cancel("two"), receivedAtMs: T0 + 2 },
+          ],
+        },
+      ]);
+      expect(await store().getHistory("a")).toHaveLength(1);
+
+      const partial = await store().commitTransitions([commitOf(claimed, change, { nowMs: T0 + 3, inboxSeq: 1 })]);
+      expect(partial).toEqual([{ ok: false, reason: "inbox_changed", inbox: [{ seq: 2, event: cancel("two"), receivedAtMs: T0 + 2 }] }]);
+
+      const applied = await store().commitTransitions([commitOf(claimed, change, { nowMs: T0 + 3, inboxSeq: 2, lease: "release" })]);
+      expect(applied).toEqual([{ ok: true }]);
+      const [next] = await claim(store(), "w2", T0 + 4, ["a"]);
+      expect(next?.inbox).toEqual([]);
+      expect(next?.record).toMatchObject({ inboxSeq: 2, inboxAppliedSeq: 2 });
+    });
+
+    it("refuses deliveries to terminal and unknown instances, writing nothing", async () => {
+      await create(store(), "a");
+      const [claimed] = await claim(store(), "w1", T0, ["a"]);
+      if (claimed === undefined) throw new Error("claim failed");
+      await store().commitTransitions([commitOf(claimed, sagaCompleted(claimed.record.state, T0 + 1), { nowMs: T0 + 1, lease: "release" })]);
+
+      expect(await store().deliver("a", cancel(), T0 + 2)).toEqual({ accepted: false, reason: "terminal", status: "completed" });
+      expect(await store().deliver("ghost", cancel(), T0 + 2)).toEqual({ accepted: false, reason: "not_found" });
+      expect((await store().getInstance("a"))?.inboxSeq).toBe(0);
+      expect(await store().getInstance("ghost")).toBeNull();
+    });
+  });
+
+  describe("leases", () => {
+    it("releaseLease makes a due instance claimable at once; a stale or foreign release is refused", async () => {
+      await create(store(), "a");
+      const [claimed] = await claim(store(), "w1", T0, ["a"]);
+      if (claimed === undefined) throw new Error("claim failed");
+      const lease = { sagaId: "a", epoch: claimed.record.epoch };
+
+      expect(await store().releaseLease("w2", lease)).toBe(false);
+      expect(await store().releaseLease("w1", { sagaId: "a", epoch: 0 })).toBe(false);
+      expect(await store().releaseLease("w1", lease)).toBe(true);
+      expect(await store().releaseLease("w1", lease)).toBe(false);
+
+      const [again] = await claim(store(), "w2", T0 + 1, ["a"]);
+      expect(again?.record).toMatchObject({ epoch: 2, leaseOwner: "w2" });
+      expect(await store().releaseLease("w1", lease)).toBe(false);
+    });
+
+    it("renewLeases extends the leases still held and answers false for the lost ones", async () => {
+      await create(store(), "a");
+      await create(store(), "b");
+      const [a, b] = await claim(store(), "w1", T0, ["a", "b"]);
+      if (a === undefined || b === undefined) throw new Error("claim failed");
+      expect(await store().renewLeases("w1", [{ sagaId: "a", epoch: 1 }], T0 + LEASE_MS + 10)).toEqual([true]);
+      await claim(store(), "w2", T0 + LEASE_MS + 1, ["b"]);
+
+      const renewed = await store().renewLeases(
+        "w1",
+        [
+          { sagaId: "a", epoch: 1 },
+          { sagaId: "b", epoch: 1 },
+          { sagaId: "ghost", epoch: 1 },
+        ],
+        T0 + 3 * LEASE_MS,
+      );
+
+      expect(renewed).toEqual([true, false, false]);
+      expect(await store().getInstance("a")).toMatchObject({ leaseOwner: "w1", leaseExpiresAtMs: T0 + 3 * LEASE_MS });
+      expect(await store().getInstance("b")).toMatchObject({ leaseOwner: "w2", epoch: 2, leaseExpiresAtMs: T0 + 2 * LEASE_MS + 1 });
+      await claim(store(), "w3", T0 + 2 * LEASE_MS, []);
+    });
+  });
+
+  describe("nextWakeAtMs", () => {
+    it("is the earliest time a claim of the listed definitions could succeed, or null", async () => {
+      expect(await store().nextWakeAtMs([ORDER])).toBeNull();
+      await create(store(), "refund", { plan: refundPlan, wakeAtMs: T0 + 1 });
+      await create(store(), "done", { status: "compensated", wakeAtMs: null });
+      await create(store(), "idle", { wakeAtMs: null });
+      expect(await store().nextWakeAtMs([ORDER])).toBeNull();
+      expect(await store().nextWakeAtMs([])).toBeNull();
+
+      await create(store(), "later", { wakeAtMs: T0 + 700 });
+      await create(store(), "held", { wakeAtMs: T0 + 5 });
+      await claim(store(), "w1", T0 + 5, ["refund", "held"], 2);
+      expect(await store().nextWakeAtMs([ORDER])).toBe(T0 + 700);
+      expect(await store().nextWakeAtMs([ORDER, REFUND])).toBe(T0 + 700);
+
+      // A held lease counts from the first millisecond a claim could take it over.
+      await store().renewLeases("w1", [{ sagaId: "held", epoch: 1 }], T0 + 200);
+      expect(await store().nextWakeAtMs([ORDER])).toBe(T0 + 201);
+
+      expect(await store().deliver("later", cancel(), T0 + 50)).toMatchObject({ accepted: true });
+      expect(await store().nextWakeAtMs([ORDER])).toBe(T0 + 50);
+    });
+  });
+}

@@ -1,0 +1,227 @@
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import Database from "better-sqlite3";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { SchemaTooNewError, StoreUnavailableError } from "../../src/errors.js";
+import { LATEST_SCHEMA_VERSION, openSqliteStore, SqliteStore } from "../../src/store/sqlite/index.js";
+import { describeStoreConformance } from "./conformance.js";
+import { cancel, claim, commitOf, create, expectInvalidArgument, stepSucceeded, T0 } from "./fixtures.js";
+
+const tempDirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "sagaflow-sqlite-"));
+  tempDirs.push(dir);
+  return dir;
+}
+afterEach(() => {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+describeStoreConformance("SqliteStore", async () => {
+  const store = await openSqliteStore({ path: join(tempDir(), "sagas.db") });
+  return { store, cleanup: () => store.close() };
+});
+
+/** Awaits a promise that must reject, and returns the reason. */
+async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => new Error("expected a rejection, but the call succeeded"),
+    (reason: unknown) => reason,
+  );
+}
+
+describe("SqliteStore on disk", () => {
+  let dir: string;
+  let path: string;
+  beforeEach(() => {
+    dir = tempDir();
+    path = join(dir, "sagas.db");
+  });
+
+  it("keeps instances, history and inbox across close and reopen", async () => {
+    const first = await openSqliteStore({ path });
+    await create(first, "a");
+    const [claimed] = await claim(first, "w1", T0, ["a"]);
+    if (claimed === undefined) throw new Error("claim failed");
+    await first.commitTransitions([commitOf(claimed, stepSucceeded(claimed.record.state, T0 + 1), { nowMs: T0 + 1, lease: "release" })]);
+    await first.deliver("a", cancel(), T0 + 2);
+    const before = { record: await first.getInstance("a"), history: await first.getHistory("a") };
+    await first.close();
+
+    const second = await openSqliteStore({ path });
+    expect({ record: await second.getInstance("a"), history: await second.getHistory("a") }).toEqual(before);
+    expect(before.history).toHaveLength(3);
+    const [again] = await claim(second, "w2", T0 + 2, ["a"]);
+    expect(again?.inbox).toEqual([{ seq: 1, event: cancel(), receivedAtMs: T0 + 2 }]);
+    await second.close();
+  });
+
+  it("deletes inbox messages once a commit applied them", async () => {
+    const store = await openSqliteStore({ path });
+    await create(store, "a");
+    await store.deliver("a", cancel("one"), T0);
+    await store.deliver("a", cancel("two"), T0);
+    const [claimed] = await claim(store, "w1", T0, ["a"]);
+    if (claimed === undefined) throw new Error("claim failed");
+    const raw = new Database(path, { readonly: true });
+    const pending = (): unknown[] => raw.prepare("SELECT seq FROM saga_inbox WHERE saga_id = 'a'").pluck().all();
+    expect(pending()).toEqual([1, 2]);
+
+    const outcome = await store.commitTransitions([commitOf(claimed, stepSucceeded(claimed.record.state, T0 + 1), { nowMs: T0 + 1, inboxSeq: 2 })]);
+    expect(outcome).toEqual([{ ok: true }]);
+    expect(pending()).toEqual([]);
+    raw.close();
+    await store.close();
+  });
+
+  it("applies migrations once, however often it is opened or initialised", async () => {
+    const first = await openSqliteStore({ path });
+    await create(first, "a");
+    await first.init();
+    await first.close();
+    const second = await openSqliteStore({ path });
+    expect(await second.getInstance("a")).not.toBeNull();
+    await second.close();
+
+    const raw = new Database(path, { readonly: true });
+    const versions = raw.prepare("SELECT version FROM sagaflow_migrations ORDER BY version").pluck().all();
+    raw.close();
+    expect(versions).toEqual(Array.from({ length: LATEST_SCHEMA_VERSION }, (_, i) => i + 1));
+  });
+
+  it("refuses a database migrated by a newer Sagaflow with SchemaTooNewError", async () => {
+    await (await openSqliteStore({ path })).close();
+    const raw = new Database(path);
+    raw.prepare("INSERT INTO sagaflow_migrations (version, name, applied_at_ms) VALUES (?, 'from the future', 0)").run(LATEST_SCHEMA_VERSION + 1);
+    const ledger = (): unknown[] => raw.prepare("SELECT * FROM sagaflow_migrations ORDER BY version").all();
+    const before = ledger();
+
+    const error = await rejectionOf(openSqliteStore({ path }));
+
+    expect(error).toBeInstanceOf(SchemaTooNewError);
+    expect(String(error)).toContain(`version ${LATEST_SCHEMA_VERSION + 1}`);
+    expect(ledger()).toEqual(before);
+    raw.close();
+  });
+
+  it("refuses a file that is not SQLite, naming it, and leaves it byte for byte as it was", async () => {
+    const garbage = "these are my tax records, not a database\n".repeat(200);
+    writeFileSync(path, garbage);
+
+    const error = await rejectionOf(openSqliteStore({ path }));
+
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect((error as Error).message).toContain(path);
+    expect((error as Error).message).not.toContain("\n");
+    expect(readFileSync(path, "utf8")).toBe(garbage);
+    expect(readdirSync(dir)).toEqual(["sagas.db"]);
+  });
+
+  it("refuses a SQLite file whose schema page is corrupt, without changing it", async () => {
+    await (await openSqliteStore({ path })).close();
+    const bytes = readFileSync(path);
+    bytes.fill(0xa5, 100, 4096);
+    writeFileSync(path, bytes);
+
+    const error = await rejectionOf(openSqliteStore({ path }));
+
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect((error as Error).message).toContain(path);
+    expect(readFileSync(path).equals(bytes)).toBe(true);
+  });
+
+  it("with mustExist, refuses a missing path without creating it, and a SQLite file that is not Sagaflow's", async () => {
+    const error = await rejectionOf(openSqliteStore({ path, mustExist: true }));
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect((error as Error).message).toContain(`no Sagaflow database at ${path}`);
+    expect(existsSync(path)).toBe(false);
+
+    const foreign = join(dir, "other.db");
+    const raw = new Database(foreign);
+    raw.exec("CREATE TABLE notes (body TEXT)");
+    raw.close();
+    expect(await rejectionOf(openSqliteStore({ path: foreign, mustExist: true }))).toBeInstanceOf(StoreUnavailableError);
+
+    await (await openSqliteStore({ path })).close();
+    const existing = await openSqliteStore({ path, mustExist: true });
+    expect(await existing.countByStatus()).toMatchObject({ running: 0 });
+    await existing.close();
+  });
+
+  it("runs in WAL mode with synchronous=FULL, foreign keys and a 5 s busy timeout by default", async () => {
+    const store = await openSqliteStore({ path });
+    expect(store.pragmas()).toEqual({ journalMode: "wal", synchronous: 2, foreignKeys: true, busyTimeoutMs: 5000 });
+    await store.close();
+    const relaxed = await openSqliteStore({ path, synchronous: "NORMAL", busyTimeoutMs: 250 });
+    expect(relaxed.pragmas()).toMatchObject({ synchronous: 1, busyTimeoutMs: 250 });
+    await relaxed.close();
+  });
+
+  it("refuses unknown connection options", () => {
+    expect(() => new SqliteStore({ path, synchronous: "OFF" as "FULL" })).toThrow(/synchronous/);
+    expect(() => new SqliteStore({ path, busyTimeoutMs: -1 })).toThrow(/busyTimeoutMs/);
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it("writes a whole batch of commits in one transaction (group commit)", async () => {
+    const store = await openSqliteStore({ path });
+    for (const id of ["a", "b", "c"]) await create(store, id);
+    const claimed = await claim(store, "w1", T0, ["a", "b", "c"]);
+    const before = store.stats;
+
+    const outcomes = await store.commitTransitions(claimed.map((c) => commitOf(c, stepSucceeded(c.record.state, T0 + 1), { nowMs: T0 + 1 })));
+
+    expect(outcomes).toEqual([{ ok: true }, { ok: true }, { ok: true }]);
+    expect(store.stats.commits - before.commits).toBe(1);
+    expect(store.stats.statements).toBeGreaterThan(before.statements);
+    await store.close();
+  });
+
+  it("maps an unknown list cursor to InvalidArgumentError rather than a driver error", async () => {
+    const store = await openSqliteStore({ path });
+    await expectInvalidArgument(store.listInstances({ limit: 5, cursor: Buffer.from("12:").toString("base64url") }), "cursor");
+    await store.close();
+  });
+});
+
+describe("SqliteStore shared by two processes", () => {
+  const script = fileURLToPath(new URL("./support/create-race.ts", import.meta.url));
+
+  it("lets exactly one of two racing processes create each idempotency key", async () => {
+    const path = join(tempDir(), "race.db");
+    const count = 60;
+    const children = [
+      ["p1", "asc"],
+      ["p2", "desc"],
+    ].map(([worker, order]) =>
+      spawn(process.execPath, ["--import", "tsx", script, path, String(worker), String(count), String(order)], { stdio: ["pipe", "pipe", "inherit"] }),
+    );
+    const outputs = children.map((child) => {
+      let text = "";
+      child.stdout.on("data", (chunk: Buffer) => (text += chunk.toString()));
+      const ready = new Promise<void>((resolve) => child.stdout.on("data", () => text.includes("ready") && resolve()));
+      const done = new Promise<string>((resolve, reject) =>
+        child.on("exit", (code) => (code === 0 ? resolve(text) : reject(new Error(`race child exited with ${code}`)))),
+      );
+      return { ready, done };
+    });
+    await Promise.all(outputs.map((o) => o.ready));
+    for (const child of children) child.stdin.end("go\n");
+    const answers = (await Promise.all(outputs.map((o) => o.done))).flatMap(
+      (text) => JSON.parse(text.slice(text.indexOf("\n") + 1)) as { key: string; created: boolean; id: string }[],
+    );
+
+    for (let i = 0; i < count; i++) {
+      const forKey = answers.filter((a) => a.key === `race-${i}`);
+      expect(forKey).toHaveLength(2);
+      expect(forKey.filter((a) => a.created)).toHaveLength(1);
+      expect(new Set(forKey.map((a) => a.id)).size).toBe(1);
+    }
+    const store = await openSqliteStore({ path, mustExist: true });
+    expect((await store.countByStatus()).running).toBe(count);
+    await store.close();
+  });
+});
