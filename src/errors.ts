@@ -120,7 +120,7 @@ export class TerminalError extends SagaflowError {
   }
 }
 
-/** Throw to ask for a retry no sooner than `retryAfterMs` (still bounded by the step's policy). */
+/** Throw to ask for a retry no sooner than `retryAfterMs`; the attempt still counts against the step's `maxAttempts`. */
 export class RetryableError extends SagaflowError {
   readonly retryAfterMs: number | undefined;
   constructor(message: string, options?: { cause?: unknown; retryAfterMs?: number }) {

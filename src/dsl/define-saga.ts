@@ -170,6 +170,10 @@ export function defineSaga<Input>(options: SagaOptions<Input>): SagaBuilder<Inpu
     throw new InvalidDefinitionError("?", "options", `must be an object, got ${describe(options)}`);
   }
   const name = requireName(String(options.name), "name", options.name);
+  const known = new Set(["name", "version", "maxRecoveries", "parseInput"]);
+  for (const key of Object.keys(options)) {
+    if (!known.has(key)) throw new InvalidDefinitionError(name, key, `is not a saga option (known: ${[...known].join(", ")})`);
+  }
   requireInteger(name, "version", options.version, 1);
   if (options.maxRecoveries !== undefined) requireInteger(name, "maxRecoveries", options.maxRecoveries, 0);
   if (options.parseInput !== undefined) requireFunction(name, "parseInput", options.parseInput);

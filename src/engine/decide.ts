@@ -159,7 +159,7 @@ function giveUp(d: Draft, index: number, phase: Phase, error: ErrorInfo): void {
   const stepName = d.s.steps[index]?.name ?? String(index);
   p.status = "failed";
   p.settledAtMs = d.now;
-  p.nextAttemptAtMs = undefined;
+  delete p.nextAttemptAtMs;
   d.history.push({ type: "phase_gave_up", atMs: d.now, step: stepName, phase, attempts: p.attempt, error });
 
   if (phase === "compensation") {
@@ -287,7 +287,7 @@ function startAttempt(d: Draft, index: number, phase: Phase): void {
   p.attempt += 1;
   p.status = "running";
   p.startedAtMs = d.now;
-  p.nextAttemptAtMs = undefined;
+  delete p.nextAttemptAtMs;
   // Due now: if this worker dies, whoever claims the instance after its lease finds the attempt in doubt.
   d.s.wakeAtMs = d.now;
   d.history.push({ type: "attempt_started", atMs: d.now, step: stepName, phase, attempt: p.attempt });

@@ -42,6 +42,8 @@ export class Worker {
   #running = false;
   #loopDone: Promise<void> = Promise.resolve();
   #wakeSleeper: (() => void) | undefined;
+  /** A wake() that came while the loop was busy, so the next sleep must not wait. */
+  #wakePending = false;
   #heartbeat: NodeJS.Timeout | undefined;
   #idleWaiters: Array<() => void> = [];
 
@@ -65,7 +67,8 @@ export class Worker {
 
   /** Wakes the claim loop now (a saga was started or delivered to locally). */
   wake(): void {
-    this.#wakeSleeper?.();
+    if (this.#wakeSleeper) this.#wakeSleeper();
+    else this.#wakePending = true;
   }
 
   /** Takes a capacity slot for a saga about to be created already claimed; false when full. */
@@ -156,6 +159,10 @@ export class Worker {
   }
 
   #sleep(ms: number): Promise<void> {
+    if (this.#wakePending) {
+      this.#wakePending = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
       function done(): void {
