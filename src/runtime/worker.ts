@@ -46,6 +46,7 @@ export class Worker {
   #wakePending = false;
   #heartbeat: NodeJS.Timeout | undefined;
   #idleWaiters: Array<() => void> = [];
+  #unsubscribe: Promise<(() => Promise<void>) | undefined> = Promise.resolve(undefined);
 
   constructor(options: WorkerOptions) {
     this.#o = options;
@@ -62,6 +63,13 @@ export class Worker {
     this.#running = true;
     this.#heartbeat = setInterval(() => void this.#renewLeases(), Math.max(50, Math.floor(this.#o.leaseMs / 3)));
     this.#heartbeat.unref();
+    // Stores that can tell us about work made due elsewhere (PostgreSQL LISTEN/NOTIFY) spare the poll.
+    this.#unsubscribe = this.#o.store.subscribe
+      ? this.#o.store.subscribe(() => this.wake()).catch((error: unknown) => {
+          this.#o.logger.warn({ err: error }, "could not subscribe to store notifications; polling only");
+          return undefined;
+        })
+      : Promise.resolve(undefined);
     this.#loopDone = this.#loop();
   }
 
@@ -102,6 +110,7 @@ export class Worker {
     this.#running = false;
     this.wake();
     await this.#loopDone;
+    await (await this.#unsubscribe)?.();
     const all = Promise.all([...this.#active.values()].map((a) => a.done));
     const grace = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
     await Promise.race([all, grace]);

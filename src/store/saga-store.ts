@@ -67,6 +67,13 @@ export interface SagaStore {
   /** Earliest `wakeAtMs` of a non-terminal, unleased instance of `definitions`, or null. */
   nextWakeAtMs(definitions: readonly string[]): Promise<number | null>;
 
+  /**
+   * Calls `listener` when work may have become due without this process knowing: an
+   * instance was created unclaimed, released, or delivered to — by any process. Resolves
+   * with the function that unsubscribes. Optional: workers on stores without it poll.
+   */
+  subscribe?(listener: () => void): Promise<() => Promise<void>>;
+
   close(): Promise<void>;
 }
 
