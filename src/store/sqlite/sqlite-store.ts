@@ -35,7 +35,7 @@ import {
   type InboxRow,
   type InstanceRow,
   type StatusCountRow,
-} from "./rows.js";
+} from "../stored-rows.js";
 import { StatementRunner } from "./statement-runner.js";
 
 /** Counters for the benchmark: write transactions committed and SQL statements executed. */

@@ -1,7 +1,12 @@
-import type { HistoryEntry, StoredHistoryEntry } from "../../domain/history.js";
-import type { SagaState } from "../../domain/state.js";
-import { StoreUnavailableError } from "../../errors.js";
-import type { InboxMessage, InboxPayload, InstanceRecord } from "../saga-store.js";
+/**
+ * Row shapes the SQL adapters (SQLite, PostgreSQL) read, and their conversion to the contract's
+ * types. Both dialects name and type their columns alike (ids text, times epoch ms, JSON text),
+ * so one set of converters serves both.
+ */
+import type { HistoryEntry, StoredHistoryEntry } from "../domain/history.js";
+import type { SagaState } from "../domain/state.js";
+import { StoreUnavailableError } from "../errors.js";
+import type { InboxMessage, InboxPayload, InstanceRecord } from "./saga-store.js";
 
 /** Columns of `saga_instances` an `InstanceRecord` is built from. */
 export interface InstanceRow {
@@ -50,12 +55,12 @@ export interface StatusCountRow {
   count: number;
 }
 
-/** Parses JSON the store wrote; a failure means the file was damaged or edited by hand. */
+/** Parses JSON the store wrote; a failure means the database was damaged or edited by hand. */
 export function parseStored<T>(json: string, what: string): T {
   try {
     return JSON.parse(json) as T;
   } catch (error) {
-    throw new StoreUnavailableError(`the SQLite store holds unreadable JSON in ${what}; restore the database from a backup`, { cause: error });
+    throw new StoreUnavailableError(`the store holds unreadable JSON in ${what}; restore the database from a backup`, { cause: error });
   }
 }
 

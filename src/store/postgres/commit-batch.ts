@@ -1,0 +1,148 @@
+import { isTerminal } from "../../domain/status.js";
+import { checkCommitInboxSeq } from "../request-checks.js";
+import type { CommitOutcome, InboxMessage, TransitionCommit } from "../saga-store.js";
+import { toInboxMessage, type InboxRow } from "../stored-rows.js";
+import type { Query } from "./connection.js";
+import type { PostgresQueries } from "./queries.js";
+
+/** Fencing and inbox columns of an instance whose commit was not written. */
+interface GuardRow {
+  id: string;
+  epoch: number;
+  lease_owner: string | null;
+  lease_expires_at_ms: number | null;
+  inbox_seq: number;
+  inbox_applied_seq: number;
+}
+
+/** An inbox row of `selectInboxRanges`. */
+export interface RangedInboxRow extends InboxRow {
+  saga_id: string;
+}
+
+/**
+ * Commits a batch inside the caller's transaction, set-based: one `commitTransitions` statement
+ * writes every acceptable item of a run of distinct instances (normally the whole batch), then,
+ * only if some item was refused, one read tells `fenced` from `inbox_changed` and one more fetches
+ * the messages those callers missed. A batch of any size costs 1 statement when all goes well,
+ * at most 3 otherwise (per run of distinct instances, see below). Throws `InvalidArgumentError`
+ * for a caller's bug; the caller rolls the transaction back, so nothing of the batch is written.
+ */
+export async function commitBatch(query: Query, q: PostgresQueries, channel: string, commits: readonly TransitionCommit[]): Promise<CommitOutcome[]> {
+  const outcomes: CommitOutcome[] = [];
+  for (const run of runsOfDistinctInstances(commits)) {
+    const written = await query<{ id: string }>(q.commitTransitions, [...commitParams(run), channel]);
+    const writtenIds = new Set(written.map((row) => row.id));
+    const refused = run.filter((commit) => !writtenIds.has(commit.sagaId));
+    const refusals = refused.length === 0 ? new Map<string, CommitOutcome>() : await explainRefusals(query, q, refused);
+    for (const commit of run) outcomes.push(refusals.get(commit.sagaId) ?? { ok: true });
+  }
+  return outcomes;
+}
+
+/**
+ * Splits the batch where an instance repeats, so each run names every instance once (one UPDATE
+ * cannot apply two changes to one row) and later runs see the earlier ones' writes, as a
+ * one-by-one commit would. Batches from the runtime hold one transition per instance: one run.
+ */
+function runsOfDistinctInstances(commits: readonly TransitionCommit[]): TransitionCommit[][] {
+  const runs: TransitionCommit[][] = [];
+  let current: TransitionCommit[] = [];
+  let ids = new Set<string>();
+  for (const commit of commits) {
+    if (ids.has(commit.sagaId)) {
+      runs.push(current);
+      current = [];
+      ids = new Set();
+    }
+    current.push(commit);
+    ids.add(commit.sagaId);
+  }
+  if (current.length > 0) runs.push(current);
+  return runs;
+}
+
+/** The array parameters $1–$17 of `commitTransitions`, one element per item (or per history entry). */
+function commitParams(run: readonly TransitionCommit[]): unknown[] {
+  const columns: unknown[][] = Array.from({ length: 12 }, () => []);
+  const history: unknown[][] = Array.from({ length: 5 }, () => []);
+  for (const commit of run) {
+    const { state } = commit;
+    const terminal = isTerminal(state.status);
+    const row = [
+      commit.sagaId,
+      commit.epoch,
+      commit.workerId,
+      commit.nowMs,
+      commit.inboxSeq,
+      JSON.stringify(state),
+      state.status,
+      terminal ? null : state.wakeAtMs,
+      state.updatedAtMs,
+      terminal ? (state.endedAtMs ?? commit.nowMs) : null,
+      commit.lease === "release" ? null : commit.lease.expiresAtMs,
+      commit.history.length,
+    ];
+    row.forEach((value, index) => columns[index]?.push(value));
+    commit.history.forEach((entry, index) => {
+      const values = [commit.sagaId, index + 1, entry.type, entry.atMs, JSON.stringify(entry)];
+      values.forEach((value, column) => history[column]?.push(value));
+    });
+  }
+  return [...columns, ...history];
+}
+
+/**
+ * Why each refused item was refused, checked in the same order as the other adapters: fencing
+ * first, then the caller's inbox claim (a bug throws), then missed messages.
+ */
+async function explainRefusals(query: Query, q: PostgresQueries, refused: readonly TransitionCommit[]): Promise<Map<string, CommitOutcome>> {
+  const guards = new Map(
+    (await query<GuardRow>(q.selectCommitGuards, [refused.map((c) => c.sagaId)])).map((row) => [row.id, row] as const),
+  );
+  const outcomes = new Map<string, CommitOutcome>();
+  const missed: { commit: TransitionCommit; upTo: number }[] = [];
+  for (const commit of refused) {
+    const guard = guards.get(commit.sagaId);
+    if (
+      guard === undefined ||
+      guard.epoch !== commit.epoch ||
+      guard.lease_owner !== commit.workerId ||
+      guard.lease_expires_at_ms === null ||
+      guard.lease_expires_at_ms < commit.nowMs
+    ) {
+      outcomes.set(commit.sagaId, { ok: false, reason: "fenced" });
+      continue;
+    }
+    checkCommitInboxSeq(commit.sagaId, commit.inboxSeq, guard.inbox_seq, guard.inbox_applied_seq);
+    if (guard.inbox_seq > commit.inboxSeq) {
+      missed.push({ commit, upTo: guard.inbox_seq });
+    } else {
+      // Passes every check now, so a lease renewal committed after the write's snapshot, when the
+      // lease had expired as of the item's `now`. Refusing is what the write saw, and safe: the
+      // worker stops writing for this saga, and the lease runs out for the next claim.
+      outcomes.set(commit.sagaId, { ok: false, reason: "fenced" });
+    }
+  }
+  if (missed.length > 0) {
+    const rows = await query<RangedInboxRow>(q.selectInboxRanges, [
+      missed.map((m) => m.commit.sagaId),
+      missed.map((m) => m.commit.inboxSeq),
+      missed.map((m) => m.upTo),
+    ]);
+    const inboxes = groupInbox(rows);
+    for (const { commit } of missed) outcomes.set(commit.sagaId, { ok: false, reason: "inbox_changed", inbox: inboxes.get(commit.sagaId) ?? [] });
+  }
+  return outcomes;
+}
+
+/** Inbox rows of several instances, grouped per instance in seq order. */
+export function groupInbox(rows: readonly RangedInboxRow[]): Map<string, InboxMessage[]> {
+  const grouped = new Map<string, InboxMessage[]>();
+  for (const row of rows) {
+    const messages = grouped.get(row.saga_id) ?? [];
+    messages.push(toInboxMessage(row.saga_id, row));
+    grouped.set(row.saga_id, messages);
+  }
+  return grouped;
+}

@@ -1,0 +1,99 @@
+import { SchemaTooNewError } from "../../errors.js";
+import type { PostgresQueries } from "./queries.js";
+
+/** One schema change. Shipped migrations are never edited: a change is a new, higher number. */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  /** The statements, given the quoted schema name; run as one multi-statement text. */
+  readonly sql: (schema: string) => string;
+}
+
+/**
+ * Append-only, numbered from 1 without gaps; the same number means the same change as in the
+ * SQLite adapter. Times are epoch milliseconds in BIGINT (`*_at_ms`), ids TEXT, JSON TEXT (not
+ * JSONB: it is stored and returned verbatim, never queried inside, and JSONB would reorder keys
+ * and refuse the `\u0000` escape that JSON.stringify can produce). Ids use the "C" collation so
+ * listing and its cursor order ties by UTF-8 bytes, like SQLite's BINARY and `compareIds`.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "saga instances, history and inbox",
+    sql: (s) => `
+CREATE TABLE ${s}.saga_instances (
+  id TEXT COLLATE "C" PRIMARY KEY,
+  definition_name TEXT NOT NULL,
+  definition_version INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  idempotency_key TEXT COLLATE "C" UNIQUE,
+  state_json TEXT NOT NULL,
+  -- NULL when terminal or waiting for nothing; deliveries pull it forward to "now".
+  wake_at_ms BIGINT,
+  lease_owner TEXT,
+  lease_expires_at_ms BIGINT,
+  -- Fencing token: bumped by every claim, checked by every write.
+  epoch BIGINT NOT NULL DEFAULT 0,
+  inbox_seq INTEGER NOT NULL DEFAULT 0,
+  inbox_applied_seq INTEGER NOT NULL DEFAULT 0,
+  history_count INTEGER NOT NULL DEFAULT 0,
+  created_at_ms BIGINT NOT NULL,
+  updated_at_ms BIGINT NOT NULL,
+  ended_at_ms BIGINT
+);
+-- Claims and next-wake look-ups walk only instances that wait for something.
+CREATE INDEX saga_instances_due ON ${s}.saga_instances (wake_at_ms) WHERE wake_at_ms IS NOT NULL;
+CREATE INDEX saga_instances_listing ON ${s}.saga_instances (created_at_ms DESC, id DESC);
+CREATE INDEX saga_instances_status_listing ON ${s}.saga_instances (status, created_at_ms DESC, id DESC);
+
+CREATE TABLE ${s}.saga_events (
+  saga_id TEXT COLLATE "C" NOT NULL REFERENCES ${s}.saga_instances (id),
+  seq INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  at_ms BIGINT NOT NULL,
+  worker_id TEXT,
+  epoch BIGINT,
+  entry_json TEXT NOT NULL,
+  PRIMARY KEY (saga_id, seq)
+);
+
+CREATE TABLE ${s}.saga_inbox (
+  saga_id TEXT COLLATE "C" NOT NULL REFERENCES ${s}.saga_instances (id),
+  seq INTEGER NOT NULL,
+  event_json TEXT NOT NULL,
+  received_at_ms BIGINT NOT NULL,
+  PRIMARY KEY (saga_id, seq)
+);
+`,
+  },
+];
+
+/** The schema version this code writes and understands. */
+export const LATEST_SCHEMA_VERSION: number = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
+
+/** Runs one statement inside the migration transaction. */
+export type MigrationQuery = <Row>(sql: string, params?: readonly unknown[]) => Promise<Row[]>;
+
+/**
+ * Brings the schema up to `LATEST_SCHEMA_VERSION`. Must run inside one transaction: the advisory
+ * lock taken first is held until it ends, so of several workers starting at once exactly one
+ * creates the schema and applies each migration, and the others then read its ledger. Only
+ * what is missing is created, so a role without CREATE rights can start on a schema that is
+ * already current. Throws `SchemaTooNewError` (the caller rolls back) when a newer Sagaflow
+ * migrated the schema. Returns how many migrations were applied.
+ */
+export async function migrate(query: MigrationQuery, q: PostgresQueries, lockKey: string, nowMs: number): Promise<number> {
+  await query(q.lockMigrations, [lockKey]);
+  const [found] = await query<{ schema_exists: boolean; ledger_exists: boolean }>(q.selectSchemaState, [q.schemaName, q.ledgerRegclass]);
+  if (found?.schema_exists !== true) await query(q.createSchema);
+  if (found?.ledger_exists !== true) await query(q.createLedger);
+  const [row] = await query<{ version: number | null }>(q.selectSchemaVersion);
+  const current = row?.version ?? 0;
+  if (current > LATEST_SCHEMA_VERSION) throw new SchemaTooNewError(current, LATEST_SCHEMA_VERSION);
+  const pending = MIGRATIONS.filter((m) => m.version > current);
+  for (const migration of pending) {
+    await query(migration.sql(q.schemaIdentifier));
+    await query(q.insertMigration, [migration.version, migration.name, nowMs]);
+  }
+  return pending.length;
+}

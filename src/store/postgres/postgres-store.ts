@@ -1,0 +1,310 @@
+import type { HistoryEntry, StoredHistoryEntry } from "../../domain/history.js";
+import type { SagaState } from "../../domain/state.js";
+import { isSagaStatus, isTerminal, type SagaStatus } from "../../domain/status.js";
+import { InvalidArgumentError, StoreUnavailableError } from "../../errors.js";
+import { compareIds, encodeListCursor } from "../list-cursor.js";
+import { checkClaimRequest, checkCommitStateId, checkListQuery, zeroCounts } from "../request-checks.js";
+import type {
+  ClaimedInstance,
+  ClaimRequest,
+  CommitOutcome,
+  CreateInstanceRequest,
+  CreateInstanceResult,
+  DeliverOutcome,
+  InboxMessage,
+  InboxPayload,
+  InstanceRecord,
+  LeaseRef,
+  ListPage,
+  ListQuery,
+  SagaStore,
+  TransitionCommit,
+} from "../saga-store.js";
+import {
+  parseStored,
+  toInstanceRecord,
+  toStoredHistoryEntry,
+  type ClaimedRow,
+  type EventRow,
+  type InstanceRow,
+  type StatusCountRow,
+} from "../stored-rows.js";
+import { commitBatch, groupInbox, type RangedInboxRow } from "./commit-batch.js";
+import { PostgresConnection, serverError, type PostgresStoreStats } from "./connection.js";
+import { migrate } from "./migrations.js";
+import { NotificationListener } from "./notification-listener.js";
+import { channelFor, checkPostgresOptions, migrationLockKey, type PostgresStoreOptions } from "./options.js";
+import { createQueries, type PostgresQueries } from "./queries.js";
+
+/**
+ * A `SagaStore` in a PostgreSQL schema, shared by any number of worker processes: claims use
+ * `FOR UPDATE SKIP LOCKED`, every write is fenced by the claim's epoch, a group commit is one
+ * transaction of a constant number of statements, and LISTEN/NOTIFY wakes idle workers. Create
+ * it with `openPostgresStore`, or construct it (no connection is made yet) and call `init()`.
+ */
+export class PostgresStore implements SagaStore {
+  /** The schema holding this store's tables. */
+  readonly schema: string;
+  /** The LISTEN/NOTIFY channel of this schema. */
+  readonly channel: string;
+  readonly #db: PostgresConnection;
+  readonly #q: PostgresQueries;
+  readonly #listeners = new Set<NotificationListener>();
+  #closing: Promise<void> | undefined;
+
+  /** Checks the options (throwing `InvalidArgumentError` naming the bad one) and sets up the pool. */
+  constructor(options: PostgresStoreOptions) {
+    const checked = checkPostgresOptions(options);
+    this.schema = checked.schema;
+    this.channel = channelFor(checked.schema);
+    this.#db = new PostgresConnection(checked);
+    this.#q = createQueries(checked.schema);
+  }
+
+  /** Transactions committed, statements sent and idle connections lost since the store was opened. */
+  get stats(): PostgresStoreStats {
+    return this.#db.stats;
+  }
+
+  /** Creates the schema if needed and applies pending migrations, serialized across processes. */
+  init(): Promise<void> {
+    return this.#call(async () => {
+      await this.#db.transaction((query) => migrate(query, this.#q, migrationLockKey(this.schema), Date.now()));
+    });
+  }
+
+  createInstance(request: CreateInstanceRequest): Promise<CreateInstanceResult> {
+    return this.#call(() => this.#create(request));
+  }
+
+  getInstance(sagaId: string): Promise<InstanceRecord | null> {
+    return this.#call(async () => {
+      const [row] = await this.#db.query<InstanceRow>(this.#q.selectInstance, [sagaId]);
+      return row === undefined ? null : toInstanceRecord(row);
+    });
+  }
+
+  findByIdempotencyKey(key: string): Promise<InstanceRecord | null> {
+    return this.#call(async () => {
+      const [row] = await this.#db.query<InstanceRow>(this.#q.selectInstanceByKey, [key]);
+      return row === undefined ? null : toInstanceRecord(row);
+    });
+  }
+
+  getHistory(sagaId: string): Promise<StoredHistoryEntry[]> {
+    return this.#call(async () => {
+      const rows = await this.#db.query<EventRow>(this.#q.selectHistory, [sagaId]);
+      return rows.map((row) => toStoredHistoryEntry(sagaId, row));
+    });
+  }
+
+  listInstances(query: ListQuery): Promise<ListPage> {
+    return this.#call(async () => {
+      const checked = checkListQuery(query);
+      const params: unknown[] = [];
+      if (checked.statuses !== null) params.push(checked.statuses);
+      if (checked.definitionName !== null) params.push(checked.definitionName);
+      if (checked.createdFromMs !== null) params.push(checked.createdFromMs);
+      if (checked.createdToMs !== null) params.push(checked.createdToMs);
+      if (checked.after !== null) params.push(checked.after.createdAtMs, checked.after.id);
+      params.push(checked.limit + 1);
+      const sql = this.#q.buildListQuery({
+        statuses: checked.statuses !== null,
+        definitionName: checked.definitionName !== null,
+        createdFromMs: checked.createdFromMs !== null,
+        createdToMs: checked.createdToMs !== null,
+        after: checked.after !== null,
+      });
+      const rows = await this.#db.query<{ state_json: string }>(sql, params);
+      const items = rows.slice(0, checked.limit).map((row) => parseStored<SagaState>(row.state_json, "saga_instances.state_json"));
+      const last = items[items.length - 1];
+      const nextCursor = rows.length > checked.limit && last !== undefined ? encodeListCursor({ createdAtMs: last.createdAtMs, id: last.id }) : null;
+      return { items, nextCursor };
+    });
+  }
+
+  countByStatus(): Promise<Record<SagaStatus, number>> {
+    return this.#call(async () => {
+      const counts = zeroCounts();
+      for (const row of await this.#db.query<StatusCountRow>(this.#q.countByStatus)) {
+        if (isSagaStatus(row.status)) counts[row.status] = row.count;
+      }
+      return counts;
+    });
+  }
+
+  claimDue(request: ClaimRequest): Promise<ClaimedInstance[]> {
+    return this.#call(async () => {
+      checkClaimRequest(request);
+      if (request.limit === 0 || request.definitions.length === 0) return [];
+      const rows = await this.#db.write<ClaimedRow>(this.#q.claimDue, [
+        request.workerId,
+        request.nowMs + request.leaseMs,
+        request.nowMs,
+        [...request.definitions],
+        request.limit,
+      ]);
+      rows.sort((a, b) => a.wake_at_ms - b.wake_at_ms || compareIds(a.id, b.id));
+      // Messages up to the claimed `inbox_seq` only, so the inbox matches the record even if
+      // another arrives meanwhile. None can be deleted meanwhile: only a commit by the lease
+      // holder, this caller, deletes them.
+      const pending = rows.filter((row) => row.inbox_seq > row.inbox_applied_seq);
+      const inboxes =
+        pending.length === 0
+          ? new Map<string, InboxMessage[]>()
+          : groupInbox(
+              await this.#db.query<RangedInboxRow>(this.#q.selectInboxRanges, [
+                pending.map((row) => row.id),
+                pending.map((row) => row.inbox_applied_seq),
+                pending.map((row) => row.inbox_seq),
+              ]),
+            );
+      return rows.map((row) => ({ record: toInstanceRecord(row), inbox: inboxes.get(row.id) ?? [] }));
+    });
+  }
+
+  /** Throws `InvalidArgumentError` (and writes none of the batch) for a commit that names another instance's state or an impossible `inboxSeq`. */
+  commitTransitions(commits: readonly TransitionCommit[]): Promise<CommitOutcome[]> {
+    return this.#call(async () => {
+      for (const commit of commits) checkCommitStateId(commit.sagaId, commit.state.id);
+      if (commits.length === 0) return [];
+      return this.#db.transaction((query) => commitBatch(query, this.#q, this.channel, commits));
+    });
+  }
+
+  renewLeases(workerId: string, leases: readonly LeaseRef[], expiresAtMs: number): Promise<boolean[]> {
+    return this.#call(async () => {
+      if (leases.length === 0) return [];
+      const rows = await this.#db.write<{ id: string; epoch: number }>(this.#q.renewLeases, [
+        workerId,
+        expiresAtMs,
+        leases.map((lease) => lease.sagaId),
+        leases.map((lease) => lease.epoch),
+      ]);
+      const renewed = new Set(rows.map((row) => `${row.epoch}:${row.id}`));
+      return leases.map((lease) => renewed.has(`${lease.epoch}:${lease.sagaId}`));
+    });
+  }
+
+  releaseLease(workerId: string, lease: LeaseRef): Promise<boolean> {
+    return this.#call(async () => {
+      const rows = await this.#db.write(this.#q.releaseLease, [lease.sagaId, lease.epoch, workerId, this.channel]);
+      return rows.length === 1;
+    });
+  }
+
+  deliver(sagaId: string, message: InboxPayload, nowMs: number): Promise<DeliverOutcome> {
+    return this.#call(async (): Promise<DeliverOutcome> => {
+      const [reserved] = await this.#db.write<{ inbox_seq: number }>(this.#q.deliver, [sagaId, nowMs, JSON.stringify(message), this.channel]);
+      if (reserved !== undefined) return { accepted: true, seq: reserved.inbox_seq };
+      const [row] = await this.#db.query<{ status: string }>(this.#q.selectStatus, [sagaId]);
+      if (row === undefined || !isSagaStatus(row.status)) return { accepted: false, reason: "not_found" };
+      return { accepted: false, reason: "terminal", status: row.status };
+    });
+  }
+
+  /** The earliest time a claim could take something: an unleased instance's wake-up, or the first millisecond after a lease expires. */
+  nextWakeAtMs(definitions: readonly string[]): Promise<number | null> {
+    return this.#call(async () => {
+      if (definitions.length === 0) return null;
+      const [row] = await this.#db.query<{ next_wake_at_ms: number | null }>(this.#q.selectNextWake, [[...definitions]]);
+      return row?.next_wake_at_ms ?? null;
+    });
+  }
+
+  /**
+   * LISTENs for work made due by any process on this schema (an unleased instance created, a
+   * delivery, a lease given back on a waiting instance) over a connection of its own, and keeps
+   * listening across connection losses, calling `listener` once after each reconnect.
+   */
+  subscribe(listener: () => void): Promise<() => Promise<void>> {
+    return this.#call(async () => {
+      const subscription = new NotificationListener(this.#db.clientConfig, this.channel, listener);
+      await subscription.start();
+      if (this.#closing !== undefined) {
+        await subscription.stop();
+        throw new StoreUnavailableError(`${this.#db.label} was closed while subscribing`);
+      }
+      this.#listeners.add(subscription);
+      return async () => {
+        this.#listeners.delete(subscription);
+        await subscription.stop();
+      };
+    });
+  }
+
+  /** Stops every subscription and ends the pool; later calls reject with `StoreUnavailableError`. Safe to call twice. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      const listeners = [...this.#listeners];
+      this.#listeners.clear();
+      await Promise.all(listeners.map((listener) => listener.stop()));
+      await this.#db.end();
+    })();
+    return this.#closing;
+  }
+
+  async #create(request: CreateInstanceRequest): Promise<CreateInstanceResult> {
+    const { state, lease } = request;
+    const stateJson = JSON.stringify(state);
+    const terminal = isTerminal(state.status);
+    const epoch = lease === undefined ? 0 : 1;
+    const history = historyArrays(request.history);
+    let created: unknown[];
+    try {
+      created = await this.#db.write(this.#q.createInstance, [
+        state.id,
+        state.definitionName,
+        state.definitionVersion,
+        state.status,
+        state.idempotencyKey,
+        stateJson,
+        terminal ? null : state.wakeAtMs,
+        lease?.owner ?? null,
+        lease?.expiresAtMs ?? null,
+        epoch,
+        request.history.length,
+        state.createdAtMs,
+        state.updatedAtMs,
+        terminal ? (state.endedAtMs ?? state.updatedAtMs) : null,
+        ...history,
+        lease === undefined ? null : epoch,
+        this.channel,
+      ]);
+    } catch (error) {
+      const failure = serverError(error);
+      if (failure?.code === "23505" && failure.constraint === "saga_instances_pkey") {
+        throw new InvalidArgumentError("state.id", `${JSON.stringify(state.id)} already names another instance; ids must be unique`);
+      }
+      throw error;
+    }
+    if (created.length === 0) {
+      // The key's instance committed before this insert gave up, so this read sees it.
+      const [existing] = await this.#db.query<InstanceRow>(this.#q.selectInstanceByKey, [state.idempotencyKey]);
+      if (existing === undefined) throw new StoreUnavailableError(`${this.#db.label} refused an insert without a conflicting row`);
+      return { created: false, record: toInstanceRecord(existing) };
+    }
+    return {
+      created: true,
+      record: {
+        state: JSON.parse(stateJson) as SagaState,
+        epoch,
+        leaseOwner: lease?.owner ?? null,
+        leaseExpiresAtMs: lease?.expiresAtMs ?? null,
+        inboxSeq: 0,
+        inboxAppliedSeq: 0,
+      },
+    };
+  }
+
+  /** Rejects once closed; driver failures become `StoreUnavailableError` with the original as `cause`. */
+  #call<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#closing !== undefined) return Promise.reject(new StoreUnavailableError(`${this.#db.label} was closed; open it again`));
+    return this.#db.call(work);
+  }
+}
+
+/** The history parameters of `createInstance`: seq[], type[], at_ms[], entry JSON[]. */
+function historyArrays(entries: readonly HistoryEntry[]): [number[], string[], number[], string[]] {
+  return [entries.map((_, index) => index + 1), entries.map((e) => e.type), entries.map((e) => e.atMs), entries.map((e) => JSON.stringify(e))];
+}

@@ -1,0 +1,273 @@
+/**
+ * Every SQL statement the PostgreSQL adapter runs, with what it is for and its parameters ($n).
+ * Values are always parameters; the only text spliced into SQL is the schema identifier (checked
+ * against a strict pattern and quoted once, here), the constant list of terminal statuses and the
+ * fixed fragments of the list query. Statements that touch several rows take the whole batch as
+ * arrays and `unnest` them, so a batch costs one statement, not one per item.
+ */
+import { TERMINAL_STATUSES } from "../../domain/status.js";
+import { quoteIdentifier } from "./options.js";
+
+/** `'completed', 'compensated', 'failed'`, from the domain so the two cannot drift apart. */
+const TERMINAL = TERMINAL_STATUSES.map((status) => `'${status}'`).join(", ");
+
+/** The columns an `InstanceRecord` is built from (see `InstanceRow`), for table alias `i`. */
+const INSTANCE_COLUMNS = "i.id, i.state_json, i.epoch, i.lease_owner, i.lease_expires_at_ms, i.inbox_seq, i.inbox_applied_seq";
+
+/** Which filters a list query uses; each present one adds a fixed fragment and one parameter. */
+export interface ListFilters {
+  statuses: boolean;
+  definitionName: boolean;
+  createdFromMs: boolean;
+  createdToMs: boolean;
+  after: boolean;
+}
+
+/** The statements of the store in `schema` (already checked by `checkPostgresOptions`). */
+export function createQueries(schema: string) {
+  const s = quoteIdentifier(schema);
+  const instances = `${s}.saga_instances`;
+  const events = `${s}.saga_events`;
+  const inbox = `${s}.saga_inbox`;
+  const ledger = `${s}.sagaflow_migrations`;
+
+  return {
+    schemaName: schema,
+    schemaIdentifier: s,
+    ledgerRegclass: ledger,
+
+    // --- migrations -------------------------------------------------------------------------
+
+    /**
+     * Serializes migrations of this schema across every process until the transaction ends. $1: the
+     * lock key (bigint as text, see `migrationLockKey`). Prevents the race where two workers that
+     * start together both see version 0 and both run migration 1.
+     */
+    lockMigrations: "SELECT pg_advisory_xact_lock($1::bigint)",
+
+    /** Whether the schema and the ledger exist, without needing CREATE rights. $1: schema name, $2: qualified ledger name. */
+    selectSchemaState: `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS schema_exists,
+  to_regclass($2) IS NOT NULL AS ledger_exists`,
+
+    /** Creates the schema on first use. No parameters. */
+    createSchema: `CREATE SCHEMA IF NOT EXISTS ${s}`,
+
+    /** Creates the migrations ledger on first use. No parameters. */
+    createLedger: `CREATE TABLE IF NOT EXISTS ${ledger} (
+  version INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  applied_at_ms BIGINT NOT NULL
+)`,
+
+    /** The schema version (null when no migration ran yet). No parameters. */
+    selectSchemaVersion: `SELECT MAX(version) AS version FROM ${ledger}`,
+
+    /** Records one applied migration. $1 version, $2 name, $3 applied at (ms). */
+    insertMigration: `INSERT INTO ${ledger} (version, name, applied_at_ms) VALUES ($1, $2, $3)`,
+
+    // --- instances ----------------------------------------------------------------------------
+
+    /**
+     * Creates an instance with its first history entries, in one statement. $1 id, $2 definition
+     * name, $3 definition version, $4 status, $5 idempotency key, $6 state JSON, $7 wake at, $8
+     * lease owner, $9 lease expiry, $10 epoch, $11 history count, $12 created at, $13 updated at,
+     * $14 ended at; history as arrays: $15 seq[], $16 type[], $17 at_ms[], $18 entry JSON[]; $19 the
+     * history's epoch (null without a lease); $20 the notification channel. Returns the id when
+     * created, nothing when the key already names an instance: ON CONFLICT makes a concurrent
+     * create with the same key wait for the first one's commit and then write nothing, which is
+     * what keeps two connections from both creating it. An unleased, waiting instance is work for
+     * any worker, so the insert notifies (delivered only if this statement commits).
+     */
+    createInstance: `WITH created AS (
+  INSERT INTO ${instances} (
+    id, definition_name, definition_version, status, idempotency_key, state_json, wake_at_ms,
+    lease_owner, lease_expires_at_ms, epoch, history_count, created_at_ms, updated_at_ms, ended_at_ms
+  ) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+  ON CONFLICT (idempotency_key) DO NOTHING
+  RETURNING id, lease_owner, wake_at_ms
+), history AS (
+  INSERT INTO ${events} (saga_id, seq, type, at_ms, worker_id, epoch, entry_json)
+  SELECT c.id, e.seq, e.type, e.at_ms, c.lease_owner, $19::bigint, e.entry_json
+  FROM created c, unnest($15::int[], $16::text[], $17::bigint[], $18::text[]) AS e(seq, type, at_ms, entry_json)
+)
+SELECT id, CASE WHEN lease_owner IS NULL AND wake_at_ms IS NOT NULL THEN pg_notify($20, '') END AS notified FROM created`,
+
+    /** One instance by id. $1 saga id. */
+    selectInstance: `SELECT ${INSTANCE_COLUMNS} FROM ${instances} i WHERE i.id = $1`,
+
+    /** One instance by idempotency key. $1 key. */
+    selectInstanceByKey: `SELECT ${INSTANCE_COLUMNS} FROM ${instances} i WHERE i.idempotency_key = $1`,
+
+    /** Instance count per status. No parameters. */
+    countByStatus: `SELECT status, COUNT(*)::int AS count FROM ${instances} GROUP BY status`,
+
+    /**
+     * A page of instances, newest first. Parameters are numbered in this order, each only with
+     * its filter: statuses (text[]), definition name, created from (inclusive), created to
+     * (exclusive), cursor created-at and cursor id (strictly after it in list order); always the
+     * limit, last. Built per filter set so the planner can use the listing indexes.
+     */
+    buildListQuery(filters: ListFilters): string {
+      const where: string[] = [];
+      let n = 0;
+      if (filters.statuses) where.push(`status = ANY($${++n}::text[])`);
+      if (filters.definitionName) where.push(`definition_name = $${++n}`);
+      if (filters.createdFromMs) where.push(`created_at_ms >= $${++n}`);
+      if (filters.createdToMs) where.push(`created_at_ms < $${++n}`);
+      if (filters.after) where.push(`(created_at_ms, id) < ($${++n}, $${++n})`);
+      const clause = where.length === 0 ? "" : `WHERE ${where.join(" AND ")}`;
+      return `SELECT state_json FROM ${instances} ${clause} ORDER BY created_at_ms DESC, id DESC LIMIT $${n + 1}`;
+    },
+
+    // --- claiming and leases -----------------------------------------------------------------
+
+    /**
+     * Leases up to $5 due instances of the definitions $4 (text[] of `name@version`) to $1 until
+     * $2, as of $3 (now). FOR UPDATE SKIP LOCKED is what stops two workers from claiming the same
+     * instance: a row another claim has locked is skipped rather than waited for, and a row it
+     * claimed and committed meanwhile fails the re-checked lease condition. The epoch bump fences
+     * out the previous owner. RETURNING order is unspecified: callers sort.
+     */
+    claimDue: `UPDATE ${instances} AS i
+SET epoch = i.epoch + 1, lease_owner = $1, lease_expires_at_ms = $2
+FROM (
+  SELECT id FROM ${instances}
+  WHERE wake_at_ms <= $3
+    AND status NOT IN (${TERMINAL})
+    AND definition_name || '@' || definition_version = ANY($4::text[])
+    AND (lease_owner IS NULL OR lease_expires_at_ms < $3)
+  ORDER BY wake_at_ms, id
+  LIMIT $5
+  FOR UPDATE SKIP LOCKED
+) AS due
+WHERE i.id = due.id
+RETURNING ${INSTANCE_COLUMNS}, i.wake_at_ms`,
+
+    /**
+     * The earliest time a claim of the definitions $1 (text[]) could return something: the wake-up
+     * of an unleased instance, or for a leased one the first millisecond after its lease expires
+     * (claims take only leases that expired strictly before now).
+     */
+    selectNextWake: `SELECT MIN(CASE WHEN lease_owner IS NULL THEN wake_at_ms
+                  ELSE GREATEST(wake_at_ms, lease_expires_at_ms + 1) END) AS next_wake_at_ms
+FROM ${instances}
+WHERE wake_at_ms IS NOT NULL
+  AND status NOT IN (${TERMINAL})
+  AND definition_name || '@' || definition_version = ANY($1::text[])`,
+
+    /**
+     * Extends to $2 the leases still held by $1 at the given epochs: $3 saga id[], $4 epoch[].
+     * Returns the ids renewed. Rows are locked in id order first, so a renewal and a group commit
+     * that share instances cannot deadlock (see `commitTransitions`).
+     */
+    renewLeases: `WITH locked AS (
+  SELECT id FROM ${instances} WHERE id = ANY($3::text[]) ORDER BY id FOR UPDATE
+)
+UPDATE ${instances} AS i SET lease_expires_at_ms = $2
+FROM unnest($3::text[], $4::bigint[]) AS r(id, epoch) JOIN locked l ON l.id = r.id
+WHERE i.id = r.id AND i.epoch = r.epoch AND i.lease_owner = $1
+RETURNING i.id, i.epoch`,
+
+    /**
+     * Gives back the lease of $3 at epoch $2 on $1; the epoch stays, the next claim bumps it. A
+     * waiting instance (wake_at_ms set; terminal ones have none) becomes claimable by anyone, so
+     * the release notifies channel $4.
+     */
+    releaseLease: `UPDATE ${instances} SET lease_owner = NULL, lease_expires_at_ms = NULL
+WHERE id = $1 AND epoch = $2 AND lease_owner = $3
+RETURNING CASE WHEN wake_at_ms IS NOT NULL THEN pg_notify($4, '') END AS notified`,
+
+    // --- committing transitions -----------------------------------------------------------------
+
+    /**
+     * Writes every acceptable item of a group commit in one statement. Items as arrays (one element
+     * per item, ids distinct): $1 id[], $2 epoch[], $3 worker id[], $4 now[], $5 inbox seq[] (the
+     * seq the item applied), $6 state JSON[], $7 status[], $8 wake at[], $9 updated at[], $10 ended
+     * at[], $11 lease expiry[] (null to release), $12 history added[]; their history entries as
+     * arrays: $13 saga id[], $14 ordinal (1-based within its item)[], $15 type[], $16 at_ms[], $17
+     * entry JSON[]; $18 the notification channel. Returns the ids written.
+     *
+     * An item is written only if its instance is still at its epoch, leased to its worker until at
+     * least its `now`, and has received no message beyond the ones it applied: the fencing check
+     * (G5) and the write are one UPDATE, so nothing can slip in between. `locked` takes the row
+     * locks in id order before anything is written: without it, two batches that share instances
+     * (a stale worker's and the new owner's) could lock them in opposite orders and deadlock, and
+     * the aborted one would fail its good items too. History numbers continue from each
+     * instance's count, inbox messages the item applied are deleted, and an item that leaves its
+     * instance unleased but waiting notifies (PostgreSQL sends one notification per transaction).
+     */
+    commitTransitions: `WITH locked AS (
+  SELECT id FROM ${instances} WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE
+), c AS (
+  SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::int[], $6::text[], $7::text[],
+                       $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::int[])
+    AS c(id, epoch, worker_id, now_ms, inbox_seq, state_json, status, wake_at_ms, updated_at_ms, ended_at_ms,
+         lease_expires_at_ms, history_added)
+), written AS (
+  UPDATE ${instances} AS i
+  SET state_json = c.state_json, status = c.status, wake_at_ms = c.wake_at_ms, updated_at_ms = c.updated_at_ms,
+      ended_at_ms = c.ended_at_ms,
+      lease_owner = CASE WHEN c.lease_expires_at_ms IS NULL THEN NULL ELSE c.worker_id END,
+      lease_expires_at_ms = c.lease_expires_at_ms,
+      inbox_applied_seq = c.inbox_seq,
+      history_count = i.history_count + c.history_added
+  FROM c JOIN locked l ON l.id = c.id
+  WHERE i.id = c.id AND i.epoch = c.epoch AND i.lease_owner = c.worker_id
+    AND i.lease_expires_at_ms >= c.now_ms AND i.inbox_seq = c.inbox_seq
+  RETURNING i.id, i.history_count - c.history_added AS history_before, i.inbox_applied_seq, c.worker_id, c.epoch,
+            i.lease_owner IS NULL AND i.wake_at_ms IS NOT NULL AS waiting_unleased
+), history AS (
+  INSERT INTO ${events} (saga_id, seq, type, at_ms, worker_id, epoch, entry_json)
+  SELECT w.id, w.history_before + e.ordinal, e.type, e.at_ms, w.worker_id, w.epoch, e.entry_json
+  FROM unnest($13::text[], $14::int[], $15::text[], $16::bigint[], $17::text[]) AS e(saga_id, ordinal, type, at_ms, entry_json)
+  JOIN written w ON w.id = e.saga_id
+), consumed AS (
+  DELETE FROM ${inbox} AS b USING written w WHERE b.saga_id = w.id AND b.seq <= w.inbox_applied_seq
+)
+SELECT id, CASE WHEN waiting_unleased THEN pg_notify($18, '') END AS notified FROM written`,
+
+    /**
+     * Why items of a group commit were not written: their instances' fencing and inbox columns.
+     * $1 saga id[]. Runs in the commit's transaction after `commitTransitions` locked these rows,
+     * so what it reads cannot change before the transaction ends.
+     */
+    selectCommitGuards: `SELECT id, epoch, lease_owner, lease_expires_at_ms, inbox_seq, inbox_applied_seq
+FROM ${instances} WHERE id = ANY($1::text[])`,
+
+    /** An instance's history in order. $1 saga id. */
+    selectHistory: `SELECT seq, worker_id, epoch, entry_json FROM ${events} WHERE saga_id = $1 ORDER BY seq`,
+
+    // --- inbox ----------------------------------------------------------------------------------
+
+    /**
+     * Delivers message $3 (JSON) to $1 at $2 (now) and makes the instance due at $2 (sooner if it
+     * already was), in one statement; matches nothing for a terminal or unknown instance. Returns
+     * the message's seq. The row lock of the UPDATE orders deliveries to one instance, so seqs
+     * never collide, and a commit of that instance either sees the message or waits for it. Notifies
+     * $4: the instance is due now for whoever holds or next claims it.
+     */
+    deliver: `WITH reserved AS (
+  UPDATE ${instances} SET inbox_seq = inbox_seq + 1, wake_at_ms = LEAST(COALESCE(wake_at_ms, $2), $2)
+  WHERE id = $1 AND status NOT IN (${TERMINAL})
+  RETURNING id, inbox_seq
+), stored AS (
+  INSERT INTO ${inbox} (saga_id, seq, event_json, received_at_ms) SELECT id, inbox_seq, $3, $2 FROM reserved
+)
+SELECT inbox_seq, pg_notify($4, '') AS notified FROM reserved`,
+
+    /** Why a delivery was refused: the instance's status, if it exists. $1 saga id. */
+    selectStatus: `SELECT status FROM ${instances} WHERE id = $1`,
+
+    /**
+     * Inbox messages of several instances, each within a range: $1 saga id[], $2 after seq[]
+     * (exclusive), $3 up to seq[] (inclusive). Ordered by instance, then seq.
+     */
+    selectInboxRanges: `SELECT b.saga_id, b.seq, b.event_json, b.received_at_ms
+FROM ${inbox} b JOIN unnest($1::text[], $2::int[], $3::int[]) AS r(saga_id, after_seq, upto_seq)
+  ON b.saga_id = r.saga_id AND b.seq > r.after_seq AND b.seq <= r.upto_seq
+ORDER BY b.saga_id, b.seq`,
+  } as const;
+}
+
+/** The statements of one schema's store. */
+export type PostgresQueries = ReturnType<typeof createQueries>;

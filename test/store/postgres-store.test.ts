@@ -1,0 +1,278 @@
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { InvalidArgumentError, SchemaTooNewError } from "../../src/errors.js";
+import { LATEST_SCHEMA_VERSION, openPostgresStore, PostgresStore } from "../../src/store/postgres/index.js";
+import { createTestSchema, withClient, type TestSchema } from "../support/postgres.js";
+import { describeStoreConformance } from "./conformance.js";
+import { cancel, claim, commitOf, create, LEASE_MS, newSaga, ORDER, sagaCompleted, stepSucceeded, T0 } from "./fixtures.js";
+
+/** Awaits a promise that must reject, and returns the reason. */
+async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => new Error("expected a rejection, but the call succeeded"),
+    (reason: unknown) => reason,
+  );
+}
+
+// One schema for the conformance suite, emptied before each test: migrating a fresh schema per
+// test would cost more than the tests themselves.
+const conformance: TestSchema = await createTestSchema("conformance");
+let admin: pg.Pool | undefined;
+beforeAll(() => {
+  admin = new pg.Pool({ connectionString: conformance.url, max: 1 });
+  admin.on("error", () => {});
+});
+afterAll(async () => {
+  await admin?.end();
+  await conformance.drop();
+});
+
+describeStoreConformance("PostgresStore", async () => {
+  const store = await openPostgresStore({ connectionString: conformance.url, schema: conformance.schema, poolSize: 4 });
+  await admin?.query(`TRUNCATE "${conformance.schema}".saga_events, "${conformance.schema}".saga_inbox, "${conformance.schema}".saga_instances`);
+  return { store, cleanup: () => store.close() };
+});
+
+type StoreOptions = { poolSize?: number; applicationName?: string };
+
+/** Opens stores on fresh schemas (`open`) or on a schema already open (`another`); closes and drops them all at the end. */
+function useSchemas(): { open(prefix: string, options?: StoreOptions): Promise<PostgresStore>; another(store: PostgresStore, options?: StoreOptions): Promise<PostgresStore> } {
+  const stores: PostgresStore[] = [];
+  const schemas: TestSchema[] = [];
+  afterAll(async () => {
+    await Promise.all(stores.map((store) => store.close()));
+    await Promise.all(schemas.map((schema) => schema.drop()));
+  });
+  const openOn = async (schema: string, options: StoreOptions): Promise<PostgresStore> => {
+    const store = await openPostgresStore({ connectionString: conformance.url, schema, ...options });
+    stores.push(store);
+    return store;
+  };
+  return {
+    async open(prefix, options = {}) {
+      const schema = await createTestSchema(prefix);
+      schemas.push(schema);
+      return openOn(schema.schema, options);
+    },
+    another: (store, options = {}) => openOn(store.schema, options),
+  };
+}
+
+describe("PostgresStore schema and migrations", () => {
+  const schemas: TestSchema[] = [];
+  const fresh = async (prefix: string): Promise<TestSchema> => {
+    const schema = await createTestSchema(prefix);
+    schemas.push(schema);
+    return schema;
+  };
+  afterAll(async () => {
+    await Promise.all(schemas.map((schema) => schema.drop()));
+  });
+  const ledger = (schema: TestSchema): Promise<{ version: number }[]> =>
+    withClient(schema.url, async (client) => (await client.query<{ version: number }>(`SELECT version FROM "${schema.schema}".sagaflow_migrations ORDER BY version`)).rows);
+
+  it("migrates a new schema once when four stores start on it at once, and init again is harmless", async () => {
+    const schema = await fresh("migrate");
+    const stores = await Promise.all(
+      Array.from({ length: 4 }, () => openPostgresStore({ connectionString: schema.url, schema: schema.schema, poolSize: 1 })),
+    );
+    try {
+      await Promise.all(stores.map((store) => store.init()));
+      expect(await ledger(schema)).toEqual(Array.from({ length: LATEST_SCHEMA_VERSION }, (_, i) => ({ version: i + 1 })));
+      await create(stores[0] as PostgresStore, "a");
+      expect(await stores[3]?.getInstance("a")).not.toBeNull();
+    } finally {
+      await Promise.all(stores.map((store) => store.close()));
+    }
+  });
+
+  it("refuses a schema migrated by a newer Sagaflow with SchemaTooNewError, changing nothing", async () => {
+    const schema = await fresh("too_new");
+    await (await openPostgresStore({ connectionString: schema.url, schema: schema.schema })).close();
+    await withClient(schema.url, (client) =>
+      client.query(`INSERT INTO "${schema.schema}".sagaflow_migrations (version, name, applied_at_ms) VALUES ($1, 'from the future', 0)`, [
+        LATEST_SCHEMA_VERSION + 1,
+      ]),
+    );
+    const before = await ledger(schema);
+
+    const error = await rejectionOf(openPostgresStore({ connectionString: schema.url, schema: schema.schema }));
+
+    expect(error).toBeInstanceOf(SchemaTooNewError);
+    expect(String(error)).toContain(`version ${LATEST_SCHEMA_VERSION + 1}`);
+    expect(await ledger(schema)).toEqual(before);
+  });
+
+  it("keeps two schemas of one database apart", async () => {
+    const [one, two] = [await fresh("first"), await fresh("second")];
+    const first = await openPostgresStore({ connectionString: one.url, schema: one.schema });
+    const second = await openPostgresStore({ connectionString: two.url, schema: two.schema });
+    try {
+      await create(first, "a");
+      expect(await second.getInstance("a")).toBeNull();
+      expect(await second.claimDue({ workerId: "w", nowMs: T0, leaseMs: LEASE_MS, limit: 10, definitions: [ORDER] })).toEqual([]);
+      await create(second, "a");
+      await claim(second, "w2", T0, ["a"]);
+      expect(await first.getInstance("a")).toMatchObject({ epoch: 0, leaseOwner: null });
+      expect(first.channel).not.toBe(second.channel);
+    } finally {
+      await first.close();
+      await second.close();
+    }
+  });
+
+  it('uses the schema "sagaflow" by default, and refuses a schema that is not a plain identifier', async () => {
+    const url = conformance.url;
+    const unopened = new PostgresStore({ connectionString: url });
+    expect(unopened.schema).toBe("sagaflow");
+    expect(unopened.channel).toBe("sagaflow_sagaflow");
+    await unopened.close();
+
+    for (const schema of ["Orders", "1st", "my-schema", 'x"; DROP TABLE t; --', "", "a".repeat(64), "sch ema"]) {
+      expect(() => new PostgresStore({ connectionString: url, schema }), schema).toThrow(InvalidArgumentError);
+      expect(await rejectionOf(openPostgresStore({ connectionString: url, schema }))).toMatchObject({ field: "schema", code: "INVALID_ARGUMENT" });
+    }
+    expect(() => new PostgresStore({ connectionString: url, poolSize: 0 })).toThrow(/poolSize/);
+    expect(() => new PostgresStore({ connectionString: "" })).toThrow(/connectionString/);
+    // The longest allowed name still gets a channel PostgreSQL accepts (< 64 bytes), distinct per schema.
+    const long = new PostgresStore({ connectionString: url, schema: "a".repeat(63) });
+    const longer = new PostgresStore({ connectionString: url, schema: `${"a".repeat(62)}b` });
+    expect(long.channel.length).toBeLessThan(64);
+    expect(long.channel).not.toBe(longer.channel);
+    await Promise.all([long.close(), longer.close()]);
+  });
+});
+
+describe("PostgresStore under concurrency", () => {
+  const schemas = useSchemas();
+
+  it("creates exactly one instance when 20 connections race to create with one idempotency key", async () => {
+    const application = `sagaflow-storm-${process.pid}`;
+    const first = await schemas.open("storm", { poolSize: 10, applicationName: application });
+    const stores = [first, await schemas.another(first, { poolSize: 10, applicationName: application })];
+    for (let round = 0; round < 3; round++) {
+      const key = `storm-key-${round}`;
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => (stores[i % 2] as PostgresStore).createInstance(newSaga(`storm-${round}-${i}`, { key }))),
+      );
+      expect(results.filter((result) => result.created)).toHaveLength(1);
+      expect(new Set(results.map((result) => result.record.state.id)).size).toBe(1);
+      const winner = results.find((result) => result.created)?.record.state.id ?? "";
+      expect(await stores[0]?.getHistory(winner)).toHaveLength(1);
+    }
+    expect((await stores[0]?.countByStatus())?.running).toBe(3);
+    const connections = await withClient(conformance.url, async (client) => {
+      const result = await client.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1", [application]);
+      return result.rows[0]?.n ?? 0;
+    });
+    expect(connections).toBeGreaterThanOrEqual(10);
+  });
+
+  it("never hands one instance to two workers claiming at once (SKIP LOCKED)", async () => {
+    const a = await schemas.open("skip_locked", { poolSize: 4 });
+    const b = await schemas.another(a, { poolSize: 4 });
+    const ids = Array.from({ length: 60 }, (_, i) => `s-${String(i).padStart(2, "0")}`);
+    for (const id of ids) await create(a, id, { wakeAtMs: T0 + (id.charCodeAt(3) % 5) });
+    const claimedBy = new Map<string, string[]>();
+    for (let round = 0; round < 20 && claimedBy.size < ids.length; round++) {
+      const claims = await Promise.all(
+        [a, b, a, b, a, b, a, b].map((store, i) =>
+          store.claimDue({ workerId: `w${i % 2}`, nowMs: T0 + 10, leaseMs: LEASE_MS, limit: 4, definitions: [ORDER] }),
+        ),
+      );
+      for (const claimed of claims.flat()) {
+        claimedBy.set(claimed.record.state.id, [...(claimedBy.get(claimed.record.state.id) ?? []), claimed.record.leaseOwner ?? ""]);
+      }
+    }
+    expect([...claimedBy.keys()].sort()).toEqual(ids);
+    expect([...claimedBy.values()].every((owners) => owners.length === 1)).toBe(true);
+    expect(new Set([...claimedBy.values()].flat())).toEqual(new Set(["w0", "w1"]));
+    for (const id of ids) expect((await a.getInstance(id))?.epoch).toBe(1);
+  });
+});
+
+describe("PostgresStore group commit", () => {
+  const schemas = useSchemas();
+
+  it("commits a batch in one transaction of one statement, whatever its size", async () => {
+    const store = await schemas.open("group_commit");
+    const ids = Array.from({ length: 25 }, (_, i) => `g-${i}`);
+    for (const id of ids) await create(store, id);
+    const claimed = await claim(store, "w1", T0, [...ids].sort(), 25);
+    const statementsFor = async (batch: typeof claimed, atMs: number): Promise<{ commits: number; statements: number }> => {
+      const before = store.stats;
+      const outcomes = await store.commitTransitions(batch.map((c) => commitOf(c, stepSucceeded(c.record.state, atMs), { nowMs: atMs })));
+      expect(outcomes.every((outcome) => outcome.ok)).toBe(true);
+      return { commits: store.stats.commits - before.commits, statements: store.stats.statements - before.statements };
+    };
+
+    expect(await statementsFor(claimed.slice(0, 1), T0 + 1)).toEqual({ commits: 1, statements: 1 });
+    expect(await statementsFor(claimed.slice(1), T0 + 1)).toEqual({ commits: 1, statements: 1 });
+    expect(await store.getHistory("g-7")).toMatchObject([{ seq: 1 }, { seq: 2, workerId: "w1", epoch: 1 }, { seq: 3 }]);
+  });
+
+  it("explains refusals with one read, plus one for missed messages, and still writes the good items", async () => {
+    const store = await schemas.open("refusals");
+    for (const id of ["a", "b", "c"]) await create(store, id);
+    const [a, b, c] = await claim(store, "w1", T0, ["a", "b", "c"]);
+    if (a === undefined || b === undefined || c === undefined) throw new Error("claim failed");
+    await store.deliver("c", cancel(), T0 + 1);
+    const before = store.stats;
+
+    const outcomes = await store.commitTransitions([
+      commitOf(a, stepSucceeded(a.record.state, T0 + 2), { nowMs: T0 + 2 }),
+      commitOf(b, stepSucceeded(b.record.state, T0 + 2), { nowMs: T0 + 2, workerId: "intruder" }),
+      commitOf(c, stepSucceeded(c.record.state, T0 + 2), { nowMs: T0 + 2 }),
+    ]);
+
+    expect(outcomes).toEqual([
+      { ok: true },
+      { ok: false, reason: "fenced" },
+      { ok: false, reason: "inbox_changed", inbox: [{ seq: 1, event: cancel(), receivedAtMs: T0 + 1 }] },
+    ]);
+    expect(store.stats.statements - before.statements).toBe(3);
+    expect(await store.getHistory("a")).toHaveLength(3);
+    expect(await store.getHistory("c")).toHaveLength(1);
+  });
+
+  it("deletes inbox messages once a commit applied them", async () => {
+    const store = await schemas.open("inbox_cleanup");
+    await create(store, "a");
+    for (const reason of ["one", "two"]) await store.deliver("a", cancel(reason), T0);
+    const [a] = await claim(store, "w1", T0, ["a"]);
+    if (a === undefined) throw new Error("claim failed");
+    const pending = (): Promise<number[]> =>
+      withClient(conformance.url, async (client) =>
+        (await client.query<{ seq: number }>(`SELECT seq FROM "${store.schema}".saga_inbox WHERE saga_id = 'a' ORDER BY seq`)).rows.map((r) => r.seq),
+      );
+    expect(await pending()).toEqual([1, 2]);
+
+    const outcome = await store.commitTransitions([commitOf(a, stepSucceeded(a.record.state, T0 + 1), { nowMs: T0 + 1, inboxSeq: 2 })]);
+
+    expect(outcome).toEqual([{ ok: true }]);
+    expect(await pending()).toEqual([]);
+    await store.deliver("a", cancel("three"), T0 + 2);
+    expect(await pending()).toEqual([3]);
+    expect(await store.getInstance("a")).toMatchObject({ inboxSeq: 3, inboxAppliedSeq: 2 });
+  });
+
+  it("applies two transitions of one instance in one batch in order, as separate commits would", async () => {
+    const store = await schemas.open("same_instance");
+    await create(store, "a");
+    const [a] = await claim(store, "w1", T0, ["a"]);
+    if (a === undefined) throw new Error("claim failed");
+    const first = stepSucceeded(a.record.state, T0 + 1);
+    const last = sagaCompleted(first.state, T0 + 2);
+
+    const outcomes = await store.commitTransitions([commitOf(a, first, { nowMs: T0 + 1 }), commitOf(a, last, { nowMs: T0 + 2, lease: "release" })]);
+
+    expect(outcomes).toEqual([{ ok: true }, { ok: true }]);
+    expect((await store.getHistory("a")).map((entry) => [entry.seq, entry.type])).toEqual([
+      [1, "saga_started"],
+      [2, "attempt_started"],
+      [3, "attempt_succeeded"],
+      [4, "saga_ended"],
+    ]);
+    expect(await store.getInstance("a")).toMatchObject({ state: last.state, leaseOwner: null });
+  });
+});
