@@ -5,6 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createMemoryStore } from "../../src/store/memory/index.js";
 import { SqliteStore } from "../../src/store/sqlite/index.js";
+import { PostgresStore } from "../../src/store/postgres/index.js";
+import { randomBytes } from "node:crypto";
+import { postgresUrl, withClient } from "../support/postgres.js";
 import type { SagaStore } from "../../src/store/saga-store.js";
 import { decide } from "../../src/engine/decide.js";
 
@@ -17,9 +20,16 @@ interface Call {
 
 const open: Orchestrator[] = [];
 const tempDirs: string[] = [];
+const schemas: string[] = [];
 afterEach(async () => {
   await Promise.all(open.splice(0).map((o) => o.close(1_000)));
   for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  const dropped = schemas.splice(0);
+  if (dropped.length > 0) {
+    await withClient(postgresUrl(), async (client) => {
+      for (const schema of dropped) await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    });
+  }
 });
 
 /** The runtime must behave the same on every store; each test gets a fresh one. */
@@ -31,6 +41,14 @@ const stores: Array<[string, () => SagaStore]> = [
       const dir = mkdtempSync(join(tmpdir(), "sagaflow-runtime-"));
       tempDirs.push(dir);
       return new SqliteStore({ path: join(dir, "sagas.db") });
+    },
+  ],
+  [
+    "postgres",
+    () => {
+      const schema = `runtime_${randomBytes(6).toString("hex")}`;
+      schemas.push(schema);
+      return new PostgresStore({ connectionString: postgresUrl(), schema });
     },
   ],
 ];
