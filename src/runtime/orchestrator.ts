@@ -144,13 +144,15 @@ export class Orchestrator {
     const reserved = this.#worker?.tryReserve() === true;
     let result;
     let commands: ReturnType<typeof decide>["commands"] = [];
+    let firstHistory = initial.history;
     try {
       if (reserved) {
         const decision = decide(resolved.plan, initial.state, { type: "claimed" }, now);
         commands = decision.commands;
+        firstHistory = [...initial.history, ...decision.history];
         result = await this.store.createInstance({
           state: decision.state,
-          history: [...initial.history, ...decision.history],
+          history: firstHistory,
           lease: { owner: this.workerId, expiresAtMs: now + this.#leaseMs },
         });
       } else {
@@ -168,6 +170,8 @@ export class Orchestrator {
       }
       return { id: record.state.id, created: false, state: record.state };
     }
+    // Subscribers hear of the first commit (started, and the first attempt when claimed) before that attempt runs.
+    this.#emit({ sagaId: id, state: record.state, history: firstHistory, workerId: this.workerId, epoch: record.epoch });
     if (reserved && this.#worker) this.#worker.adopt(resolved, record.state, record.epoch, commands);
     else this.#worker?.wake();
     return { id, created: true, state: record.state };

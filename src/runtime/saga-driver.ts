@@ -31,6 +31,14 @@ export interface DriverEnv {
   scheduleWake(atMs: number): void;
 }
 
+/**
+ * How a driver stopped: the saga waits or ended and the lease was given back (`released`);
+ * it was aborted with the lease still held and attempts recorded as started (`held`: the
+ * worker gives the lease back so another claim finds them in doubt without waiting); or
+ * the lease or the commit was lost (`lost`: recovery happens after the lease runs out).
+ */
+export type DriverExit = "released" | "held" | "lost";
+
 /** One saga held by this worker at one epoch. */
 export interface DriverStart {
   definition: SagaDefinition<unknown, Record<string, unknown>>;
@@ -51,7 +59,7 @@ const MAX_INBOX_RETRIES = 20;
  * (write-ahead: an attempt is recorded as started before it runs, and its outcome before
  * anything after it starts), run the commands, repeat until the saga ends or waits.
  */
-export async function driveSaga(env: DriverEnv, start: DriverStart): Promise<void> {
+export async function driveSaga(env: DriverEnv, start: DriverStart): Promise<DriverExit> {
   const { definition, epoch, signal } = start;
   let state = start.state;
   let inboxSeq = start.inboxSeq;
@@ -61,10 +69,11 @@ export async function driveSaga(env: DriverEnv, start: DriverStart): Promise<voi
   for (;;) {
     if (events.length > 0) {
       const committed = await decideAndCommit(env, definition, state, epoch, inboxSeq, events);
-      if (committed === null) return;
+      if (committed === null) return "lost";
       ({ state, inboxSeq, commands } = committed);
     }
-    if (commands.length === 0 || signal.aborted) return;
+    if (commands.length === 0) return "released";
+    if (signal.aborted) return "held";
     const current = state;
     events = await Promise.all(commands.map((command) => executeStep(definition, current, command, signal, env.random)));
   }

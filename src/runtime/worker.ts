@@ -104,7 +104,11 @@ export class Worker {
     });
   }
 
-  /** Stops claiming, lets running attempts finish for up to `graceMs`, then aborts them and releases leases. */
+  /**
+   * Stops claiming and lets the sagas held here run on for up to `graceMs` (to their end or
+   * their next wait); then aborts what still runs and gives those leases back, so another
+   * worker recovers them at once instead of after the lease time.
+   */
   async stop(graceMs = 10_000): Promise<void> {
     if (!this.#running) return;
     this.#running = false;
@@ -218,6 +222,9 @@ export class Worker {
       scheduleWake: (atMs) => this.#scheduleWake(atMs),
     };
     const done = driveSaga(env, { definition, state, epoch, inboxSeq, events, commands, signal: controller.signal })
+      .then(async (exit) => {
+        if (exit === "held") await this.#o.store.releaseLease(this.#o.workerId, { sagaId: state.id, epoch });
+      })
       .catch((error: unknown) => {
         this.#o.logger.error({ err: error, sagaId: state.id }, "saga driver crashed; leaving the saga to recovery");
       })
