@@ -23,7 +23,20 @@ export type HistoryEntry =
   | { type: "attempt_in_doubt"; atMs: number; step: string; phase: Phase; attempt: number; recoveries: number }
   | { type: "cancel_requested"; atMs: number; reason: string; by: string }
   | { type: "compensation_started"; atMs: number; reason: StopReason; step?: string; order: string[] }
-  | { type: "saga_ended"; atMs: number; status: SagaStatus; reason?: StopReason; outstanding?: Outstanding[] };
+  | { type: "saga_ended"; atMs: number; status: SagaStatus; reason?: StopReason; outstanding?: Outstanding[] }
+  /**
+   * Written by the store, not the engine: a worker whose lease had been lost tried to commit
+   * (G5). Stored with the late writer's worker id and stale epoch; nothing else of it was kept.
+   */
+  | { type: "write_rejected"; atMs: number; reason: "fenced"; currentEpoch: number; rejected: RejectedEntry[] };
+
+/** What a rejected write would have appended, in brief. */
+export interface RejectedEntry {
+  type: string;
+  step?: string;
+  phase?: Phase;
+  attempt?: number;
+}
 
 export type HistoryEntryType = HistoryEntry["type"];
 

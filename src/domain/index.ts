@@ -15,4 +15,4 @@ export type {
 } from "./events.js";
 export type { SagaCommand, RunPhaseCommand } from "./commands.js";
 export { idempotencyKeyFor } from "./commands.js";
-export type { HistoryEntry, HistoryEntryType, StoredHistoryEntry } from "./history.js";
+export type { HistoryEntry, HistoryEntryType, StoredHistoryEntry, RejectedEntry } from "./history.js";

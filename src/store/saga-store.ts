@@ -14,7 +14,9 @@ import type { SagaStatus } from "../domain/status.js";
  *   inbox messages it consumed change together or not at all.
  * - Fencing (G5): claiming an instance increments its `epoch`; a commit, renewal or release
  *   that names an older epoch, another owner, or a lease that expired, changes nothing and
- *   says so (`fenced`). One fenced item never fails the
+ *   says so (`fenced`) — except that a fenced commit of an existing instance appends one
+ *   `write_rejected` entry to its history (with the late writer's worker id and epoch), so
+ *   the late attempt is on record. One fenced item never fails the
  *   other items of the same batch.
  * - History is append-only and numbered from 1 per instance, in commit order.
  * - Inbox messages (cancels today; signals later) are never lost: a commit that did not see

@@ -43,7 +43,38 @@ export function describeCommitCases(store: () => SagaStore): void {
 
       expect(outcome).toEqual([{ ok: false, reason: "fenced" }]);
       expect(await store().getInstance("a")).toEqual(current.record);
-      expect(await store().getHistory("a")).toHaveLength(1);
+      // Nothing of the late write is kept but the record that it was refused.
+      const history = await store().getHistory("a");
+      expect(history.map((e) => [e.seq, e.type, e.workerId, e.epoch])).toEqual([
+        [1, "saga_started", undefined, undefined],
+        [2, "write_rejected", "w1", 1],
+      ]);
+      expect(history[1]).toMatchObject({
+        reason: "fenced",
+        currentEpoch: 2,
+        atMs: T0 + 1,
+        rejected: [
+          { type: "attempt_started", step: "reserve-payment", phase: "action", attempt: 1 },
+          { type: "attempt_succeeded", step: "reserve-payment", phase: "action", attempt: 1 },
+        ],
+      });
+    });
+
+    it("numbers the owner's next history entries after a rejected write's record", async () => {
+      await create(store(), "a");
+      const [stale] = await claim(store(), "w1", T0, ["a"]);
+      const now = T0 + LEASE_MS + 1;
+      const [current] = await claim(store(), "w2", now, ["a"]);
+      if (stale === undefined || current === undefined) throw new Error("claim failed");
+      await store().commitTransitions([commitOf(stale, stepSucceeded(stale.record.state, now), { nowMs: now })]);
+      expect(await store().commitTransitions([commitOf(current, stepSucceeded(current.record.state, now + 1), { nowMs: now + 1 })])).toEqual([{ ok: true }]);
+      const history = await store().getHistory("a");
+      expect(history.map((e) => [e.seq, e.type, e.workerId])).toEqual([
+        [1, "saga_started", undefined],
+        [2, "write_rejected", "w1"],
+        [3, "attempt_started", "w2"],
+        [4, "attempt_succeeded", "w2"],
+      ]);
     });
 
     it("refuses a commit whose own lease expired, though nobody took it over", async () => {
@@ -75,7 +106,12 @@ export function describeCommitCases(store: () => SagaStore): void {
         { ok: false, reason: "fenced" },
       ]);
       expect(await store().getInstance("ghost")).toBeNull();
+      expect(await store().getHistory("ghost")).toEqual([]);
       expect(await store().getInstance("a")).toEqual(claimed.record);
+      expect((await store().getHistory("a")).map((e) => [e.type, e.workerId])).toEqual([
+        ["saga_started", undefined],
+        ["write_rejected", "w2"],
+      ]);
     });
 
     it("persists the good items of a batch around a fenced one", async () => {
@@ -94,7 +130,8 @@ export function describeCommitCases(store: () => SagaStore): void {
       expect(outcome).toEqual([{ ok: false, reason: "fenced" }, { ok: true }, { ok: false, reason: "fenced" }]);
       expect(await store().getHistory("b")).toHaveLength(3);
       expect((await store().getInstance("b"))?.state.steps[0]?.action.status).toBe("succeeded");
-      expect(await store().getHistory("a")).toHaveLength(1);
+      expect((await store().getHistory("a")).map((e) => e.type)).toEqual(["saga_started", "write_rejected"]);
+      expect((await store().getHistory("c")).map((e) => e.type)).toEqual(["saga_started", "write_rejected"]);
     });
 
     it("releases the lease on request, making the instance claimable at its wake-up and not before", async () => {

@@ -211,7 +211,7 @@ describe("PostgresStore group commit", () => {
     expect(await store.getHistory("g-7")).toMatchObject([{ seq: 1 }, { seq: 2, workerId: "w1", epoch: 1 }, { seq: 3 }]);
   });
 
-  it("explains refusals with one read, plus one for missed messages, and still writes the good items", async () => {
+  it("explains refusals with one read, records late writes with one more, reads missed messages with one more, and still writes the good items", async () => {
     const store = await schemas.open("refusals");
     for (const id of ["a", "b", "c"]) await create(store, id);
     const [a, b, c] = await claim(store, "w1", T0, ["a", "b", "c"]);
@@ -230,8 +230,12 @@ describe("PostgresStore group commit", () => {
       { ok: false, reason: "fenced" },
       { ok: false, reason: "inbox_changed", inbox: [{ seq: 1, event: cancel(), receivedAtMs: T0 + 1 }] },
     ]);
-    expect(store.stats.statements - before.statements).toBe(3);
+    expect(store.stats.statements - before.statements).toBe(4);
     expect(await store.getHistory("a")).toHaveLength(3);
+    expect((await store.getHistory("b")).map((e) => [e.type, e.workerId])).toEqual([
+      ["saga_started", undefined],
+      ["write_rejected", "intruder"],
+    ]);
     expect(await store.getHistory("c")).toHaveLength(1);
   });
 

@@ -96,5 +96,9 @@ function describeEntry(entry: StoredHistoryEntry): string {
       return `compensation started (${entry.reason}${entry.step === undefined ? "" : ` at ${entry.step}`}): ${entry.order.join(" → ") || "nothing to undo"}`;
     case "saga_ended":
       return `saga ended ${entry.status}${entry.reason === undefined ? "" : ` (${entry.reason})`}`;
+    case "write_rejected":
+      return `late write from ${entry.workerId ?? "?"} at epoch ${entry.epoch ?? "?"} rejected (now epoch ${entry.currentEpoch}): ${
+        entry.rejected.map((r) => [r.step, r.phase, r.type, r.attempt === undefined ? undefined : `#${r.attempt}`].filter(Boolean).join(" ")).join(", ") || "no entries"
+      }`;
   }
 }

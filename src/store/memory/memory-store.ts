@@ -3,6 +3,7 @@ import type { SagaState } from "../../domain/state.js";
 import { isTerminal, type SagaStatus } from "../../domain/status.js";
 import { InvalidArgumentError, StoreUnavailableError } from "../../errors.js";
 import { compareIds, encodeListCursor } from "../list-cursor.js";
+import { rejectedWriteEntry } from "../rejected-write.js";
 import { checkClaimRequest, checkCommitInboxSeq, checkCommitStateId, checkListQuery, zeroCounts } from "../request-checks.js";
 import type {
   ClaimedInstance,
@@ -239,6 +240,10 @@ export class MemoryStore implements SagaStore {
       instance.leaseExpiresAtMs === null ||
       instance.leaseExpiresAtMs < commit.nowMs
     ) {
+      if (instance !== undefined) {
+        undo.push({ instance, before: { ...instance }, historyLength: instance.history.length });
+        appendHistory(instance, [rejectedWriteEntry(commit, instance.epoch)], { workerId: commit.workerId, epoch: commit.epoch });
+      }
       return { ok: false, reason: "fenced" };
     }
     checkCommitInboxSeq(commit.sagaId, commit.inboxSeq, instance.inboxSeq, instance.inboxAppliedSeq);

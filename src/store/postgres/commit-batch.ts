@@ -1,4 +1,5 @@
 import { isTerminal } from "../../domain/status.js";
+import { rejectedWriteEntry } from "../rejected-write.js";
 import { checkCommitInboxSeq } from "../request-checks.js";
 import type { CommitOutcome, InboxMessage, TransitionCommit } from "../saga-store.js";
 import { toInboxMessage, type InboxRow } from "../stored-rows.js";
@@ -23,9 +24,10 @@ export interface RangedInboxRow extends InboxRow {
 /**
  * Commits a batch inside the caller's transaction, set-based: one `commitTransitions` statement
  * writes every acceptable item of a run of distinct instances (normally the whole batch), then,
- * only if some item was refused, one read tells `fenced` from `inbox_changed` and one more fetches
- * the messages those callers missed. A batch of any size costs 1 statement when all goes well,
- * at most 3 otherwise (per run of distinct instances, see below). Throws `InvalidArgumentError`
+ * only if some item was refused, one read tells `fenced` from `inbox_changed`, one write records
+ * the fenced ones' late attempts in their histories, and one read fetches the messages the others
+ * missed. A batch of any size costs 1 statement when all goes well, at most 4 otherwise (per run
+ * of distinct instances, see below). Throws `InvalidArgumentError`
  * for a caller's bug; the caller rolls the transaction back, so nothing of the batch is written.
  */
 export async function commitBatch(query: Query, q: PostgresQueries, channel: string, commits: readonly TransitionCommit[]): Promise<CommitOutcome[]> {
@@ -102,6 +104,7 @@ async function explainRefusals(query: Query, q: PostgresQueries, refused: readon
   );
   const outcomes = new Map<string, CommitOutcome>();
   const missed: { commit: TransitionCommit; upTo: number }[] = [];
+  const late: { commit: TransitionCommit; currentEpoch: number }[] = [];
   for (const commit of refused) {
     const guard = guards.get(commit.sagaId);
     if (
@@ -112,6 +115,7 @@ async function explainRefusals(query: Query, q: PostgresQueries, refused: readon
       guard.lease_expires_at_ms < commit.nowMs
     ) {
       outcomes.set(commit.sagaId, { ok: false, reason: "fenced" });
+      if (guard !== undefined) late.push({ commit, currentEpoch: guard.epoch });
       continue;
     }
     checkCommitInboxSeq(commit.sagaId, commit.inboxSeq, guard.inbox_seq, guard.inbox_applied_seq);
@@ -122,7 +126,18 @@ async function explainRefusals(query: Query, q: PostgresQueries, refused: readon
       // lease had expired as of the item's `now`. Refusing is what the write saw, and safe: the
       // worker stops writing for this saga, and the lease runs out for the next claim.
       outcomes.set(commit.sagaId, { ok: false, reason: "fenced" });
+      late.push({ commit, currentEpoch: guard.epoch });
     }
+  }
+  if (late.length > 0) {
+    const entries = late.map(({ commit, currentEpoch }) => rejectedWriteEntry(commit, currentEpoch));
+    await query(q.appendRejectedWrites, [
+      late.map(({ commit }) => commit.sagaId),
+      late.map(({ commit }) => commit.workerId),
+      late.map(({ commit }) => commit.epoch),
+      entries.map((entry) => entry.atMs),
+      entries.map((entry) => JSON.stringify(entry)),
+    ]);
   }
   if (missed.length > 0) {
     const rows = await query<RangedInboxRow>(q.selectInboxRanges, [

@@ -234,6 +234,20 @@ SELECT id, CASE WHEN waiting_unleased THEN pg_notify($18, '') END AS notified FR
     selectCommitGuards: `SELECT id, epoch, lease_owner, lease_expires_at_ms, inbox_seq, inbox_applied_seq
 FROM ${instances} WHERE id = ANY($1::text[])`,
 
+    /**
+     * Records the late writes a group commit fenced, one `write_rejected` entry per instance, with
+     * the late writer's worker id and epoch. $1 saga id[] (distinct), $2 worker id[], $3 stale
+     * epoch[], $4 at_ms[], $5 entry JSON[]. Runs in the commit's transaction, which holds these
+     * rows' locks, so the history numbers it takes cannot collide with the owner's next commit.
+     */
+    appendRejectedWrites: `WITH e AS (
+  SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[]) AS e(saga_id, worker_id, epoch, at_ms, entry_json)
+), bumped AS (
+  UPDATE ${instances} AS i SET history_count = i.history_count + 1 FROM e WHERE i.id = e.saga_id RETURNING i.id, i.history_count
+)
+INSERT INTO ${events} (saga_id, seq, type, at_ms, worker_id, epoch, entry_json)
+SELECT b.id, b.history_count, 'write_rejected', e.at_ms, e.worker_id, e.epoch, e.entry_json FROM bumped b JOIN e ON e.saga_id = b.id`,
+
     /** An instance's history in order. $1 saga id. */
     selectHistory: `SELECT seq, worker_id, epoch, entry_json FROM ${events} WHERE saga_id = $1 ORDER BY seq`,
 

@@ -142,6 +142,9 @@ SET state_json = @stateJson, status = @status, wake_at_ms = @wakeAtMs, updated_a
     inbox_applied_seq = @inboxSeq, history_count = history_count + @historyAdded
 WHERE id = @sagaId AND epoch = @epoch`;
 
+/** Makes room for history entries written outside a commit (a rejected write's record). @sagaId, @added. */
+export const ADD_HISTORY_COUNT = "UPDATE saga_instances SET history_count = history_count + @added WHERE id = @sagaId";
+
 /** Appends one history entry. @sagaId, @seq, @type, @atMs, @workerId, @epoch, @entryJson. */
 export const INSERT_EVENT = `INSERT INTO saga_events (saga_id, seq, type, at_ms, worker_id, epoch, entry_json)
 VALUES (@sagaId, @seq, @type, @atMs, @workerId, @epoch, @entryJson)`;

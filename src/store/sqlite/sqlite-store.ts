@@ -4,6 +4,7 @@ import type { SagaState } from "../../domain/state.js";
 import { isSagaStatus, isTerminal, type SagaStatus } from "../../domain/status.js";
 import { InvalidArgumentError, SagaflowError, StoreUnavailableError } from "../../errors.js";
 import { compareIds, encodeListCursor } from "../list-cursor.js";
+import { rejectedWriteEntry } from "../rejected-write.js";
 import { checkClaimRequest, checkCommitInboxSeq, checkCommitStateId, checkListQuery, zeroCounts } from "../request-checks.js";
 import type {
   ClaimedInstance,
@@ -295,6 +296,10 @@ export class SqliteStore implements SagaStore {
       guard.lease_expires_at_ms === null ||
       guard.lease_expires_at_ms < commit.nowMs
     ) {
+      if (guard !== undefined) {
+        this.#sql.run(q.ADD_HISTORY_COUNT, { sagaId: commit.sagaId, added: 1 });
+        this.#appendHistory(commit.sagaId, guard.history_count, [rejectedWriteEntry(commit, guard.epoch)], commit.workerId, commit.epoch);
+      }
       return { ok: false, reason: "fenced" };
     }
     checkCommitInboxSeq(commit.sagaId, commit.inboxSeq, guard.inbox_seq, guard.inbox_applied_seq);
