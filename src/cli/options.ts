@@ -47,7 +47,20 @@ export function withCommonOptions(command: Command): Command {
   );
 }
 
-/** `--db FILE`, required. */
-export function withDbOption(command: Command, purpose: string): Command {
-  return command.requiredOption("--db <file>", purpose);
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** Parses `--schema`: a plain lower-case identifier, since it is spliced into SQL as a name. */
+export function schemaName(value: string): string {
+  if (!SCHEMA_NAME.test(value)) throw new InvalidArgumentError("must be lower-case letters, digits and _, starting with a letter or _ (at most 63).");
+  return value;
+}
+
+/**
+ * `--db FILE|URL` and `--schema NAME`. Neither is required here: `resolveDatabase` (cli/store.ts)
+ * falls back to DATABASE_URL, or refuses the call when there is nothing to fall back to.
+ */
+export function withDatabaseOptions(command: Command, purpose: string): Command {
+  return command
+    .option("--db <file-or-url>", `${purpose}: a SQLite file or a postgres:// URL (default: $DATABASE_URL)`)
+    .option("--schema <name>", "PostgreSQL only: the schema holding Sagaflow's tables (default: sagaflow)", schemaName);
 }

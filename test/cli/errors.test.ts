@@ -72,13 +72,31 @@ describe("sagaflow errors", () => {
     [["demo", "--log-level", "loud"], /--log-level/],
     [["list", "--db", "x.db", "--status", "bogus"], /--status/],
     [["list", "--db", "x.db", "--limit", "0"], /--limit/],
-    [["list"], /--db/],
     [["list", "--db", "x.db", "--colour"], /unknown option '--colour'/],
     [["show", "--db", "x.db"], /missing required argument 'id'/],
     [["lst"], /unknown command 'lst'.*list/],
     [["worker", "--db", "x.db", "--concurrency", "1.5"], /--concurrency/],
   ])("%j is a usage error: exit 2, one line", async (args, pattern) => {
     expectOneLineError(await runCli(args), 2, pattern);
+  });
+
+  it("refuses a command without --db when DATABASE_URL is unset too", async () => {
+    expectOneLineError(await runCli(["list"], { DATABASE_URL: "" }), 2, /--db is required.*DATABASE_URL/);
+    expectOneLineError(await runCli(["worker", "--until-idle"], { DATABASE_URL: "" }), 2, /--db is required/);
+  });
+
+  it.concurrent.each([
+    [["list", "--db", "x.db", "--schema", "s"], /--schema applies to PostgreSQL only/],
+    [["list", "--db", "postgres://u@localhost/db", "--schema", "Bad-Name"], /--schema/],
+    [["demo", "--orders", "5", "--enqueue-only", "--schema", "s"], /--schema applies to PostgreSQL only/],
+    [["demo", "--enqueue-only"], /--enqueue-only needs --orders/],
+    [["worker", "--db", "x.db", "--grace-ms", "-1"], /--grace-ms/],
+  ])("%j is a usage error too: exit 2, one line", async (args, pattern) => {
+    expectOneLineError(await runCli(args, { DATABASE_URL: "" }), 2, pattern);
+  });
+
+  it("refuses a DATABASE_URL that is not a PostgreSQL URL", async () => {
+    expectOneLineError(await runCli(["list"], { DATABASE_URL: "mysql://u:secret@host/db" }), 2, /DATABASE_URL must be a postgres/);
   });
 
   it("changes nothing when a flag is refused", async () => {

@@ -1,20 +1,23 @@
 import { Command } from "commander";
 import { ledger, type LedgerEntry } from "../../examples/order/ledger.js";
 import { palette, printJson, table, type Palette } from "../format.js";
-import { withDbOption } from "../options.js";
+import { withDatabaseOptions } from "../options.js";
+import { checkPostgres, participantTarget, resolveDatabase, type DatabaseFlags } from "../store.js";
 
-interface LedgerOptions {
-  db: string;
+interface LedgerOptions extends DatabaseFlags {
   json?: boolean;
 }
 
 /** `sagaflow demo ledger`: what the demo's participants booked, per order, from their own tables. */
 export function demoLedgerCommand(): Command {
-  const command = withDbOption(new Command("ledger"), "the demo database to read (never created)")
+  const command = withDatabaseOptions(new Command("ledger"), "the demo database to read (never created)")
     .description("print what the demo's payment, inventory and shipping services hold per order, read from their own tables only")
     .option("--json", "print a JSON array (shape in docs/cli.md)")
-    .action((options: LedgerOptions) => {
-      const entries = ledger(options.db);
+    .action(async (options: LedgerOptions) => {
+      const location = resolveDatabase(options);
+      // Names the server when it cannot be reached; the ledger itself refuses a schema without the demo's tables.
+      if (location.kind === "postgres") await checkPostgres(location, false);
+      const entries = await ledger(participantTarget(location));
       if (options.json === true) printJson(entries);
       else process.stdout.write(`${render(entries, palette())}\n`);
     });

@@ -1,15 +1,18 @@
 import { Command, Option } from "commander";
+import { UsageError } from "../errors.js";
 import { duration } from "../format.js";
 import { createCliLogger } from "../logger.js";
-import { fraction, integerAtLeast, withCommonOptions, type CommonOptions } from "../options.js";
-import { demoDatabasePath } from "../demo/demo-database.js";
+import { fraction, integerAtLeast, schemaName, withCommonOptions, type CommonOptions } from "../options.js";
+import { databaseFlags, describeDatabase, type DatabaseFlags } from "../store.js";
+import { demoDatabase } from "../demo/demo-database.js";
+import { enqueueOrders } from "../demo/enqueue-orders.js";
 import { runManyOrders } from "../demo/many-orders.js";
 import { runSeedScenarios } from "../demo/seed-scenarios.js";
 import { demoLedgerCommand } from "./demo-ledger.js";
 
-interface DemoOptions extends CommonOptions {
-  db?: string;
+interface DemoOptions extends CommonOptions, DatabaseFlags {
   orders?: number;
+  enqueueOnly?: boolean;
   failureRate: number;
   stepDelayMs: number;
   concurrency: number;
@@ -24,10 +27,16 @@ export function demoCommand(): Command {
     .summary("run the seed's order saga against example services")
     .description(
       "run the seed's order saga (ReservePayment → ReserveInventory → ShipOrder) against example payment, inventory and shipping services;\n" +
-        "without --orders: the seed's two scenarios, narrated; with --orders N: N random orders and a summary",
+        "without --orders: the seed's two scenarios, narrated; with --orders N: N random orders and a summary;\n" +
+        "with --orders N --enqueue-only: start N orders for `sagaflow worker` processes to run, and exit",
     )
-    .option("--db <file>", "database file to use or create (default: a fresh file in a new temporary directory)")
+    .option(
+      "--db <file-or-url>",
+      "SQLite file or postgres:// URL to use or create (default: a fresh file in a new temporary directory; with --enqueue-only, $DATABASE_URL if set)",
+    )
+    .option("--schema <name>", "PostgreSQL only: the schema for Sagaflow's and the participants' tables (default: sagaflow)", schemaName)
     .option("--orders <n>", "start N random orders instead of the seed's two scenarios", integerAtLeast(1))
+    .option("--enqueue-only", "with --orders: start the orders without running them (for workers), print what was created, and exit")
     .option("--failure-rate <p>", "fraction of random orders that fail (half at the warehouse, half at the carrier)", fraction, 0.2)
     .option("--step-delay-ms <ms>", "simulated latency of every participant call", integerAtLeast(0), 0)
     .option("--concurrency <n>", "sagas driven at once", integerAtLeast(1), 32)
@@ -36,13 +45,23 @@ export function demoCommand(): Command {
     .option("--quiet", "no narration and no progress bar; only results")
     .action(async (options: DemoOptions) => {
       const logger = createCliLogger(options.logLevel);
-      const db = demoDatabasePath(options.db);
+      if (options.enqueueOnly === true && options.orders === undefined) throw new UsageError("--enqueue-only needs --orders N");
+      const location = demoDatabase(options, options.enqueueOnly === true);
       const write = (line: string): void => void process.stdout.write(`${line}\n`);
+      const again = databaseFlags(location);
       if (options.orders === undefined) {
-        await runSeedScenarios({ dbPath: db.path, leaseMs: options.leaseMs, quiet: options.quiet === true, logger, write });
+        await runSeedScenarios({ location, leaseMs: options.leaseMs, quiet: options.quiet === true, logger, write });
+      } else if (options.enqueueOnly === true) {
+        const summary = await enqueueOrders({ location, orders: options.orders, failureRate: options.failureRate, seed: options.seed, logger });
+        write(`orders       ${options.orders} (seed ${options.seed}, failure rate ${options.failureRate}), enqueued: nothing ran`);
+        write(`created      ${summary.created}`);
+        write(`existing     ${summary.existing}`);
+        write(`elapsed      ${duration(summary.elapsedMs)}`);
+        write("");
+        write(`Run them with: sagaflow worker ${again}`);
       } else {
         const summary = await runManyOrders({
-          dbPath: db.path,
+          location,
           orders: options.orders,
           failureRate: options.failureRate,
           stepDelayMs: options.stepDelayMs,
@@ -61,8 +80,8 @@ export function demoCommand(): Command {
         write(`elapsed      ${duration(summary.elapsedMs)}`);
       }
       write("");
-      write(`Demo database: ${db.path}`);
-      write(`  inspect it with: sagaflow list --db ${db.path}   |   sagaflow demo ledger --db ${db.path}`);
+      write(`Demo database: ${describeDatabase(location)}`);
+      write(`  inspect it with: sagaflow list ${again}   |   sagaflow demo ledger ${again}`);
     });
   command.addCommand(demoLedgerCommand());
   return withCommonOptions(command);

@@ -3,12 +3,11 @@ import type { SagaState } from "../../domain/state.js";
 import type { SagaStatus } from "../../domain/status.js";
 import type { SagaStore } from "../../store/saga-store.js";
 import { colourStatus, palette, printJson, table } from "../format.js";
-import { integerAtLeast, statusList, withDbOption } from "../options.js";
-import { withExistingStore } from "../store.js";
+import { integerAtLeast, statusList, withDatabaseOptions } from "../options.js";
+import { resolveDatabase, withExistingStore, type DatabaseFlags } from "../store.js";
 import { toListItem, type ListItemView } from "../views.js";
 
-interface ListOptions {
-  db: string;
+interface ListOptions extends DatabaseFlags {
   status?: SagaStatus[];
   definition?: string;
   limit: number;
@@ -19,14 +18,14 @@ const PAGE = 1000;
 
 /** `sagaflow list`: the newest sagas, filtered, as a table or JSON. */
 export function listCommand(): Command {
-  const command = withDbOption(new Command("list"), "the database to read (never created)")
+  const command = withDatabaseOptions(new Command("list"), "the database to read (never created)")
     .description("list sagas, newest first")
     .option("--status <statuses>", "only these statuses (comma-separated or repeated): running, compensating, completed, compensated, failed", statusList)
     .option("--definition <name>", "only sagas of this definition")
     .option("--limit <n>", "at most this many sagas", integerAtLeast(1), 50)
     .option("--json", "print a JSON array (shape in docs/cli.md)")
     .action(async (options: ListOptions) => {
-      const states = await withExistingStore(options.db, (store) => collect(store, options));
+      const states = await withExistingStore(resolveDatabase(options), (store) => collect(store, options));
       const items = states.map(toListItem);
       if (options.json === true) printJson(items);
       else printTable(items);

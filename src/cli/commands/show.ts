@@ -2,23 +2,22 @@ import { Command } from "commander";
 import type { StoredHistoryEntry } from "../../domain/history.js";
 import { SagaNotFoundError } from "../../errors.js";
 import { colourStatus, compactJson, duration, errorChain, palette, printJson, type Palette } from "../format.js";
-import { withDbOption } from "../options.js";
-import { withExistingStore } from "../store.js";
+import { withDatabaseOptions } from "../options.js";
+import { resolveDatabase, withExistingStore, type DatabaseFlags } from "../store.js";
 import { toShowView, type PhaseView, type ShowView } from "../views.js";
 
-interface ShowOptions {
-  db: string;
+interface ShowOptions extends DatabaseFlags {
   json?: boolean;
 }
 
 /** `sagaflow show ID`: one saga with its steps, attempts and full history. */
 export function showCommand(): Command {
-  const command = withDbOption(new Command("show"), "the database to read (never created)")
+  const command = withDatabaseOptions(new Command("show"), "the database to read (never created)")
     .description("show one saga: its steps, every attempt, errors with their causes, compensations and history")
     .argument("<id>", "the saga id (see `sagaflow list`)")
     .option("--json", "print one JSON object (shape in docs/cli.md)")
     .action(async (id: string, options: ShowOptions) => {
-      const { view, history } = await withExistingStore(options.db, async (store) => {
+      const { view, history } = await withExistingStore(resolveDatabase(options), async (store) => {
         const record = await store.getInstance(id);
         if (record === null) throw new SagaNotFoundError(id);
         const entries = await store.getHistory(id);

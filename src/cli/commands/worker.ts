@@ -1,63 +1,75 @@
+import { hostname } from "node:os";
 import { Command, Option } from "commander";
-import { Orchestrator } from "../../index.js";
-import { createOrderSaga, openOrderServices } from "../../examples/order/index.js";
-import { openSqliteStore } from "../../store/sqlite/index.js";
 import { createCliLogger } from "../logger.js";
-import { integerAtLeast, withCommonOptions, withDbOption, type CommonOptions } from "../options.js";
+import { integerAtLeast, withCommonOptions, withDatabaseOptions, type CommonOptions } from "../options.js";
+import { openOrderRuntime } from "../order-runtime.js";
+import { describeDatabase, resolveDatabase, type DatabaseFlags } from "../store.js";
 
-interface WorkerOptions extends CommonOptions {
-  db: string;
+interface WorkerOptions extends CommonOptions, DatabaseFlags {
   untilIdle?: boolean;
   concurrency: number;
   leaseMs: number;
+  pollMs: number;
+  graceMs: number;
+  stepDelayMs: number;
   name?: string;
 }
 
-/** `sagaflow worker`: recovers and drives the unfinished sagas in a database. */
+/** `sagaflow worker`: recovers and drives the unfinished sagas in a database; one of a fleet on PostgreSQL. */
 export function workerCommand(): Command {
-  const command = withDbOption(new Command("worker"), "the database whose sagas to run (never created)")
+  const command = withDatabaseOptions(new Command("worker"), "the database whose sagas to run (never created)")
     .summary("recover and run unfinished sagas (built-in definitions: the demo's order saga)")
     .description(
       "recover and finish every unfinished saga in the database, then (without --until-idle) keep running new ones until SIGTERM/SIGINT.\n" +
-        "A worker needs the code of the sagas it runs: today that is the built-in set, the demo's order saga (order@1) and its example participants.",
+        "Any number of workers may share one PostgreSQL database. A worker needs the code of the sagas it runs: today that is the\n" +
+        "built-in set, the demo's order saga (order@1) and its example participants.",
     )
     .option("--until-idle", "exit once no unfinished saga is left")
     .option("--concurrency <n>", "sagas driven at once", integerAtLeast(1), 32)
     .addOption(new Option("--lease-ms <ms>", "how long a claim holds without renewal; another worker takes over after it").argParser(integerAtLeast(100)).default(15_000))
-    .option("--name <name>", "worker id shown in history and leases (default: host:pid:random)")
+    .option("--poll-ms <ms>", "how often to look for due sagas when no notification arrives", integerAtLeast(10), 1_000)
+    .option("--grace-ms <ms>", "on SIGTERM/SIGINT, how long held sagas may run on before they are aborted and released", integerAtLeast(0), 10_000)
+    .option("--step-delay-ms <ms>", "simulated latency of every participant call (the worker runs the participants)", integerAtLeast(0), 0)
+    .option("--name <name>", "worker id shown in history and leases (default: <hostname>:<pid>)")
     .action(async (options: WorkerOptions) => {
-      const logger = createCliLogger(options.logLevel);
+      // A long-lived service: its start and stop lines are worth having by default.
+      const logger = createCliLogger(options.logLevel, process.env, "info");
       // Listen before anything else: a signal that arrives while starting up must still close cleanly.
       const stop = listenForStopSignals();
-      const store = await openSqliteStore({ path: options.db, mustExist: true });
-      // The participants' tables live in the same file; opened only after the store proved the file exists.
-      const participants = openOrderServices(options.db);
-      let orchestrator: Orchestrator | undefined;
       try {
-        orchestrator = await Orchestrator.create({
-          store,
-          definitions: [createOrderSaga(participants.services)],
-          concurrency: options.concurrency,
-          leaseMs: options.leaseMs,
-          logger,
-          ...(options.name !== undefined ? { workerId: options.name } : {}),
+        const location = resolveDatabase(options);
+        const workerId = options.name ?? `${hostname()}:${process.pid}`;
+        const runtime = await openOrderRuntime(location, {
+          // A fleet's workers may start before anything was enqueued, so on PostgreSQL the first
+          // one creates the schema (migrations are safe to race). A SQLite path is different: a
+          // typo would silently create a stray file, so a missing file is refused.
+          mustExist: location.kind === "sqlite",
+          participants: { stepDelayMs: options.stepDelayMs },
+          orchestrator: { workerId, concurrency: options.concurrency, leaseMs: options.leaseMs, pollIntervalMs: options.pollMs, logger },
         });
-        logger.info({ workerId: orchestrator.workerId, db: options.db }, "worker started");
-        if (options.untilIdle === true) {
-          await Promise.race([orchestrator.runUntilIdle(), stop.received]);
-        } else {
-          process.stderr.write(`sagaflow: worker ${orchestrator.workerId} running on ${options.db}; stop it with Ctrl-C or SIGTERM\n`);
-          const signal = await stop.received;
-          logger.info({ signal }, "stopping: letting running attempts finish");
+        const startedAt = Date.now();
+        try {
+          const store = describeDatabase(location);
+          logger.info({ workerId, store, concurrency: options.concurrency, leaseMs: options.leaseMs, pollMs: options.pollMs, graceMs: options.graceMs }, "worker started");
+          let signal: NodeJS.Signals | undefined;
+          if (options.untilIdle === true) {
+            signal = (await Promise.race([runtime.orchestrator.runUntilIdle(), stop.received])) ?? undefined;
+          } else {
+            process.stderr.write(`sagaflow: worker ${workerId} running on ${store}; stop it with Ctrl-C or SIGTERM\n`);
+            signal = await stop.received;
+          }
+          if (signal !== undefined) logger.info({ workerId, signal, graceMs: options.graceMs }, "stopping: no new claims; letting held sagas finish");
+          await runtime.stopOrchestrator(options.graceMs);
+          const counts = await runtime.store.countByStatus();
+          const unfinished = counts.running + counts.compensating;
+          process.stdout.write(
+            `worker ${workerId} stopped: ${unfinished} unfinished, ${counts.completed} completed, ${counts.compensated} compensated, ${counts.failed} failed\n`,
+          );
+          logger.info({ workerId, signal: signal ?? null, uptimeMs: Date.now() - startedAt, unfinished, ...counts }, "worker stopped");
+        } finally {
+          await runtime.close(options.graceMs);
         }
-        const counts = await store.countByStatus();
-        process.stdout.write(
-          `worker ${orchestrator.workerId} stopped: ${counts.running + counts.compensating} unfinished, ${counts.completed} completed, ${counts.compensated} compensated, ${counts.failed} failed\n`,
-        );
       } finally {
-        if (orchestrator) await orchestrator.close();
-        else await store.close();
-        participants.close();
         stop.dispose();
       }
     });

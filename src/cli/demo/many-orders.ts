@@ -1,11 +1,13 @@
 import cliProgress from "cli-progress";
-import { isTerminal, Orchestrator, type Logger, type SagaStatus } from "../../index.js";
-import { createOrderSaga, generateOrders, openOrderServices } from "../../examples/order/index.js";
-import { openSqliteStore } from "../../store/sqlite/index.js";
+import { isTerminal, type Logger, type SagaStatus } from "../../index.js";
+import { generateOrders } from "../../examples/order/index.js";
+import { openOrderRuntime } from "../order-runtime.js";
+import type { DatabaseLocation } from "../store.js";
+import { forEachBounded, STARTS_IN_FLIGHT } from "./bounded.js";
 
 /** The flags of `sagaflow demo --orders N`, parsed. */
 export interface ManyOrdersOptions {
-  dbPath: string;
+  location: DatabaseLocation;
   orders: number;
   failureRate: number;
   stepDelayMs: number;
@@ -34,15 +36,10 @@ const SWEEP_MS = 500;
  */
 export async function runManyOrders(options: ManyOrdersOptions): Promise<ManyOrdersSummary> {
   const startedAt = Date.now();
-  const store = await openSqliteStore({ path: options.dbPath });
-  const participants = openOrderServices(options.dbPath, { stepDelayMs: options.stepDelayMs });
-  const saga = createOrderSaga(participants.services);
-  const orchestrator = await Orchestrator.create({
-    store,
-    definitions: [saga],
-    concurrency: options.concurrency,
-    leaseMs: options.leaseMs,
-    logger: options.logger,
+  const { orchestrator, saga, store, close } = await openOrderRuntime(options.location, {
+    mustExist: false,
+    participants: { stepDelayMs: options.stepDelayMs },
+    orchestrator: { concurrency: options.concurrency, leaseMs: options.leaseMs, logger: options.logger },
   });
   const bar = options.quiet
     ? undefined
@@ -79,7 +76,8 @@ export async function runManyOrders(options: ManyOrdersOptions): Promise<ManyOrd
     }
   }
   try {
-    for (const { order } of generateOrders({ count: options.orders, failureRate: options.failureRate, seed: options.seed })) {
+    const orders = generateOrders({ count: options.orders, failureRate: options.failureRate, seed: options.seed });
+    await forEachBounded(orders, STARTS_IN_FLIGHT, async ({ order }) => {
       const started = await orchestrator.start(saga, order, { idempotencyKey: order.orderId });
       ids.push(started.id);
       if (!started.created) resumed++;
@@ -90,15 +88,14 @@ export async function runManyOrders(options: ManyOrdersOptions): Promise<ManyOrd
       } else {
         pending.add(started.id);
       }
-    }
+    });
     launching = false;
     if (pending.size > 0) await done;
   } finally {
     clearInterval(sweep);
     unsubscribe();
     bar?.stop();
-    await orchestrator.close();
-    participants.close();
+    await close();
   }
   const byStatus = { completed: 0, compensated: 0, failed: 0 };
   for (const id of ids) {

@@ -1,11 +1,12 @@
-import { Orchestrator, type Logger, type SagaState } from "../../index.js";
-import { createOrderSaga, openOrderServices, SEED_ORDERS } from "../../examples/order/index.js";
-import { openSqliteStore } from "../../store/sqlite/index.js";
+import type { Logger, SagaState } from "../../index.js";
+import { SEED_ORDERS } from "../../examples/order/index.js";
+import { openOrderRuntime } from "../order-runtime.js";
+import type { DatabaseLocation } from "../store.js";
 import { narrate } from "./narrate.js";
 
 /** What `runSeedScenarios` needs; `write` prints one line of the narration. */
 export interface SeedScenarioOptions {
-  dbPath: string;
+  location: DatabaseLocation;
   leaseMs: number;
   quiet: boolean;
   logger: Logger;
@@ -19,10 +20,11 @@ export interface SeedScenarioOptions {
 export async function runSeedScenarios(options: SeedScenarioOptions): Promise<SagaState[]> {
   const { write, quiet } = options;
   const flow = quiet ? undefined : write;
-  const store = await openSqliteStore({ path: options.dbPath });
-  const participants = openOrderServices(options.dbPath, flow ? { log: flow } : {});
-  const saga = createOrderSaga(participants.services);
-  const orchestrator = await Orchestrator.create({ store, definitions: [saga], leaseMs: options.leaseMs, logger: options.logger });
+  const { orchestrator, saga, close } = await openOrderRuntime(options.location, {
+    mustExist: false,
+    participants: flow ? { log: flow } : {},
+    orchestrator: { leaseMs: options.leaseMs, logger: options.logger },
+  });
   // Every commit reaches onTransition before the attempt it records as started runs.
   if (flow) orchestrator.onTransition((notice) => narrate(notice).forEach(flow));
   const finals: SagaState[] = [];
@@ -37,8 +39,7 @@ export async function runSeedScenarios(options: SeedScenarioOptions): Promise<Sa
       write(`${conclusion(order.orderId, final)}${again}`);
     }
   } finally {
-    await orchestrator.close();
-    participants.close();
+    await close();
   }
   return finals;
 }

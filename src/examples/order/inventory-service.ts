@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { TerminalError } from "../../errors.js";
-import { applyOnce, simulateLatency, type CallOptions, type ParticipantDb, type ParticipantOptions } from "./participant-db.js";
+import { applyOnce } from "./apply-once.js";
+import { query, run } from "./participant-statements.js";
+import { simulateLatency, type CallOptions, type ParticipantDb, type ParticipantOptions } from "./participant-db.js";
 
 /** The output of ReserveInventory. */
 export interface StockReservation {
@@ -28,15 +30,16 @@ export class InventoryService {
       operation: "reserve",
       orderId,
       idempotencyKey: call.idempotencyKey,
-      apply: () => {
-        const taken = this.#db.prepare("UPDATE demo_stock SET available = available - ? WHERE sku = ? AND available >= ?").run(quantity, sku, quantity);
-        if (taken.changes === 0) throw new TerminalError("inventory unavailable");
+      apply: function* () {
+        // One statement that checks and takes: concurrent reservations of a SKU (other processes
+        // included) queue on its row and each re-checks `available`, so none is lost or oversold.
+        const taken = yield* run("UPDATE demo_stock SET available = available - $1 WHERE sku = $2 AND available >= $1", [quantity, sku]);
+        if (taken === 0) throw new TerminalError("inventory unavailable");
         const reservationId = `stk_${randomUUID()}`;
-        this.#db
-          .prepare(
-            "INSERT INTO demo_stock_reservations (reservation_id, order_id, sku, quantity, status, reserved_at_ms) VALUES (?, ?, ?, ?, 'reserved', ?)",
-          )
-          .run(reservationId, orderId, sku, quantity, Date.now());
+        yield* run(
+          "INSERT INTO demo_stock_reservations (reservation_id, order_id, sku, quantity, status, reserved_at_ms) VALUES ($1, $2, $3, $4, 'reserved', $5)",
+          [reservationId, orderId, sku, quantity, Date.now()],
+        );
         return { reservationId, sku, quantity };
       },
     });
@@ -51,13 +54,14 @@ export class InventoryService {
       operation: "release",
       orderId,
       idempotencyKey: call.idempotencyKey,
-      apply: () => {
-        const row = this.#db
-          .prepare<[string], { sku: string; quantity: number }>("SELECT sku, quantity FROM demo_stock_reservations WHERE order_id = ? AND status = 'reserved'")
-          .get(orderId);
+      apply: function* () {
+        // Marks and reads in one statement, so the stock goes back at most once per reservation.
+        const [row] = yield* query<{ sku: string; quantity: number }>(
+          "UPDATE demo_stock_reservations SET status = 'released', released_at_ms = $2 WHERE order_id = $1 AND status = 'reserved' RETURNING sku, quantity",
+          [orderId, Date.now()],
+        );
         if (row === undefined) return { released: false };
-        this.#db.prepare("UPDATE demo_stock_reservations SET status = 'released', released_at_ms = ? WHERE order_id = ?").run(Date.now(), orderId);
-        this.#db.prepare("UPDATE demo_stock SET available = available + ? WHERE sku = ?").run(row.quantity, row.sku);
+        yield* run("UPDATE demo_stock SET available = available + $1 WHERE sku = $2", [row.quantity, row.sku]);
         return { released: true };
       },
     });

@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { RetryableError, TerminalError } from "../../errors.js";
-import { applyOnce, simulateLatency, type CallOptions, type ParticipantDb, type ParticipantOptions } from "./participant-db.js";
+import { applyOnce } from "./apply-once.js";
+import { query, run } from "./participant-statements.js";
+import { simulateLatency, type CallOptions, type ParticipantDb, type ParticipantOptions } from "./participant-db.js";
 import type { PaymentMethod } from "./order-input.js";
 
 /** The output of ReservePayment, handed to later steps and to its compensation. */
@@ -40,15 +42,14 @@ export class PaymentService {
       operation: "reserve",
       orderId: request.orderId,
       idempotencyKey: call.idempotencyKey,
-      apply: () => {
-        const existing = this.#db.prepare("SELECT 1 FROM demo_payments WHERE order_id = ?").get(request.orderId);
-        if (existing !== undefined) throw new TerminalError(`order ${request.orderId} already holds a payment reservation`);
+      apply: function* () {
+        const existing = yield* query("SELECT 1 AS found FROM demo_payments WHERE order_id = $1", [request.orderId]);
+        if (existing.length > 0) throw new TerminalError(`order ${request.orderId} already holds a payment reservation`);
         const paymentId = `pay_${randomUUID()}`;
-        this.#db
-          .prepare(
-            "INSERT INTO demo_payments (payment_id, order_id, customer_id, amount_cents, method, status, reserved_at_ms) VALUES (?, ?, ?, ?, ?, 'reserved', ?)",
-          )
-          .run(paymentId, request.orderId, request.customerId, request.amountCents, request.method, Date.now());
+        yield* run(
+          "INSERT INTO demo_payments (payment_id, order_id, customer_id, amount_cents, method, status, reserved_at_ms) VALUES ($1, $2, $3, $4, $5, 'reserved', $6)",
+          [paymentId, request.orderId, request.customerId, request.amountCents, request.method, Date.now()],
+        );
         return { paymentId, amountCents: request.amountCents };
       },
     });
@@ -61,7 +62,7 @@ export class PaymentService {
   async release(orderId: string, paymentId: string | null, call: CallOptions): Promise<{ released: boolean }> {
     this.#options.log?.(`[Payment] compensating payment for order ${orderId}`);
     await simulateLatency(this.#options.stepDelayMs ?? 0, call.signal);
-    if (this.#gatewayRefusesFirstRelease(orderId)) {
+    if (await this.#gatewayRefusesFirstRelease(orderId)) {
       throw new RetryableError(`payment gateway timed out releasing the payment for order ${orderId}; try again`);
     }
     return applyOnce(this.#db, {
@@ -69,24 +70,24 @@ export class PaymentService {
       operation: "release",
       orderId,
       idempotencyKey: call.idempotencyKey,
-      apply: () => {
-        const changed = this.#db
-          .prepare(
-            "UPDATE demo_payments SET status = 'released', released_at_ms = ? WHERE order_id = ? AND status = 'reserved' AND (? IS NULL OR payment_id = ?)",
-          )
-          .run(Date.now(), orderId, paymentId, paymentId).changes;
+      apply: function* () {
+        // CAST: PostgreSQL cannot infer the type of a parameter that is only compared with NULL.
+        const changed = yield* run(
+          "UPDATE demo_payments SET status = 'released', released_at_ms = $1 WHERE order_id = $2 AND status = 'reserved' AND (CAST($3 AS TEXT) IS NULL OR payment_id = $3)",
+          [Date.now(), orderId, paymentId],
+        );
         return { released: changed > 0 };
       },
     });
   }
 
-  #gatewayRefusesFirstRelease(orderId: string): boolean {
-    // Counted in its own committed transaction: the refusal must stay "already happened" after a crash.
-    const refused = this.#db
-      .prepare(
-        "UPDATE demo_payments SET release_failures = release_failures + 1 WHERE order_id = ? AND method = 'bank-transfer' AND status = 'reserved' AND release_failures = 0",
-      )
-      .run(orderId).changes;
+  async #gatewayRefusesFirstRelease(orderId: string): Promise<boolean> {
+    // Counted in its own committed statement: the refusal must stay "already happened" after a
+    // crash. One conditional UPDATE, so of two concurrent first releases only one is refused.
+    const refused = await this.#db.run(
+      "UPDATE demo_payments SET release_failures = release_failures + 1 WHERE order_id = $1 AND method = 'bank-transfer' AND status = 'reserved' AND release_failures = 0",
+      [orderId],
+    );
     return refused > 0;
   }
 }

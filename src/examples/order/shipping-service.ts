@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { TerminalError } from "../../errors.js";
-import { applyOnce, simulateLatency, type CallOptions, type ParticipantDb, type ParticipantOptions } from "./participant-db.js";
+import { applyOnce } from "./apply-once.js";
+import { run } from "./participant-statements.js";
+import { simulateLatency, type CallOptions, type ParticipantDb, type ParticipantOptions } from "./participant-db.js";
 import type { ShippingAddress } from "./order-input.js";
 
 /** Countries the example carrier delivers to; any other address is undeliverable. */
@@ -38,14 +40,13 @@ export class ShippingService {
       operation: "create",
       orderId: request.orderId,
       idempotencyKey: call.idempotencyKey,
-      apply: () => {
+      apply: function* () {
         if (!SERVED_COUNTRIES.includes(request.address.country)) throw new TerminalError("address undeliverable");
         const shipmentId = `shp_${randomUUID()}`;
-        this.#db
-          .prepare(
-            "INSERT INTO demo_shipments (shipment_id, order_id, payment_id, stock_reservation_id, country, city, status, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, 'created', ?)",
-          )
-          .run(shipmentId, request.orderId, request.paymentId, request.stockReservationId, request.address.country, request.address.city, Date.now());
+        yield* run(
+          "INSERT INTO demo_shipments (shipment_id, order_id, payment_id, stock_reservation_id, country, city, status, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, 'created', $7)",
+          [shipmentId, request.orderId, request.paymentId, request.stockReservationId, request.address.country, request.address.city, Date.now()],
+        );
         return { shipmentId };
       },
     });
@@ -60,10 +61,11 @@ export class ShippingService {
       operation: "cancel",
       orderId,
       idempotencyKey: call.idempotencyKey,
-      apply: () => {
-        const changed = this.#db
-          .prepare("UPDATE demo_shipments SET status = 'cancelled', cancelled_at_ms = ? WHERE order_id = ? AND status = 'created'")
-          .run(Date.now(), orderId).changes;
+      apply: function* () {
+        const changed = yield* run("UPDATE demo_shipments SET status = 'cancelled', cancelled_at_ms = $1 WHERE order_id = $2 AND status = 'created'", [
+          Date.now(),
+          orderId,
+        ]);
         return { cancelled: changed > 0 };
       },
     });

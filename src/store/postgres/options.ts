@@ -44,7 +44,8 @@ export function checkPostgresOptions(options: PostgresStoreOptions): CheckedPost
   if (!Number.isInteger(poolSize) || poolSize < 1) {
     throw new InvalidArgumentError("poolSize", `must be an integer ≥ 1, got ${String(poolSize)}`);
   }
-  const applicationName = options.applicationName ?? "sagaflow";
+  // An application_name in the URL wins over the default, as it would for psql or any libpq client.
+  const applicationName = options.applicationName ?? applicationNameInUrl(connectionString) ?? "sagaflow";
   if (typeof applicationName !== "string") {
     throw new InvalidArgumentError("applicationName", `must be a string, got ${typeof applicationName}`);
   }
@@ -74,4 +75,12 @@ export function channelFor(schema: string): string {
  */
 export function migrationLockKey(schema: string): string {
   return createHash("sha256").update(`sagaflow migrations ${schema}`).digest().readBigInt64BE(0).toString();
+}
+
+function applicationNameInUrl(connectionString: string): string | undefined {
+  try {
+    return new URL(connectionString).searchParams.get("application_name") ?? undefined;
+  } catch {
+    return undefined;
+  }
 }
