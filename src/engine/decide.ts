@@ -3,7 +3,7 @@ import type { ErrorInfo } from "../domain/error-info.js";
 import type { PhaseFailedEvent, PhaseSucceededEvent, SagaEvent } from "../domain/events.js";
 import type { HistoryEntry } from "../domain/history.js";
 import type { SagaPlan } from "../domain/plan.js";
-import type { Outstanding, PhaseState, SagaState, StopReason } from "../domain/state.js";
+import type { Outstanding, PhaseState, SagaState, StepState, StopReason } from "../domain/state.js";
 import { isTerminal, type Phase } from "../domain/status.js";
 import { retryDelayMs } from "./backoff.js";
 
@@ -19,9 +19,16 @@ export interface Decision {
   ignored?: string;
 }
 
+/**
+ * The state being decided, copy-on-write: `s` is a fresh top-level object whose `steps` and
+ * `settledOrder` arrays are fresh too, but each step (with its two phases) still is the input's
+ * until `edit` copies it. So the input is never mutated and untouched steps are shared, not cloned.
+ */
 interface Draft {
   plan: SagaPlan;
   s: SagaState;
+  /** Indexes of steps already copied into `s.steps` (writable). */
+  copied: boolean[];
   now: number;
   commands: SagaCommand[];
   history: HistoryEntry[];
@@ -39,7 +46,8 @@ export function decide(plan: SagaPlan, state: SagaState, event: SagaEvent, nowMs
   }
   if (isTerminal(state.status)) return ignore(state, `saga is already ${state.status}`);
 
-  const d: Draft = { plan, s: structuredClone(state), now: nowMs, commands: [], history: [] };
+  const s: SagaState = { ...state, steps: state.steps.slice(), settledOrder: state.settledOrder.slice() };
+  const d: Draft = { plan, s, copied: [], now: nowMs, commands: [], history: [] };
   let ignored: string | undefined;
   switch (event.type) {
     case "claimed":
@@ -69,9 +77,27 @@ function ignore(state: SagaState, reason: string): Decision {
   return { state, commands: [], history: [], ignored: reason };
 }
 
-function phaseOf(d: Draft, stepIndex: number, phase: Phase): PhaseState {
+/** A phase to read; never write to it (it may be the input's). */
+function phaseOf(d: Draft, stepIndex: number, phase: Phase): Readonly<PhaseState> {
   const step = d.s.steps[stepIndex];
   if (step === undefined) throw new RangeError(`step index ${stepIndex} out of range`);
+  return phase === "action" ? step.action : step.compensation;
+}
+
+/** A step of the draft that may be written: copied (with both phases) the first time. */
+function editStep(d: Draft, stepIndex: number): StepState {
+  const step = d.s.steps[stepIndex];
+  if (step === undefined) throw new RangeError(`step index ${stepIndex} out of range`);
+  if (d.copied[stepIndex] === true) return step;
+  const copy: StepState = { ...step, action: { ...step.action }, compensation: { ...step.compensation } };
+  d.s.steps[stepIndex] = copy;
+  d.copied[stepIndex] = true;
+  return copy;
+}
+
+/** A phase of the draft that may be written. */
+function edit(d: Draft, stepIndex: number, phase: Phase): PhaseState {
+  const step = editStep(d, stepIndex);
   return phase === "action" ? step.action : step.compensation;
 }
 
@@ -79,11 +105,11 @@ function phaseOf(d: Draft, stepIndex: number, phase: Phase): PhaseState {
 function locate(d: Draft, stepName: string, phase: Phase, attempt: number): { index: number; p: PhaseState } | string {
   const index = d.s.steps.findIndex((step) => step.name === stepName);
   if (index < 0) return `unknown step ${stepName}`;
-  const p = phaseOf(d, index, phase);
-  if (p.status !== "running" || p.attempt !== attempt) {
-    return `stale ${phase} outcome for ${stepName} attempt ${attempt} (phase is ${p.status}, attempt ${p.attempt})`;
+  const current = phaseOf(d, index, phase);
+  if (current.status !== "running" || current.attempt !== attempt) {
+    return `stale ${phase} outcome for ${stepName} attempt ${attempt} (phase is ${current.status}, attempt ${current.attempt})`;
   }
-  return { index, p };
+  return { index, p: edit(d, index, phase) };
 }
 
 function applySuccess(d: Draft, event: PhaseSucceededEvent): string | undefined {
@@ -95,8 +121,7 @@ function applySuccess(d: Draft, event: PhaseSucceededEvent): string | undefined 
   p.settledAtMs = d.now;
   if (phase === "action") {
     const output = event.output ?? null;
-    const step = d.s.steps[index];
-    if (step !== undefined) step.output = output;
+    editStep(d, index).output = output;
     d.s.settledOrder.push(index);
     if (d.plan.steps[index]?.pivot === true) d.s.pivotPassed = true;
     d.history.push({ type: "attempt_succeeded", atMs: d.now, step: event.step, phase, attempt: event.attempt, output });
@@ -155,7 +180,7 @@ function applyFailure(d: Draft, event: PhaseFailedEvent): string | undefined {
 
 /** A phase failed for good: decide what that means for the saga. */
 function giveUp(d: Draft, index: number, phase: Phase, error: ErrorInfo): void {
-  const p = phaseOf(d, index, phase);
+  const p = edit(d, index, phase);
   const stepName = d.s.steps[index]?.name ?? String(index);
   p.status = "failed";
   p.settledAtMs = d.now;
@@ -220,7 +245,7 @@ function recoverInDoubt(d: Draft): void {
       message: `the worker running this attempt died ${d.s.recoveries} times (limit ${d.plan.maxRecoveries}); parked for an operator`,
     };
     for (const { index, phase } of inDoubt) {
-      const p = phaseOf(d, index, phase);
+      const p = edit(d, index, phase);
       p.status = "failed";
       p.lastError = error;
       p.settledAtMs = d.now;
@@ -280,7 +305,7 @@ function scheduleOrStart(d: Draft, index: number, phase: Phase): void {
 }
 
 function startAttempt(d: Draft, index: number, phase: Phase): void {
-  const p = phaseOf(d, index, phase);
+  const p = edit(d, index, phase);
   const stepPlan = d.plan.steps[index];
   const stepName = d.s.steps[index]?.name;
   if (stepPlan === undefined || stepName === undefined) throw new RangeError(`step index ${index} out of range`);
@@ -305,8 +330,8 @@ function startAttempt(d: Draft, index: number, phase: Phase): void {
 function beginCompensation(d: Draft): void {
   const s = d.s;
   const order = [...s.settledOrder].reverse().filter((index) => d.plan.steps[index]?.hasCompensation === true);
-  s.steps.forEach((step, index) => {
-    if (!order.includes(index)) step.compensation.status = "not_needed";
+  s.steps.forEach((_, index) => {
+    if (!order.includes(index)) edit(d, index, "compensation").status = "not_needed";
   });
   s.compensationOrder = order;
   s.status = "compensating";

@@ -1,39 +1,64 @@
-import type { CommitOutcome, SagaStore, TransitionCommit } from "../store/saga-store.js";
+import type { CommitOutcome, CreateInstanceRequest, CreateOutcome, SagaStore, TransitionCommit } from "../store/saga-store.js";
 
-interface Pending {
+/** The smallest batch a queue is split into when several batches may be written at once. */
+const MIN_SHARED_BATCH = 64;
+
+interface PendingCommit {
   commit: TransitionCommit;
   resolve: (outcome: CommitOutcome) => void;
   reject: (error: unknown) => void;
 }
 
+interface PendingCreate {
+  request: CreateInstanceRequest;
+  resolve: (outcome: CreateOutcome) => void;
+  reject: (error: unknown) => void;
+}
+
 /**
- * Group commit: transitions submitted while a batch is being written wait and go together
- * in the next one, so many sagas share one transaction (one fsync). A caller's promise
- * resolves only after its batch committed: nothing is reported before it is durable.
+ * Group commit: new instances and transitions submitted while a batch is being written wait and
+ * go together in the next one (`SagaStore.writeBatch`), so many sagas share one transaction (one
+ * fsync). A caller's promise resolves only after its batch committed: nothing is reported before
+ * it is durable. Up to `store.concurrentWrites` batches (default 1) are written at a time; the
+ * next is formed from everything that arrived meanwhile, so batches grow with load instead of
+ * transactions multiplying.
  */
 export class GroupCommitter {
   readonly #store: SagaStore;
   readonly #maxBatch: number;
-  #queue: Pending[] = [];
-  #flushing = false;
+  readonly #maxInFlight: number;
+  #commits: PendingCommit[] = [];
+  #creates: PendingCreate[] = [];
+  #inFlight = 0;
   #scheduled = false;
 
-  constructor(store: SagaStore, maxBatch = 256) {
+  constructor(store: SagaStore, maxBatch = 1024) {
     this.#store = store;
     this.#maxBatch = maxBatch;
+    const concurrent = store.concurrentWrites ?? 1;
+    this.#maxInFlight = Number.isInteger(concurrent) && concurrent > 1 ? concurrent : 1;
   }
 
+  /** Commits one transition with the next batch. */
   submit(commit: TransitionCommit): Promise<CommitOutcome> {
     return new Promise<CommitOutcome>((resolve, reject) => {
-      this.#queue.push({ commit, resolve, reject });
+      this.#commits.push({ commit, resolve, reject });
+      this.#schedule();
+    });
+  }
+
+  /** Creates one instance with the next batch. */
+  create(request: CreateInstanceRequest): Promise<CreateOutcome> {
+    return new Promise<CreateOutcome>((resolve, reject) => {
+      this.#creates.push({ request, resolve, reject });
       this.#schedule();
     });
   }
 
   #schedule(): void {
-    if (this.#scheduled || this.#flushing) return;
+    if (this.#scheduled || this.#inFlight >= this.#maxInFlight) return;
     this.#scheduled = true;
-    // setImmediate lets every driver that finished in this turn of the event loop join the batch.
+    // setImmediate lets every driver and start that got ready in this turn of the event loop join the batch.
     setImmediate(() => {
       this.#scheduled = false;
       void this.#flush();
@@ -41,21 +66,33 @@ export class GroupCommitter {
   }
 
   async #flush(): Promise<void> {
-    if (this.#flushing || this.#queue.length === 0) return;
-    this.#flushing = true;
-    const batch = this.#queue.splice(0, this.#maxBatch);
+    if (this.#inFlight >= this.#maxInFlight || (this.#commits.length === 0 && this.#creates.length === 0)) return;
+    // With room for several batches, a long queue is shared among them, so they are written in
+    // parallel; a short one goes in one batch (each transaction has a fixed cost).
+    const free = this.#maxInFlight - this.#inFlight;
+    const size = Math.min(this.#maxBatch, Math.max(MIN_SHARED_BATCH, Math.ceil((this.#commits.length + this.#creates.length) / free)));
+    this.#inFlight++;
+    const creates = this.#creates.splice(0, size);
+    const commits = this.#commits.splice(0, size - creates.length);
+    if (this.#commits.length > 0 || this.#creates.length > 0) this.#schedule();
     try {
-      const outcomes = await this.#store.commitTransitions(batch.map((pending) => pending.commit));
-      batch.forEach((pending, index) => {
-        const outcome = outcomes[index];
-        if (outcome === undefined) pending.reject(new Error(`store returned ${outcomes.length} outcomes for ${batch.length} commits`));
-        else pending.resolve(outcome);
-      });
+      const result = await this.#store.writeBatch({ creates: creates.map((p) => p.request), commits: commits.map((p) => p.commit) });
+      settle(creates, result.creates, "creates");
+      settle(commits, result.commits, "commits");
     } catch (error) {
-      for (const pending of batch) pending.reject(error);
+      for (const pending of creates) pending.reject(error);
+      for (const pending of commits) pending.reject(error);
     } finally {
-      this.#flushing = false;
-      if (this.#queue.length > 0) this.#schedule();
+      this.#inFlight--;
+      if (this.#commits.length > 0 || this.#creates.length > 0) this.#schedule();
     }
   }
+}
+
+function settle<T>(batch: ReadonlyArray<{ resolve: (outcome: T) => void; reject: (error: unknown) => void }>, outcomes: readonly T[], what: string): void {
+  batch.forEach((pending, index) => {
+    const outcome = outcomes[index];
+    if (outcome === undefined) pending.reject(new Error(`store returned ${outcomes.length} outcomes for ${batch.length} ${what}`));
+    else pending.resolve(outcome);
+  });
 }

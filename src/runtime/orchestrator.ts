@@ -17,6 +17,7 @@ import {
 } from "../errors.js";
 import { definitionKey, type ListPage, type ListQuery, type SagaStore } from "../store/saga-store.js";
 import { systemClock, type Clock } from "./clock.js";
+import { GroupCommitter } from "./committer.js";
 import { silentLogger, type Logger } from "./logger.js";
 import { toJsonValue } from "./normalize-error.js";
 import type { TransitionNotice } from "./saga-driver.js";
@@ -83,6 +84,8 @@ export class Orchestrator {
   readonly #clock: Clock;
   readonly #leaseMs: number;
   readonly #worker: Worker | undefined;
+  /** Shared with the worker, so starts and transitions go to the store in the same batches. */
+  readonly #committer: GroupCommitter;
   readonly #listeners = new Set<(notice: TransitionNotice) => void>();
   #closed = false;
 
@@ -91,6 +94,7 @@ export class Orchestrator {
     this.#clock = options.clock ?? systemClock;
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.#leaseMs = positiveInteger("leaseMs", options.leaseMs ?? 15_000);
+    this.#committer = new GroupCommitter(this.store);
     for (const definition of options.definitions) {
       const key = definitionKey(definition.name, definition.version);
       if (this.#definitions.has(key)) throw new InvalidDefinitionError(definition.name, "version", `${definition.version} is registered twice`);
@@ -101,6 +105,7 @@ export class Orchestrator {
     if (options.worker !== false) {
       this.#worker = new Worker({
         store: this.store,
+        committer: this.#committer,
         definitions: this.#definitions,
         workerId: this.workerId,
         concurrency: positiveInteger("concurrency", options.concurrency ?? 32),
@@ -141,8 +146,10 @@ export class Orchestrator {
     const initial = createInitialState(resolved.plan, { id, input: inputJson, idempotencyKey: key, nowMs: now });
 
     // Fast path: claim the new saga in the same write and run its first step without a round trip.
+    // Either way the create goes to the store with the next group commit, and this resolves only
+    // after that transaction is durable (G2).
     const reserved = this.#worker?.tryReserve() === true;
-    let result;
+    let outcome;
     let commands: ReturnType<typeof decide>["commands"] = [];
     let firstHistory = initial.history;
     try {
@@ -150,18 +157,23 @@ export class Orchestrator {
         const decision = decide(resolved.plan, initial.state, { type: "claimed" }, now);
         commands = decision.commands;
         firstHistory = [...initial.history, ...decision.history];
-        result = await this.store.createInstance({
+        outcome = await this.#committer.create({
           state: decision.state,
           history: firstHistory,
           lease: { owner: this.workerId, expiresAtMs: now + this.#leaseMs },
         });
       } else {
-        result = await this.store.createInstance({ state: initial.state, history: initial.history });
+        outcome = await this.#committer.create({ state: initial.state, history: initial.history });
       }
     } catch (error) {
       if (reserved) this.#worker?.unreserve();
       throw error;
     }
+    if (!outcome.ok) {
+      if (reserved) this.#worker?.unreserve();
+      throw outcome.error;
+    }
+    const result = outcome.result;
     const { record } = result;
     if (!result.created) {
       if (reserved) this.#worker?.unreserve();

@@ -7,6 +7,7 @@ import { decide } from "../engine/decide.js";
 import type { CommitOutcome, TransitionCommit } from "../store/saga-store.js";
 import type { Clock } from "./clock.js";
 import { executeStep } from "./execute-step.js";
+import type { AbortSource } from "./lazy-abort.js";
 import type { Logger } from "./logger.js";
 
 /** What a committed transition looks like to subscribers (the CLI demo, waitFor, later metrics). */
@@ -27,6 +28,11 @@ export interface DriverEnv {
   logger: Logger;
   commit(commit: TransitionCommit): Promise<CommitOutcome>;
   notify(notice: TransitionNotice): void;
+  /**
+   * The commit just made gave the lease back (the saga ended or waits), so the driver is done with
+   * it: the worker may hand its slot to another saga before subscribers hear of the commit.
+   */
+  released(sagaId: string, epoch: number): void;
   /** The instance was released and wants to be looked at again at this time. */
   scheduleWake(atMs: number): void;
 }
@@ -49,7 +55,7 @@ export interface DriverStart {
   events: SagaEvent[];
   commands: RunPhaseCommand[];
   /** Aborted when the lease is lost or the worker shuts down. */
-  signal: AbortSignal;
+  abort: AbortSource;
 }
 
 const MAX_INBOX_RETRIES = 20;
@@ -60,7 +66,7 @@ const MAX_INBOX_RETRIES = 20;
  * anything after it starts), run the commands, repeat until the saga ends or waits.
  */
 export async function driveSaga(env: DriverEnv, start: DriverStart): Promise<DriverExit> {
-  const { definition, epoch, signal } = start;
+  const { definition, epoch, abort } = start;
   let state = start.state;
   let inboxSeq = start.inboxSeq;
   let events = start.events;
@@ -73,9 +79,13 @@ export async function driveSaga(env: DriverEnv, start: DriverStart): Promise<Dri
       ({ state, inboxSeq, commands } = committed);
     }
     if (commands.length === 0) return "released";
-    if (signal.aborted) return "held";
+    if (abort.aborted) return "held";
     const current = state;
-    events = await Promise.all(commands.map((command) => executeStep(definition, current, command, signal, env.random)));
+    const [only] = commands;
+    events =
+      commands.length === 1 && only !== undefined
+        ? [await executeStep(definition, current, only, abort, env.random)]
+        : await Promise.all(commands.map((command) => executeStep(definition, current, command, abort, env.random)));
   }
 }
 
@@ -93,29 +103,11 @@ async function decideAndCommit(
   baseInboxSeq: number,
   initialEvents: SagaEvent[],
 ): Promise<Committed | null> {
-  const events = [...initialEvents];
+  let events: readonly SagaEvent[] = initialEvents;
   let inboxSeq = baseInboxSeq;
   for (let round = 0; round <= MAX_INBOX_RETRIES; round++) {
     const now = env.clock.now();
-    let state = base;
-    const history: HistoryEntry[] = [];
-    let commands: RunPhaseCommand[] = [];
-    for (const event of events) {
-      const decision = decide(definition.plan, state, event, now);
-      if (decision.ignored !== undefined) {
-        env.logger.debug({ sagaId: base.id, event: event.type, reason: decision.ignored }, "event ignored");
-        continue;
-      }
-      state = decision.state;
-      history.push(...decision.history);
-      commands.push(...decision.commands);
-    }
-    // A later event may have settled an attempt an earlier one started; run only what is still running.
-    commands = commands.filter((command) => {
-      const step = state.steps[command.stepIndex];
-      const phase = command.phase === "action" ? step?.action : step?.compensation;
-      return phase?.status === "running" && phase.attempt === command.attempt;
-    });
+    const { state, history, commands } = applyEvents(env, definition, base, events, now);
     let outcome: CommitOutcome;
     try {
       outcome = await env.commit({
@@ -134,6 +126,7 @@ async function decideAndCommit(
       return null;
     }
     if (outcome.ok) {
+      if (commands.length === 0) env.released(base.id, epoch);
       env.notify({ sagaId: base.id, state, history, workerId: env.workerId, epoch });
       if (commands.length === 0 && state.wakeAtMs !== null) env.scheduleWake(state.wakeAtMs);
       return { state, inboxSeq, commands };
@@ -145,9 +138,50 @@ async function decideAndCommit(
     // The messages arrived before the outcomes we are committing were known, so they go first:
     // a cancel delivered while a step ran must see that step settle, not the next one start.
     const afterClaim = events.filter((event) => event.type === "claimed").length;
-    events.splice(afterClaim, 0, ...outcome.inbox.map((message) => message.event));
+    events = [...events.slice(0, afterClaim), ...outcome.inbox.map((message) => message.event), ...events.slice(afterClaim)];
     for (const message of outcome.inbox) inboxSeq = Math.max(inboxSeq, message.seq);
   }
   env.logger.error({ sagaId: base.id }, "inbox kept changing; leaving the saga to recovery");
   return null;
+}
+
+/** Feeds the events to the engine in order; one event (the usual case) costs no copying. */
+function applyEvents(
+  env: DriverEnv,
+  definition: SagaDefinition<unknown, Record<string, unknown>>,
+  base: SagaState,
+  events: readonly SagaEvent[],
+  now: number,
+): { state: SagaState; history: HistoryEntry[]; commands: RunPhaseCommand[] } {
+  let state = base;
+  const [only] = events;
+  if (events.length === 1 && only !== undefined) {
+    const decision = decide(definition.plan, state, only, now);
+    if (decision.ignored === undefined) return decision;
+    env.logger.debug({ sagaId: base.id, event: only.type, reason: decision.ignored }, "event ignored");
+    return { state, history: [], commands: [] };
+  }
+  const history: HistoryEntry[] = [];
+  const commands: RunPhaseCommand[] = [];
+  for (const event of events) {
+    const decision = decide(definition.plan, state, event, now);
+    if (decision.ignored !== undefined) {
+      env.logger.debug({ sagaId: base.id, event: event.type, reason: decision.ignored }, "event ignored");
+      continue;
+    }
+    state = decision.state;
+    history.push(...decision.history);
+    commands.push(...decision.commands);
+  }
+  // A later event may have settled an attempt an earlier one started; run only what is still running.
+  const settled = state;
+  return {
+    state,
+    history,
+    commands: commands.filter((command) => {
+      const step = settled.steps[command.stepIndex];
+      const phase = command.phase === "action" ? step?.action : step?.compensation;
+      return phase?.status === "running" && phase.attempt === command.attempt;
+    }),
+  };
 }

@@ -4,7 +4,8 @@ import type { SagaDefinition } from "../dsl/define-saga.js";
 import type { ClaimedInstance, SagaStore } from "../store/saga-store.js";
 import { definitionKey } from "../store/saga-store.js";
 import type { Clock } from "./clock.js";
-import { GroupCommitter } from "./committer.js";
+import type { GroupCommitter } from "./committer.js";
+import { LazyAbort } from "./lazy-abort.js";
 import type { Logger } from "./logger.js";
 import { driveSaga, type DriverEnv, type TransitionNotice } from "./saga-driver.js";
 
@@ -12,6 +13,8 @@ type AnyDefinition = SagaDefinition<unknown, Record<string, unknown>>;
 
 export interface WorkerOptions {
   store: SagaStore;
+  /** Where drivers send their commits (shared with the orchestrator's starts). */
+  committer: GroupCommitter;
   definitions: ReadonlyMap<string, AnyDefinition>;
   workerId: string;
   concurrency: number;
@@ -25,7 +28,7 @@ export interface WorkerOptions {
 
 interface Active {
   epoch: number;
-  controller: AbortController;
+  controller: LazyAbort;
   done: Promise<void>;
 }
 
@@ -44,13 +47,34 @@ export class Worker {
   #wakeSleeper: (() => void) | undefined;
   /** A wake() that came while the loop was busy, so the next sleep must not wait. */
   #wakePending = false;
+  /** Counts wake() calls, so a claim can tell whether one came while it ran. */
+  #wakeSeq = 0;
+  /**
+   * Whether the store may hold due work this worker did not take: its last claim filled every free
+   * slot, or a wake() came since. Only then does a freed slot call for another claim; otherwise a
+   * saga ending here would cost a claim (a write transaction) that finds nothing.
+   */
+  #backlog = true;
   #heartbeat: NodeJS.Timeout | undefined;
   #idleWaiters: Array<() => void> = [];
   #unsubscribe: Promise<(() => Promise<void>) | undefined> = Promise.resolve(undefined);
+  /** What every driver of this worker gets (one object, not one per saga). */
+  readonly #env: DriverEnv;
 
   constructor(options: WorkerOptions) {
     this.#o = options;
-    this.#committer = new GroupCommitter(options.store);
+    this.#committer = options.committer;
+    this.#env = {
+      workerId: options.workerId,
+      leaseMs: options.leaseMs,
+      clock: options.clock,
+      random: options.random,
+      logger: options.logger,
+      commit: (commit) => this.#committer.submit(commit),
+      notify: options.onTransition,
+      released: (sagaId, epoch) => this.#free(sagaId, epoch),
+      scheduleWake: (atMs) => this.#scheduleWake(atMs),
+    };
     this.#definitionKeys = [...options.definitions.values()].map((d) => definitionKey(d.name, d.version));
   }
 
@@ -75,6 +99,8 @@ export class Worker {
 
   /** Wakes the claim loop now (a saga was started or delivered to locally). */
   wake(): void {
+    this.#wakeSeq++;
+    this.#backlog = true;
     if (this.#wakeSleeper) this.#wakeSleeper();
     else this.#wakePending = true;
   }
@@ -128,6 +154,8 @@ export class Worker {
       const free = this.#o.concurrency - this.#active.size - this.#reserved;
       let claimed: ClaimedInstance[] = [];
       if (free > 0) {
+        const wakeSeq = this.#wakeSeq;
+        let claimFailed = false;
         try {
           claimed = await this.#o.store.claimDue({
             workerId: this.#o.workerId,
@@ -137,8 +165,14 @@ export class Worker {
             definitions: this.#definitionKeys,
           });
         } catch (error) {
+          claimFailed = true;
           this.#o.logger.error({ err: error, workerId: this.#o.workerId }, "claiming due sagas failed; retrying after the poll interval");
         }
+        this.#backlog = claimFailed || claimed.length === free || this.#wakeSeq !== wakeSeq;
+      } else {
+        // Full: whatever became due meanwhile (a lease ran out, a poll's worth of work from
+        // elsewhere) is unknown, so the next freed slot claims.
+        this.#backlog = true;
       }
       for (const item of claimed) this.#spawnClaimed(item);
       if (free > 0 && claimed.length === free) continue;
@@ -210,29 +244,26 @@ export class Worker {
     events: Parameters<typeof driveSaga>[1]["events"],
     commands: RunPhaseCommand[],
   ): void {
-    const controller = new AbortController();
-    const env: DriverEnv = {
-      workerId: this.#o.workerId,
-      leaseMs: this.#o.leaseMs,
-      clock: this.#o.clock,
-      random: this.#o.random,
-      logger: this.#o.logger,
-      commit: (commit) => this.#committer.submit(commit),
-      notify: this.#o.onTransition,
-      scheduleWake: (atMs) => this.#scheduleWake(atMs),
-    };
-    const done = driveSaga(env, { definition, state, epoch, inboxSeq, events, commands, signal: controller.signal })
+    const controller = new LazyAbort();
+    const active: Active = { epoch, controller, done: Promise.resolve() };
+    const env = this.#env;
+    this.#active.set(state.id, active);
+    active.done = driveSaga(env, { definition, state, epoch, inboxSeq, events, commands, abort: controller })
       .then(async (exit) => {
         if (exit === "held") await this.#o.store.releaseLease(this.#o.workerId, { sagaId: state.id, epoch });
       })
       .catch((error: unknown) => {
         this.#o.logger.error({ err: error, sagaId: state.id }, "saga driver crashed; leaving the saga to recovery");
       })
-      .finally(() => {
-        this.#active.delete(state.id);
-        this.wake();
-      });
-    this.#active.set(state.id, { epoch, controller, done });
+      .finally(() => this.#free(state.id, epoch));
+  }
+
+  /** The saga's driver is done with it (it returned, or its last commit gave the lease back): its slot is free. */
+  #free(sagaId: string, epoch: number): void {
+    if (this.#active.get(sagaId)?.epoch !== epoch) return;
+    this.#active.delete(sagaId);
+    // A freed slot matters only if work may be waiting for one, or someone waits for idleness.
+    if (this.#backlog || this.#idleWaiters.length > 0) this.wake();
   }
 
   #scheduleWake(atMs: number): void {
@@ -248,10 +279,12 @@ export class Worker {
     const held = [...this.#active.entries()];
     if (held.length === 0) return;
     try {
+      const now = this.#o.clock.now();
       const results = await this.#o.store.renewLeases(
         this.#o.workerId,
         held.map(([sagaId, active]) => ({ sagaId, epoch: active.epoch })),
-        this.#o.clock.now() + this.#o.leaseMs,
+        now + this.#o.leaseMs,
+        now,
       );
       results.forEach((ok, index) => {
         const entry = held[index];

@@ -14,4 +14,7 @@ export type {
   LeaseRef,
   TransitionCommit,
   CommitOutcome,
+  WriteBatch,
+  WriteBatchResult,
+  CreateOutcome,
 } from "./saga-store.js";

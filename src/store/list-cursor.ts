@@ -31,5 +31,14 @@ export function decodeListCursor(cursor: string): ListPosition {
  * through ties on `createdAtMs` in the same order.
  */
 export function compareIds(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    // Below the surrogates a UTF-16 unit is its code point, and UTF-8 keeps code point order.
+    if (x < 0xd800 || y < 0xd800) return x < y ? -1 : 1;
+    return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+  }
+  return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
 }

@@ -4,14 +4,15 @@ import type { SagaState } from "../domain/state.js";
 import type { SagaStatus } from "../domain/status.js";
 
 /**
- * The store contract every adapter (memory, SQLite, later PostgreSQL) implements, and that
- * one conformance suite (test/store/conformance.ts) checks for all of them.
+ * The store contract every adapter (memory, SQLite, PostgreSQL) implements, and that one
+ * conformance suite (test/store/conformance.ts) checks for all of them.
  *
  * What it guarantees:
  * - A promise that resolved means the write is durable to the adapter's setting
  *   (SQLite: WAL with synchronous=FULL by default). Nothing is reported before that (G2).
  * - Each write of one instance is atomic: its state row, its new history entries and the
- *   inbox messages it consumed change together or not at all.
+ *   inbox messages it consumed change together or not at all. A batch (`commitTransitions`,
+ *   `writeBatch`) is one transaction: what it reports is durable together.
  * - Fencing (G5): claiming an instance increments its `epoch`; a commit, renewal or release
  *   that names an older epoch, another owner, or a lease that expired, changes nothing and
  *   says so (`fenced`) — except that a fenced commit of an existing instance appends one
@@ -21,13 +22,29 @@ import type { SagaStatus } from "../domain/status.js";
  * - History is append-only and numbered from 1 per instance, in commit order.
  * - Inbox messages (cancels today; signals later) are never lost: a commit that did not see
  *   every message delivered so far is refused with `inbox_changed`, carrying the new ones.
- * - An idempotency key names at most one instance, also under concurrent creates.
+ * - An idempotency key names at most one instance, also under concurrent creates and within
+ *   one `writeBatch`.
+ * - Group commit: `writeBatch` writes new instances and transitions of many sagas in one
+ *   transaction, each item with its own outcome (`Orchestrator.start` and the worker's drivers
+ *   share it through the runtime's group committer).
  *
  * What it leaves out on purpose: no connections or transactions in its types (each adapter
  * owns those), no engine logic (it stores state, it does not interpret it), no clock (every
- * time is passed in as epoch milliseconds).
+ * time is passed in as epoch milliseconds). Whether a state (or history entry) handed to or
+ * returned by a write is copied is the adapter's business: callers never mutate what they passed
+ * to a write or got back from `createInstance`, `writeBatch` or `claimDue` (the memory store
+ * keeps those objects by reference); the read calls (`getInstance`, `findByIdempotencyKey`, `getHistory`,
+ * `listInstances`) always return copies the caller owns.
  */
 export interface SagaStore {
+  /**
+   * How many `writeBatch` calls the adapter can usefully run at once (PostgreSQL: several pooled
+   * connections, each its own transaction). Absent means 1: a group committer then writes one
+   * batch at a time. Concurrent batches never hold two writes of one instance (a driver waits
+   * for each commit), so their order does not matter.
+   */
+  readonly concurrentWrites?: number;
+
   /** Applies pending migrations; safe to call more than once. Other calls may assume it ran. */
   init(): Promise<void>;
 
@@ -54,8 +71,23 @@ export interface SagaStore {
   /** Commits many instances' transitions together (group commit); one outcome per item, in order. */
   commitTransitions(commits: readonly TransitionCommit[]): Promise<CommitOutcome[]>;
 
-  /** Extends the leases still held at the given epochs; `false` for each one that was lost. */
-  renewLeases(workerId: string, leases: readonly LeaseRef[], expiresAtMs: number): Promise<boolean[]>;
+  /**
+   * Group commit of new instances and transitions together, in ONE transaction (one fsync): the
+   * creates first, in order, then the commits, in order, each with its own outcome. A create
+   * behaves as `createInstance`, except that an id already in use fails that create alone
+   * (`ok: false`) instead of the call; idempotency keys stay exact within the batch too (a later
+   * create with a key an earlier one took gets `created: false` and the earlier instance). Commits
+   * behave as `commitTransitions`. A caller's bug in a commit (see `commitTransitions`) still
+   * rejects the whole call and writes nothing.
+   */
+  writeBatch(batch: WriteBatch): Promise<WriteBatchResult>;
+
+  /**
+   * Extends the leases still held at the given epochs until `expiresAtMs`; `false` for each one
+   * that was lost — taken over, or expired before `nowMs`. A lease that ran out stays lost even
+   * when nobody took it over yet (G5): its holder must stop, and the next claim recovers the saga.
+   */
+  renewLeases(workerId: string, leases: readonly LeaseRef[], expiresAtMs: number, nowMs: number): Promise<boolean[]>;
 
   /** Gives a lease back without changing state, e.g. on shutdown. `false` if it was already lost. */
   releaseLease(workerId: string, lease: LeaseRef): Promise<boolean>;
@@ -104,6 +136,21 @@ export interface CreateInstanceRequest {
 }
 
 export type CreateInstanceResult = { created: true; record: InstanceRecord } | { created: false; record: InstanceRecord };
+
+/** New instances and transitions of existing ones, written in one transaction. */
+export interface WriteBatch {
+  creates: readonly CreateInstanceRequest[];
+  commits: readonly TransitionCommit[];
+}
+
+/** One outcome per item of a `WriteBatch`, in the same order. */
+export interface WriteBatchResult {
+  creates: CreateOutcome[];
+  commits: CommitOutcome[];
+}
+
+/** A create of a batch: its result, or the error that refused it alone (`InvalidArgumentError`: id in use). */
+export type CreateOutcome = { ok: true; result: CreateInstanceResult } | { ok: false; error: Error };
 
 export interface ListQuery {
   statuses?: readonly SagaStatus[];

@@ -717,6 +717,25 @@ describe("decide: purity and persistence", () => {
     expect(run.state.status).toBe("compensated");
   });
 
+  it("copies on write: the steps an event touches are new objects, the others are shared with the input", () => {
+    const run = new EngineRun(abc);
+    run.start();
+    const before = deepFreeze(run.state);
+    const d = decide(abc, before, succeeded("a", 1), 5);
+    expect(d.state).not.toBe(before);
+    expect(d.state.steps).not.toBe(before.steps);
+    expect(d.state.settledOrder).not.toBe(before.settledOrder);
+    // a settled and b started: both copied; c untouched: shared, as is the input payload.
+    expect(d.state.steps[0]).not.toBe(before.steps[0]);
+    expect(d.state.steps[1]).not.toBe(before.steps[1]);
+    expect(d.state.steps[2]).toBe(before.steps[2]);
+    expect(d.state.input).toBe(before.input);
+    expect(before.steps[0]?.action.status).toBe("running");
+    expect(d.state.steps[0]?.action.status).toBe("succeeded");
+    expect(d.state.settledOrder).toEqual([0]);
+    expect(before.settledOrder).toEqual([]);
+  });
+
   it("every state of every scenario survives a JSON round trip unchanged", () => {
     for (const { plan, script } of scenarios) {
       const run = new EngineRun(plan);

@@ -255,6 +255,64 @@ describe.each(stores)("Orchestrator on the %s store", (_name, createStore) => {
     expect(new Set(keys).size).toBe(120);
   });
 
+  it("group-commits concurrent starts: each resolves durable, a reused id fails only its own start, a repeated key names one saga", async () => {
+    const calls: Call[] = [];
+    const saga = tripSaga(calls);
+    const store = createStore();
+    const writeBatch = store.writeBatch.bind(store);
+    const batches: number[] = [];
+    store.writeBatch = (batch) => {
+      batches.push(batch.creates.length);
+      return writeBatch(batch);
+    };
+    const o = await orchestrate(store, [saga], { concurrency: 8 });
+    const started = await Promise.allSettled([
+      ...Array.from({ length: 20 }, (_, i) => o.start(saga, { trip: `G${i}` }, { id: `g-${i}` })),
+      o.start(saga, { trip: "dup" }, { id: "g-3" }),
+      o.start(saga, { trip: "K1" }, { idempotencyKey: "same-key" }),
+      o.start(saga, { trip: "K2" }, { idempotencyKey: "same-key" }),
+    ]);
+    // All of them were written by one transaction.
+    expect(batches[0]).toBe(23);
+    const [duplicate, first, second] = started.slice(20);
+    expect(duplicate).toMatchObject({ status: "rejected", reason: { code: "INVALID_ARGUMENT", field: "state.id" } });
+    if (first?.status !== "fulfilled" || second?.status !== "fulfilled") throw new Error("keyed starts failed");
+    expect(first.value.created).toBe(true);
+    expect(second.value).toMatchObject({ created: false, id: first.value.id });
+    for (const result of started.slice(0, 20)) {
+      if (result.status !== "fulfilled") throw new Error("a start failed");
+      expect((await o.waitFor(result.value.id, 10_000)).status).toBe("completed");
+    }
+    expect((await o.waitFor(first.value.id, 10_000)).status).toBe("completed");
+    expect((await o.get("g-3")).input).toEqual({ trip: "G3" });
+    expect(calls.filter((c) => c.step === "reserve")).toHaveLength(21);
+  });
+
+  it("hands a slot freed by a saga that ended to a start made from its completion notice (fast path, no claim)", async () => {
+    const saga = tripSaga([]);
+    const store = createStore();
+    const claimDue = store.claimDue.bind(store);
+    let claimed = 0;
+    store.claimDue = async (request) => {
+      const result = await claimDue(request);
+      claimed += result.length;
+      return result;
+    };
+    const o = await orchestrate(store, [saga], { concurrency: 1 });
+    const ended: string[] = [];
+    const done = new Promise<void>((resolve, reject) => {
+      o.onTransition((notice) => {
+        if (notice.state.status !== "completed") return;
+        ended.push(notice.sagaId);
+        if (ended.length === 5) resolve();
+        else o.start(saga, { trip: `chain-${ended.length}` }).catch(reject);
+      });
+    });
+    await o.start(saga, { trip: "chain-0" });
+    await done;
+    expect(claimed).toBe(0);
+  });
+
   it("rejects bad arguments without writing anything", async () => {
     const saga = tripSaga([]);
     const store = createStore();

@@ -87,7 +87,7 @@ export function describeInboxAndLeaseCases(store: () => SagaStore): void {
       await create(store(), "b");
       const [a, b] = await claim(store(), "w1", T0, ["a", "b"]);
       if (a === undefined || b === undefined) throw new Error("claim failed");
-      expect(await store().renewLeases("w1", [{ sagaId: "a", epoch: 1 }], T0 + LEASE_MS + 10)).toEqual([true]);
+      expect(await store().renewLeases("w1", [{ sagaId: "a", epoch: 1 }], T0 + LEASE_MS + 10, T0 + 1)).toEqual([true]);
       await claim(store(), "w2", T0 + LEASE_MS + 1, ["b"]);
 
       const renewed = await store().renewLeases(
@@ -98,12 +98,25 @@ export function describeInboxAndLeaseCases(store: () => SagaStore): void {
           { sagaId: "ghost", epoch: 1 },
         ],
         T0 + 3 * LEASE_MS,
+        T0 + LEASE_MS + 2,
       );
 
       expect(renewed).toEqual([true, false, false]);
       expect(await store().getInstance("a")).toMatchObject({ leaseOwner: "w1", leaseExpiresAtMs: T0 + 3 * LEASE_MS });
       expect(await store().getInstance("b")).toMatchObject({ leaseOwner: "w2", epoch: 2, leaseExpiresAtMs: T0 + 2 * LEASE_MS + 1 });
       await claim(store(), "w3", T0 + 2 * LEASE_MS, []);
+    });
+
+    it("renewLeases refuses a lease that ran out, even when nobody took it over", async () => {
+      await create(store(), "a");
+      const [a] = await claim(store(), "w1", T0, ["a"]);
+      if (a === undefined) throw new Error("claim failed");
+      const expired = T0 + LEASE_MS + 1;
+      expect(await store().renewLeases("w1", [{ sagaId: "a", epoch: 1 }], expired + LEASE_MS, expired)).toEqual([false]);
+      expect(await store().getInstance("a")).toMatchObject({ leaseOwner: "w1", epoch: 1, leaseExpiresAtMs: T0 + LEASE_MS });
+      // The holder's commits stay refused, and the next claim takes the saga over.
+      const [again] = await claim(store(), "w1", expired, ["a"]);
+      expect(again?.record).toMatchObject({ epoch: 2, leaseOwner: "w1" });
     });
   });
 
@@ -123,7 +136,7 @@ export function describeInboxAndLeaseCases(store: () => SagaStore): void {
       expect(await store().nextWakeAtMs([ORDER, REFUND])).toBe(T0 + 700);
 
       // A held lease counts from the first millisecond a claim could take it over.
-      await store().renewLeases("w1", [{ sagaId: "held", epoch: 1 }], T0 + 200);
+      await store().renewLeases("w1", [{ sagaId: "held", epoch: 1 }], T0 + 200, T0 + 6);
       expect(await store().nextWakeAtMs([ORDER])).toBe(T0 + 201);
 
       expect(await store().deliver("later", cancel(), T0 + 50)).toMatchObject({ accepted: true });

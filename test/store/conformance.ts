@@ -1,10 +1,20 @@
 import { afterEach, beforeEach, describe } from "vitest";
 import type { SagaStore } from "../../src/store/saga-store.js";
+import { describeBatchCases } from "./conformance-batch.js";
 import { describeClaimCases } from "./conformance-claim.js";
 import { describeCommitCases } from "./conformance-commit.js";
 import { describeCreateCases } from "./conformance-create.js";
 import { describeInboxAndLeaseCases } from "./conformance-inbox.js";
 import { describeListCases } from "./conformance-list.js";
+
+/** What an adapter may do differently within the contract. */
+export interface ConformanceOptions {
+  /**
+   * Writes keep the caller's objects by reference (the memory store): the contract lets them,
+   * since callers never mutate a state they wrote; only the read calls must return copies.
+   */
+  keepsWrittenObjects?: boolean;
+}
 
 /** A store under test and how to dispose of it (close it, remove its files). */
 export interface StoreUnderTest {
@@ -21,7 +31,7 @@ export interface StoreUnderTest {
  *   return { store, cleanup: () => store.close() };
  * });
  */
-export function describeStoreConformance(name: string, makeStore: () => Promise<StoreUnderTest>): void {
+export function describeStoreConformance(name: string, makeStore: () => Promise<StoreUnderTest>, options: ConformanceOptions = {}): void {
   describe(`${name} conforms to SagaStore`, () => {
     let current: StoreUnderTest | undefined;
     const store = (): SagaStore => {
@@ -36,9 +46,10 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
       current = undefined;
     });
 
-    describeCreateCases(store);
+    describeCreateCases(store, options);
     describeClaimCases(store);
     describeCommitCases(store);
+    describeBatchCases(store);
     describeInboxAndLeaseCases(store);
     describeListCases(store);
   });

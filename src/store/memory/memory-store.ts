@@ -11,6 +11,7 @@ import type {
   CommitOutcome,
   CreateInstanceRequest,
   CreateInstanceResult,
+  CreateOutcome,
   DeliverOutcome,
   InboxMessage,
   InboxPayload,
@@ -20,8 +21,11 @@ import type {
   ListQuery,
   SagaStore,
   TransitionCommit,
+  WriteBatch,
+  WriteBatchResult,
 } from "../saga-store.js";
 import { definitionKey } from "../saga-store.js";
+import { DueIndex, newSlot, type DueSlot } from "./due-index.js";
 
 /** One instance as the memory store holds it: the same columns the SQL adapters keep. */
 interface StoredInstance {
@@ -33,8 +37,19 @@ interface StoredInstance {
   inboxAppliedSeq: number;
   /** The scheduling time, which a delivery pulls forward without touching the engine's `state.wakeAtMs`. */
   wakeAtMs: number | null;
-  history: StoredHistoryEntry[];
+  /** History entries as the writers gave them (numbered by position from 1)… */
+  history: HistoryEntry[];
+  /** …and who wrote each one (null: written without a lease); commits of one claim share one object. */
+  writers: Array<Writer | null>;
   inbox: InboxMessage[];
+  /** Its place in the due index (the same object for the instance's whole life). */
+  slot: DueSlot;
+}
+
+/** The worker and epoch that wrote history entries. */
+interface Writer {
+  workerId: string;
+  epoch: number;
 }
 
 /** What a batch commit must put back if a later item of the batch throws. */
@@ -46,12 +61,20 @@ interface Undo {
 
 /**
  * A `SagaStore` in process memory, for tests and for measuring the engine without I/O. Nothing
- * survives the process. Everything is deep-copied on the way in and out, so a caller mutating a
- * state it passed or received can never change what is stored (as with a real database).
+ * survives the process.
+ *
+ * Writes keep what they are given by reference (states, history entries), and `createInstance`,
+ * `writeBatch` and `claimDue` hand stored states back by reference: copying every state in and
+ * out would cost more than the engine itself. So, as the contract says, a caller must not mutate
+ * a state it committed or got from those calls (the engine returns fresh objects and the runtime
+ * never mutates them). The read calls users make (`getInstance`, `findByIdempotencyKey`,
+ * `getHistory`, `listInstances`) return deep copies. Claims use an index of due instances, so
+ * they cost O(k log n), not a scan.
  */
 export class MemoryStore implements SagaStore {
   readonly #instances = new Map<string, StoredInstance>();
   readonly #idsByKey = new Map<string, string>();
+  readonly #due = new DueIndex();
   #closed = false;
 
   init(): Promise<void> {
@@ -60,37 +83,34 @@ export class MemoryStore implements SagaStore {
 
   createInstance(request: CreateInstanceRequest): Promise<CreateInstanceResult> {
     return this.#call((): CreateInstanceResult => {
-      const key = request.state.idempotencyKey;
-      const existingId = key === null ? undefined : this.#idsByKey.get(key);
-      const existing = existingId === undefined ? undefined : this.#instances.get(existingId);
-      if (existing !== undefined) return { created: false, record: toRecord(existing) };
-      if (this.#instances.has(request.state.id)) {
-        throw new InvalidArgumentError("state.id", `${JSON.stringify(request.state.id)} already names another instance; ids must be unique`);
+      const outcome = this.#createOne(request);
+      if (!outcome.ok) throw outcome.error;
+      return outcome.result;
+    });
+  }
+
+  /** Throws `InvalidArgumentError` (and writes none of the batch) for a commit that names another instance's state or an impossible `inboxSeq`. */
+  writeBatch(batch: WriteBatch): Promise<WriteBatchResult> {
+    return this.#call((): WriteBatchResult => {
+      for (const commit of batch.commits) checkCommitStateId(commit.sagaId, commit.state.id);
+      const created: StoredInstance[] = [];
+      const undo: Undo[] = [];
+      try {
+        const creates = batch.creates.map((request) => this.#createOne(request, created));
+        const commits = batch.commits.map((commit) => this.#commitOne(commit, undo));
+        return { creates, commits };
+      } catch (error) {
+        this.#undo(undo);
+        for (const instance of created) this.#drop(instance);
+        throw error;
       }
-      const state = structuredClone(request.state);
-      const lease = request.lease;
-      const instance: StoredInstance = {
-        state,
-        epoch: lease === undefined ? 0 : 1,
-        leaseOwner: lease?.owner ?? null,
-        leaseExpiresAtMs: lease?.expiresAtMs ?? null,
-        inboxSeq: 0,
-        inboxAppliedSeq: 0,
-        wakeAtMs: isTerminal(state.status) ? null : state.wakeAtMs,
-        history: [],
-        inbox: [],
-      };
-      appendHistory(instance, request.history, lease === undefined ? null : { workerId: lease.owner, epoch: 1 });
-      this.#instances.set(state.id, instance);
-      if (key !== null) this.#idsByKey.set(key, state.id);
-      return { created: true, record: toRecord(instance) };
     });
   }
 
   getInstance(sagaId: string): Promise<InstanceRecord | null> {
     return this.#call(() => {
       const instance = this.#instances.get(sagaId);
-      return instance === undefined ? null : toRecord(instance);
+      return instance === undefined ? null : toRecord(instance, true);
     });
   }
 
@@ -98,13 +118,23 @@ export class MemoryStore implements SagaStore {
     return this.#call(() => {
       const id = this.#idsByKey.get(key);
       const instance = id === undefined ? undefined : this.#instances.get(id);
-      return instance === undefined ? null : toRecord(instance);
+      return instance === undefined ? null : toRecord(instance, true);
     });
   }
 
   getHistory(sagaId: string): Promise<StoredHistoryEntry[]> {
-    return this.#call(() => structuredClone(this.#instances.get(sagaId)?.history ?? []));
+    return this.#call(() => {
+      const instance = this.#instances.get(sagaId);
+      if (instance === undefined) return [];
+      return instance.history.map((entry, index): StoredHistoryEntry => {
+        const writer = instance.writers[index] ?? null;
+        const seq = index + 1;
+        const copy = structuredClone(entry);
+        return writer === null ? { ...copy, seq } : { ...copy, seq, workerId: writer.workerId, epoch: writer.epoch };
+      });
+    });
   }
+
 
   listInstances(query: ListQuery): Promise<ListPage> {
     return this.#call((): ListPage => {
@@ -139,50 +169,32 @@ export class MemoryStore implements SagaStore {
   claimDue(request: ClaimRequest): Promise<ClaimedInstance[]> {
     return this.#call(() => {
       checkClaimRequest(request);
-      const due = [...this.#instances.values()]
-        .filter(
-          (instance) =>
-            instance.wakeAtMs !== null &&
-            instance.wakeAtMs <= request.nowMs &&
-            !isTerminal(instance.state.status) &&
-            request.definitions.includes(keyOf(instance.state)) &&
-            (instance.leaseOwner === null || (instance.leaseExpiresAtMs ?? 0) < request.nowMs),
-        )
-        .sort((a, b) => (a.wakeAtMs ?? 0) - (b.wakeAtMs ?? 0) || compareIds(a.state.id, b.state.id))
-        .slice(0, request.limit);
-      return due.map((instance) => {
+      if (request.limit === 0) return [];
+      return this.#due.takeDue(request.definitions, request.nowMs, request.limit).map((slot) => {
+        const instance = this.#instances.get(slot.id) as StoredInstance;
         instance.epoch++;
         instance.leaseOwner = request.workerId;
         instance.leaseExpiresAtMs = request.nowMs + request.leaseMs;
-        return { record: toRecord(instance), inbox: structuredClone(instance.inbox.filter((m) => m.seq > instance.inboxAppliedSeq)) };
+        this.#reindex(instance);
+        const inbox = instance.inboxSeq > instance.inboxAppliedSeq ? structuredClone(instance.inbox.filter((m) => m.seq > instance.inboxAppliedSeq)) : [];
+        return { record: toRecord(instance, false), inbox };
       });
     });
   }
 
   /** Throws `InvalidArgumentError` (and writes none of the batch) for a commit that names another instance's state or an impossible `inboxSeq`. */
   commitTransitions(commits: readonly TransitionCommit[]): Promise<CommitOutcome[]> {
-    return this.#call(() => {
-      for (const commit of commits) checkCommitStateId(commit.sagaId, commit.state.id);
-      const undo: Undo[] = [];
-      try {
-        return commits.map((commit) => this.#commitOne(commit, undo));
-      } catch (error) {
-        // Same all-or-nothing as the SQL adapters' single transaction.
-        for (const { instance, before, historyLength } of undo.reverse()) {
-          Object.assign(instance, before);
-          instance.history.length = historyLength;
-        }
-        throw error;
-      }
-    });
+    return this.writeBatch({ creates: [], commits }).then((result) => result.commits);
   }
 
-  renewLeases(workerId: string, leases: readonly LeaseRef[], expiresAtMs: number): Promise<boolean[]> {
+  renewLeases(workerId: string, leases: readonly LeaseRef[], expiresAtMs: number, nowMs: number): Promise<boolean[]> {
     return this.#call(() =>
       leases.map((lease) => {
         const instance = this.#held(workerId, lease);
-        if (instance !== undefined) instance.leaseExpiresAtMs = expiresAtMs;
-        return instance !== undefined;
+        if (instance === undefined || instance.leaseExpiresAtMs === null || instance.leaseExpiresAtMs < nowMs) return false;
+        instance.leaseExpiresAtMs = expiresAtMs;
+        this.#reindex(instance);
+        return true;
       }),
     );
   }
@@ -193,6 +205,7 @@ export class MemoryStore implements SagaStore {
       if (instance === undefined) return false;
       instance.leaseOwner = null;
       instance.leaseExpiresAtMs = null;
+      this.#reindex(instance);
       return true;
     });
   }
@@ -206,21 +219,19 @@ export class MemoryStore implements SagaStore {
       instance.inboxSeq = seq;
       instance.inbox.push({ seq, event: structuredClone(message), receivedAtMs: nowMs });
       instance.wakeAtMs = Math.min(instance.wakeAtMs ?? nowMs, nowMs);
+      this.#reindex(instance);
       return { accepted: true, seq };
     });
   }
 
   /** The earliest time a claim could take something: an unleased instance's wake-up, or the first millisecond after a lease expires. */
   nextWakeAtMs(definitions: readonly string[]): Promise<number | null> {
-    return this.#call(() => {
-      let next: number | null = null;
-      for (const instance of this.#instances.values()) {
-        if (instance.wakeAtMs === null || isTerminal(instance.state.status) || !definitions.includes(keyOf(instance.state))) continue;
-        const at = instance.leaseOwner === null ? instance.wakeAtMs : Math.max(instance.wakeAtMs, (instance.leaseExpiresAtMs ?? 0) + 1);
-        if (next === null || at < next) next = at;
-      }
-      return next;
-    });
+    return this.#call(() => this.#due.nextAt(definitions));
+  }
+
+  /** Instances the due index holds (non-terminal ones with a wake-up), for tests. */
+  get dueIndexSize(): number {
+    return this.#due.size;
   }
 
   /** Later calls reject with `StoreUnavailableError`; the data is dropped. Safe to call twice. */
@@ -229,6 +240,61 @@ export class MemoryStore implements SagaStore {
     this.#instances.clear();
     this.#idsByKey.clear();
     return Promise.resolve();
+  }
+
+  /** One create; `created` collects what it added, for a batch that must undo it. */
+  #createOne(request: CreateInstanceRequest, created?: StoredInstance[]): CreateOutcome {
+    const { state, lease } = request;
+    const key = state.idempotencyKey;
+    const existingId = key === null ? undefined : this.#idsByKey.get(key);
+    const existing = existingId === undefined ? undefined : this.#instances.get(existingId);
+    if (existing !== undefined) return { ok: true, result: { created: false, record: toRecord(existing, false) } };
+    if (this.#instances.has(state.id)) {
+      return {
+        ok: false,
+        error: new InvalidArgumentError("state.id", `${JSON.stringify(state.id)} already names another instance; ids must be unique`),
+      };
+    }
+    const instance: StoredInstance = {
+      state,
+      epoch: lease === undefined ? 0 : 1,
+      leaseOwner: lease?.owner ?? null,
+      leaseExpiresAtMs: lease?.expiresAtMs ?? null,
+      inboxSeq: 0,
+      inboxAppliedSeq: 0,
+      wakeAtMs: isTerminal(state.status) ? null : state.wakeAtMs,
+      history: [],
+      writers: [],
+      inbox: [],
+      slot: newSlot(state.id, keyOf(state)),
+    };
+    appendHistory(instance, request.history, lease === undefined ? null : { workerId: lease.owner, epoch: 1 });
+    this.#instances.set(state.id, instance);
+    if (key !== null) this.#idsByKey.set(key, state.id);
+    this.#reindex(instance);
+    created?.push(instance);
+    return { ok: true, result: { created: true, record: toRecord(instance, false) } };
+  }
+
+  #drop(instance: StoredInstance): void {
+    this.#instances.delete(instance.state.id);
+    const key = instance.state.idempotencyKey;
+    if (key !== null && this.#idsByKey.get(key) === instance.state.id) this.#idsByKey.delete(key);
+    instance.slot.heap?.remove(instance.slot);
+  }
+
+  /** Puts back what the commits of a failed batch changed, newest first. */
+  #undo(undo: Undo[]): void {
+    for (const { instance, before, historyLength } of undo.reverse()) {
+      Object.assign(instance, before);
+      instance.history.length = historyLength;
+      instance.writers.length = historyLength;
+      this.#reindex(instance);
+    }
+  }
+
+  #reindex(instance: StoredInstance): void {
+    this.#due.place(instance.slot, instance);
   }
 
   #commitOne(commit: TransitionCommit, undo: Undo[]): CommitOutcome {
@@ -251,15 +317,16 @@ export class MemoryStore implements SagaStore {
       return { ok: false, reason: "inbox_changed", inbox: structuredClone(instance.inbox.filter((m) => m.seq > commit.inboxSeq)) };
     }
     undo.push({ instance, before: { ...instance }, historyLength: instance.history.length });
-    const state = structuredClone(commit.state);
+    const { state } = commit;
     const terminal = isTerminal(state.status);
     instance.state = state;
     instance.wakeAtMs = terminal ? null : state.wakeAtMs;
     instance.leaseOwner = commit.lease === "release" ? null : commit.workerId;
     instance.leaseExpiresAtMs = commit.lease === "release" ? null : commit.lease.expiresAtMs;
+    if (commit.inboxSeq > instance.inboxAppliedSeq) instance.inbox = instance.inbox.filter((m) => m.seq > commit.inboxSeq);
     instance.inboxAppliedSeq = commit.inboxSeq;
-    instance.inbox = instance.inbox.filter((m) => m.seq > commit.inboxSeq);
     appendHistory(instance, commit.history, { workerId: commit.workerId, epoch: commit.epoch });
+    this.#reindex(instance);
     return { ok: true };
   }
 
@@ -286,9 +353,10 @@ function keyOf(state: SagaState): string {
   return definitionKey(state.definitionName, state.definitionVersion);
 }
 
-function toRecord(instance: StoredInstance): InstanceRecord {
+/** The instance as a record; its state deep-copied for the read calls, by reference for the runtime's. */
+function toRecord(instance: StoredInstance, copy: boolean): InstanceRecord {
   return {
-    state: structuredClone(instance.state),
+    state: copy ? structuredClone(instance.state) : instance.state,
     epoch: instance.epoch,
     leaseOwner: instance.leaseOwner,
     leaseExpiresAtMs: instance.leaseExpiresAtMs,
@@ -297,8 +365,12 @@ function toRecord(instance: StoredInstance): InstanceRecord {
   };
 }
 
-function appendHistory(instance: StoredInstance, entries: readonly HistoryEntry[], writer: { workerId: string; epoch: number } | null): void {
+/** Appends entries by reference, recording their writer (reusing the last writer object when it is the same); `getHistory` copies. */
+function appendHistory(instance: StoredInstance, entries: readonly HistoryEntry[], writer: Writer | null): void {
+  const last = instance.writers[instance.writers.length - 1];
+  const shared = writer !== null && last != null && last.workerId === writer.workerId && last.epoch === writer.epoch ? last : writer;
   for (const entry of entries) {
-    instance.history.push({ ...structuredClone(entry), seq: instance.history.length + 1, ...(writer ?? {}) });
+    instance.history.push(entry);
+    instance.writers.push(shared);
   }
 }

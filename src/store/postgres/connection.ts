@@ -67,15 +67,20 @@ export class PostgresConnection {
   }
 
   /** One statement on any pooled connection, committed on its own if it writes. */
-  async query<Row>(sql: string, params?: readonly unknown[]): Promise<Row[]> {
+  async query<Row>(sql: string, params?: readonly unknown[], prepareAs?: string): Promise<Row[]> {
     this.#stats.statements++;
-    const result = await this.#pool.query(sql, params === undefined ? undefined : [...params]);
+    const values = params === undefined ? undefined : [...params];
+    const result = await (prepareAs === undefined ? this.#pool.query(sql, values) : this.#pool.query({ name: prepareAs, text: sql, values }));
     return result.rows as Row[];
   }
 
-  /** `query` for a statement that writes: also counted as a commit. */
-  async write<Row>(sql: string, params?: readonly unknown[]): Promise<Row[]> {
-    const rows = await this.query<Row>(sql, params);
+  /**
+   * `query` for a statement that writes: also counted as a commit. With `prepareAs`, the statement
+   * is prepared under that name on each connection and its plan reused, which spares the planning
+   * of a large statement when it is run again and again with the same shape of parameters.
+   */
+  async write<Row>(sql: string, params?: readonly unknown[], prepareAs?: string): Promise<Row[]> {
+    const rows = await this.query<Row>(sql, params, prepareAs);
     this.#stats.commits++;
     return rows;
   }
@@ -95,8 +100,23 @@ export class PostgresConnection {
     };
     client.on("error", onError);
     try {
-      await client.query("BEGIN");
-      const result = await work(this.#queryOn(client));
+      // BEGIN is not awaited on its own: the first statement is queued behind it on the same
+      // connection and sent as soon as BEGIN is answered, without a trip through the event loop.
+      // That statement's result is used only once BEGIN succeeded too.
+      const begun = client.query("BEGIN");
+      // Observed below; this keeps a failed BEGIN from being reported unhandled if `work` throws first.
+      begun.catch(() => undefined);
+      let pendingBegin: Promise<unknown> | undefined = begun;
+      const query: Query = async <Row>(sql: string, params?: readonly unknown[]): Promise<Row[]> => {
+        const running = this.#queryOn(client)<Row>(sql, params);
+        if (pendingBegin !== undefined) {
+          pendingBegin = undefined;
+          await Promise.all([begun, running]);
+        }
+        return running;
+      };
+      const result = await work(query);
+      await begun;
       await client.query("COMMIT");
       this.#stats.commits++;
       return result;

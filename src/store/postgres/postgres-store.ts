@@ -1,7 +1,7 @@
-import type { HistoryEntry, StoredHistoryEntry } from "../../domain/history.js";
+import type { StoredHistoryEntry } from "../../domain/history.js";
 import type { SagaState } from "../../domain/state.js";
-import { isSagaStatus, isTerminal, type SagaStatus } from "../../domain/status.js";
-import { InvalidArgumentError, StoreUnavailableError } from "../../errors.js";
+import { isSagaStatus, type SagaStatus } from "../../domain/status.js";
+import { StoreUnavailableError } from "../../errors.js";
 import { compareIds, encodeListCursor } from "../list-cursor.js";
 import { checkClaimRequest, checkCommitStateId, checkListQuery, zeroCounts } from "../request-checks.js";
 import type {
@@ -19,6 +19,8 @@ import type {
   ListQuery,
   SagaStore,
   TransitionCommit,
+  WriteBatch,
+  WriteBatchResult,
 } from "../saga-store.js";
 import {
   parseStored,
@@ -30,7 +32,8 @@ import {
   type StatusCountRow,
 } from "../stored-rows.js";
 import { commitBatch, groupInbox, type RangedInboxRow } from "./commit-batch.js";
-import { PostgresConnection, serverError, type PostgresStoreStats } from "./connection.js";
+import { createBatch, runsOfDistinctCreates } from "./create-batch.js";
+import { PostgresConnection, type PostgresStoreStats, type Query } from "./connection.js";
 import { migrate } from "./migrations.js";
 import { NotificationListener } from "./notification-listener.js";
 import { channelFor, checkPostgresOptions, migrationLockKey, type PostgresStoreOptions } from "./options.js";
@@ -47,6 +50,11 @@ export class PostgresStore implements SagaStore {
   readonly schema: string;
   /** The LISTEN/NOTIFY channel of this schema. */
   readonly channel: string;
+  /**
+   * Group commits that may run at once, each on its own pooled connection: while one waits for
+   * its fsync the next is already being written. Leaves connections for claims and reads.
+   */
+  readonly concurrentWrites: number;
   readonly #db: PostgresConnection;
   readonly #q: PostgresQueries;
   readonly #listeners = new Set<NotificationListener>();
@@ -58,6 +66,7 @@ export class PostgresStore implements SagaStore {
     this.schema = checked.schema;
     this.channel = channelFor(checked.schema);
     this.#db = new PostgresConnection(checked);
+    this.concurrentWrites = Math.max(1, Math.min(4, checked.poolSize - 2));
     this.#q = createQueries(checked.schema);
   }
 
@@ -74,7 +83,26 @@ export class PostgresStore implements SagaStore {
   }
 
   createInstance(request: CreateInstanceRequest): Promise<CreateInstanceResult> {
-    return this.#call(() => this.#create(request));
+    return this.#call(async () => {
+      const { creates: [outcome] } = await this.#writeOneStatement({ creates: [request], commits: [] });
+      if (outcome === undefined) throw new StoreUnavailableError(`${this.#db.label} returned no outcome for a create`);
+      if (!outcome.ok) throw outcome.error;
+      return outcome.result;
+    });
+  }
+
+  /** Throws `InvalidArgumentError` (and writes none of the batch) for a commit that names another instance's state or an impossible `inboxSeq`. */
+  writeBatch(batch: WriteBatch): Promise<WriteBatchResult> {
+    return this.#call(async () => {
+      for (const commit of batch.commits) checkCommitStateId(commit.sagaId, commit.state.id);
+      if (batch.creates.length === 0 && batch.commits.length === 0) return { creates: [], commits: [] };
+      if (writesInOneStatement(batch)) return this.#writeOneStatement(batch);
+      return this.#db.transaction(async (query) => {
+        const creates = batch.creates.length === 0 ? [] : await createBatch(query, this.#q, this.channel, batch.creates);
+        const commits = batch.commits.length === 0 ? [] : await commitBatch(query, this.#q, this.channel, batch.commits);
+        return { creates, commits };
+      });
+    });
   }
 
   getInstance(sagaId: string): Promise<InstanceRecord | null> {
@@ -172,7 +200,7 @@ export class PostgresStore implements SagaStore {
     });
   }
 
-  renewLeases(workerId: string, leases: readonly LeaseRef[], expiresAtMs: number): Promise<boolean[]> {
+  renewLeases(workerId: string, leases: readonly LeaseRef[], expiresAtMs: number, nowMs: number): Promise<boolean[]> {
     return this.#call(async () => {
       if (leases.length === 0) return [];
       const rows = await this.#db.write<{ id: string; epoch: number }>(this.#q.renewLeases, [
@@ -180,6 +208,7 @@ export class PostgresStore implements SagaStore {
         expiresAtMs,
         leases.map((lease) => lease.sagaId),
         leases.map((lease) => lease.epoch),
+        nowMs,
       ]);
       const renewed = new Set(rows.map((row) => `${row.epoch}:${row.id}`));
       return leases.map((lease) => renewed.has(`${lease.epoch}:${lease.sagaId}`));
@@ -244,57 +273,30 @@ export class PostgresStore implements SagaStore {
     return this.#closing;
   }
 
-  async #create(request: CreateInstanceRequest): Promise<CreateInstanceResult> {
-    const { state, lease } = request;
-    const stateJson = JSON.stringify(state);
-    const terminal = isTerminal(state.status);
-    const epoch = lease === undefined ? 0 : 1;
-    const history = historyArrays(request.history);
-    let created: unknown[];
-    try {
-      created = await this.#db.write(this.#q.createInstance, [
-        state.id,
-        state.definitionName,
-        state.definitionVersion,
-        state.status,
-        state.idempotencyKey,
-        stateJson,
-        terminal ? null : state.wakeAtMs,
-        lease?.owner ?? null,
-        lease?.expiresAtMs ?? null,
-        epoch,
-        request.history.length,
-        state.createdAtMs,
-        state.updatedAtMs,
-        terminal ? (state.endedAtMs ?? state.updatedAtMs) : null,
-        ...history,
-        lease === undefined ? null : epoch,
-        this.channel,
-      ]);
-    } catch (error) {
-      const failure = serverError(error);
-      if (failure?.code === "23505" && failure.constraint === "saga_instances_pkey") {
-        throw new InvalidArgumentError("state.id", `${JSON.stringify(state.id)} already names another instance; ids must be unique`);
-      }
-      throw error;
-    }
-    if (created.length === 0) {
-      // The key's instance committed before this insert gave up, so this read sees it.
-      const [existing] = await this.#db.query<InstanceRow>(this.#q.selectInstanceByKey, [state.idempotencyKey]);
-      if (existing === undefined) throw new StoreUnavailableError(`${this.#db.label} refused an insert without a conflicting row`);
-      return { created: false, record: toInstanceRecord(existing) };
-    }
-    return {
-      created: true,
-      record: {
-        state: JSON.parse(stateJson) as SagaState,
-        epoch,
-        leaseOwner: lease?.owner ?? null,
-        leaseExpiresAtMs: lease?.expiresAtMs ?? null,
-        inboxSeq: 0,
-        inboxAppliedSeq: 0,
-      },
+  /**
+   * A batch whose writes are one statement needs no BEGIN and COMMIT: the statement is atomic and
+   * durable on its own, which saves two round trips (at low load, most of a commit's latency).
+   * What may follow only reads (why an item was refused, whose key was taken) or records a lone
+   * fenced commit's late attempt, which needs no transaction with anything else.
+   */
+  async #writeOneStatement(batch: WriteBatch): Promise<WriteBatchResult> {
+    // A lone create or commit (what a lightly loaded worker writes) reuses a prepared plan: planning
+    // these statements costs about as much as running them for one item. Larger batches are planned
+    // each time, for the actual number of items.
+    const single = batch.creates.length + batch.commits.length === 1;
+    const prepared = new Map<string, string>([
+      [this.#q.createInstances, "sagaflow_create_one"],
+      [this.#q.commitTransitions, "sagaflow_commit_one"],
+    ]);
+    const query: Query = (sql, params) => {
+      if (sql === this.#q.appendRejectedWrites) return this.#db.write(sql, params);
+      const name = prepared.get(sql);
+      if (name === undefined) return this.#db.query(sql, params);
+      // Names are per connection, and a pool serves one schema, so a fixed name cannot collide.
+      return this.#db.write(sql, params, single ? name : undefined);
     };
+    if (batch.commits.length === 0) return { creates: await createBatch(query, this.#q, this.channel, batch.creates), commits: [] };
+    return { creates: [], commits: await commitBatch(query, this.#q, this.channel, batch.commits) };
   }
 
   /** Rejects once closed; driver failures become `StoreUnavailableError` with the original as `cause`. */
@@ -304,7 +306,13 @@ export class PostgresStore implements SagaStore {
   }
 }
 
-/** The history parameters of `createInstance`: seq[], type[], at_ms[], entry JSON[]. */
-function historyArrays(entries: readonly HistoryEntry[]): [number[], string[], number[], string[]] {
-  return [entries.map((_, index) => index + 1), entries.map((e) => e.type), entries.map((e) => e.atMs), entries.map((e) => JSON.stringify(e))];
+/**
+ * Whether the batch is one write statement: creates alone that name every id and key once (a
+ * refused create writes nothing and harms no other), or a single commit (if it is a caller's bug,
+ * it wrote nothing, so "none of the batch is written" still holds). Several commits need a
+ * transaction: one item's bug must undo the others.
+ */
+function writesInOneStatement(batch: WriteBatch): boolean {
+  if (batch.commits.length === 0) return runsOfDistinctCreates(batch.creates).length === 1;
+  return batch.creates.length === 0 && batch.commits.length === 1;
 }

@@ -68,29 +68,37 @@ export function createQueries(schema: string) {
     // --- instances ----------------------------------------------------------------------------
 
     /**
-     * Creates an instance with its first history entries, in one statement. $1 id, $2 definition
-     * name, $3 definition version, $4 status, $5 idempotency key, $6 state JSON, $7 wake at, $8
-     * lease owner, $9 lease expiry, $10 epoch, $11 history count, $12 created at, $13 updated at,
-     * $14 ended at; history as arrays: $15 seq[], $16 type[], $17 at_ms[], $18 entry JSON[]; $19 the
-     * history's epoch (null without a lease); $20 the notification channel. Returns the id when
-     * created, nothing when the key already names an instance: ON CONFLICT makes a concurrent
-     * create with the same key wait for the first one's commit and then write nothing, which is
-     * what keeps two connections from both creating it. An unleased, waiting instance is work for
-     * any worker, so the insert notifies (delivered only if this statement commits).
+     * Creates a run of instances (ids distinct, idempotency keys distinct) with their first history
+     * entries, in one statement. Instances as arrays, one element each: $1 id[], $2 definition
+     * name[], $3 definition version[], $4 status[], $5 idempotency key[], $6 state JSON[], $7 wake
+     * at[], $8 lease owner[], $9 lease expiry[], $10 epoch[], $11 history count[], $12 created at[],
+     * $13 updated at[], $14 ended at[]; their history entries as arrays: $15 saga id[], $16 seq[],
+     * $17 type[], $18 at_ms[], $19 entry JSON[]; $20 the notification channel. Returns the ids
+     * created. ON CONFLICT DO NOTHING (id or key) makes a concurrent create with the same key wait
+     * for the first one's commit and then write nothing, which is what keeps two connections from
+     * both creating it; the caller tells a taken key from a taken id by reading the key afterwards.
+     * An unleased, waiting instance is work for any worker, so the insert notifies (delivered only
+     * if the transaction commits; PostgreSQL sends one notification per transaction).
      */
-    createInstance: `WITH created AS (
+    createInstances: `WITH created AS (
   INSERT INTO ${instances} (
     id, definition_name, definition_version, status, idempotency_key, state_json, wake_at_ms,
     lease_owner, lease_expires_at_ms, epoch, history_count, created_at_ms, updated_at_ms, ended_at_ms
-  ) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-  ON CONFLICT (idempotency_key) DO NOTHING
-  RETURNING id, lease_owner, wake_at_ms
+  )
+  SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::bigint[],
+                       $8::text[], $9::bigint[], $10::bigint[], $11::int[], $12::bigint[], $13::bigint[], $14::bigint[])
+  ON CONFLICT DO NOTHING
+  RETURNING id, lease_owner, epoch, wake_at_ms
 ), history AS (
   INSERT INTO ${events} (saga_id, seq, type, at_ms, worker_id, epoch, entry_json)
-  SELECT c.id, e.seq, e.type, e.at_ms, c.lease_owner, $19::bigint, e.entry_json
-  FROM created c, unnest($15::int[], $16::text[], $17::bigint[], $18::text[]) AS e(seq, type, at_ms, entry_json)
+  SELECT c.id, e.seq, e.type, e.at_ms, c.lease_owner, CASE WHEN c.lease_owner IS NULL THEN NULL ELSE c.epoch END, e.entry_json
+  FROM unnest($15::text[], $16::int[], $17::text[], $18::bigint[], $19::text[]) AS e(saga_id, seq, type, at_ms, entry_json)
+  JOIN created c ON c.id = e.saga_id
 )
 SELECT id, CASE WHEN lease_owner IS NULL AND wake_at_ms IS NOT NULL THEN pg_notify($20, '') END AS notified FROM created`,
+
+    /** Instances by idempotency key. $1 key[]. */
+    selectInstancesByKeys: `SELECT ${INSTANCE_COLUMNS}, i.idempotency_key FROM ${instances} i WHERE i.idempotency_key = ANY($1::text[])`,
 
     /** One instance by id. $1 saga id. */
     selectInstance: `SELECT ${INSTANCE_COLUMNS} FROM ${instances} i WHERE i.id = $1`,
@@ -156,7 +164,8 @@ WHERE wake_at_ms IS NOT NULL
   AND definition_name || '@' || definition_version = ANY($1::text[])`,
 
     /**
-     * Extends to $2 the leases still held by $1 at the given epochs: $3 saga id[], $4 epoch[].
+     * Extends to $2 the leases still held by $1 at the given epochs: $3 saga id[], $4 epoch[]; a
+     * lease that expired before $5 (now) stays lost, even if nobody took it over (G5).
      * Returns the ids renewed. Rows are locked in id order first, so a renewal and a group commit
      * that share instances cannot deadlock (see `commitTransitions`).
      */
@@ -165,7 +174,7 @@ WHERE wake_at_ms IS NOT NULL
 )
 UPDATE ${instances} AS i SET lease_expires_at_ms = $2
 FROM unnest($3::text[], $4::bigint[]) AS r(id, epoch) JOIN locked l ON l.id = r.id
-WHERE i.id = r.id AND i.epoch = r.epoch AND i.lease_owner = $1
+WHERE i.id = r.id AND i.epoch = r.epoch AND i.lease_owner = $1 AND i.lease_expires_at_ms >= $5
 RETURNING i.id, i.epoch`,
 
     /**

@@ -116,9 +116,9 @@ WHERE wake_at_ms IS NOT NULL
   AND status NOT IN (${TERMINAL})
   AND definition_name || '@' || definition_version IN (SELECT value FROM json_each(@definitions))`;
 
-/** Extends a lease still held by @workerId at @epoch on @sagaId to @expiresAtMs. */
+/** Extends a lease still held by @workerId at @epoch on @sagaId to @expiresAtMs; one that expired before @nowMs stays lost. */
 export const RENEW_LEASE = `UPDATE saga_instances SET lease_expires_at_ms = @expiresAtMs
-WHERE id = @sagaId AND epoch = @epoch AND lease_owner = @workerId`;
+WHERE id = @sagaId AND epoch = @epoch AND lease_owner = @workerId AND lease_expires_at_ms >= @nowMs`;
 
 /** Gives back the lease of @workerId at @epoch on @sagaId; the epoch stays, the next claim bumps it. */
 export const RELEASE_LEASE = `UPDATE saga_instances SET lease_owner = NULL, lease_expires_at_ms = NULL
@@ -131,23 +131,36 @@ export const SELECT_COMMIT_GUARD = `SELECT epoch, lease_owner, lease_expires_at_
 FROM saga_instances WHERE id = ?`;
 
 /**
- * Writes a committed transition: @stateJson, @status, @wakeAtMs, @updatedAtMs, @endedAtMs,
- * @leaseOwner and @leaseExpiresAtMs (both null to release), @inboxSeq (now applied),
- * @historyAdded; for @sagaId at @epoch. The epoch condition repeats the guard so the row can
- * never be written by a caller that was fenced out.
+ * Writes a committed transition if, and only if, the commit may be written: @sagaId still at
+ * @epoch, leased to @workerId until at least @nowMs, with no inbox message beyond @inboxSeq (the
+ * seq the commit applied). The fencing check and the write are one statement, so nothing can slip
+ * in between (and the write lock is held anyway). Sets @stateJson, @status, @wakeAtMs,
+ * @updatedAtMs, @endedAtMs, @leaseOwner and @leaseExpiresAtMs (both null to release), and adds
+ * @historyAdded to the history count. Returns the new history count; no row when refused (the
+ * caller then reads `SELECT_COMMIT_GUARD` to say why).
  */
 export const UPDATE_COMMITTED = `UPDATE saga_instances
 SET state_json = @stateJson, status = @status, wake_at_ms = @wakeAtMs, updated_at_ms = @updatedAtMs,
     ended_at_ms = @endedAtMs, lease_owner = @leaseOwner, lease_expires_at_ms = @leaseExpiresAtMs,
     inbox_applied_seq = @inboxSeq, history_count = history_count + @historyAdded
-WHERE id = @sagaId AND epoch = @epoch`;
+WHERE id = @sagaId AND epoch = @epoch AND lease_owner = @workerId AND lease_expires_at_ms >= @nowMs
+  AND inbox_seq = @inboxSeq
+RETURNING history_count`;
 
 /** Makes room for history entries written outside a commit (a rejected write's record). @sagaId, @added. */
 export const ADD_HISTORY_COUNT = "UPDATE saga_instances SET history_count = history_count + @added WHERE id = @sagaId";
 
-/** Appends one history entry. @sagaId, @seq, @type, @atMs, @workerId, @epoch, @entryJson. */
-export const INSERT_EVENT = `INSERT INTO saga_events (saga_id, seq, type, at_ms, worker_id, epoch, entry_json)
-VALUES (@sagaId, @seq, @type, @atMs, @workerId, @epoch, @entryJson)`;
+/** Columns of one history row, in the order `insertEvents` binds them. */
+export const EVENT_COLUMNS = 7;
+
+/**
+ * Appends `rows` history entries in one statement (a group commit collects its entries and writes
+ * them together). Positional, per row: saga id, seq, type, at_ms, worker id, epoch, entry JSON.
+ */
+export function insertEvents(rows: number): string {
+  const row = "(?, ?, ?, ?, ?, ?, ?)";
+  return `INSERT INTO saga_events (saga_id, seq, type, at_ms, worker_id, epoch, entry_json) VALUES ${Array.from({ length: rows }, () => row).join(", ")}`;
+}
 
 /** An instance's history in order. Positional: sagaId. */
 export const SELECT_HISTORY = "SELECT seq, worker_id, epoch, entry_json FROM saga_events WHERE saga_id = ? ORDER BY seq";

@@ -12,6 +12,7 @@ import type {
   CommitOutcome,
   CreateInstanceRequest,
   CreateInstanceResult,
+  CreateOutcome,
   DeliverOutcome,
   InboxMessage,
   InboxPayload,
@@ -21,6 +22,8 @@ import type {
   ListQuery,
   SagaStore,
   TransitionCommit,
+  WriteBatch,
+  WriteBatchResult,
 } from "../saga-store.js";
 import { migrate } from "./migrations.js";
 import { openDatabase, type SqliteStoreOptions } from "./open-database.js";
@@ -38,6 +41,9 @@ import {
   type StatusCountRow,
 } from "../stored-rows.js";
 import { StatementRunner } from "./statement-runner.js";
+
+/** History rows per INSERT statement (7 parameters each, far below SQLite's limit of 32 766). */
+const EVENTS_PER_STATEMENT = 64;
 
 /** Counters for the benchmark: write transactions committed and SQL statements executed. */
 export interface SqliteStoreStats {
@@ -68,6 +74,8 @@ export class SqliteStore implements SagaStore {
   readonly #transaction: Database.Transaction<(work: () => unknown) => unknown>;
   #commits = 0;
   #closed = false;
+  /** History rows of the running transaction, flattened (`q.EVENT_COLUMNS` values per row). */
+  readonly #pendingEvents: unknown[] = [];
 
   /** Opens the file and applies the connection settings; throws `StoreUnavailableError` for a file that is not a usable database. */
   constructor(options: SqliteStoreOptions) {
@@ -101,7 +109,23 @@ export class SqliteStore implements SagaStore {
   }
 
   createInstance(request: CreateInstanceRequest): Promise<CreateInstanceResult> {
-    return this.#call(() => this.#write(() => this.#create(request)));
+    return this.#call(() => {
+      const outcome = this.#write(() => this.#create(request));
+      if (!outcome.ok) throw outcome.error;
+      return outcome.result;
+    });
+  }
+
+  /** Throws `InvalidArgumentError` (and writes none of the batch) for a commit that names another instance's state or an impossible `inboxSeq`. */
+  writeBatch(batch: WriteBatch): Promise<WriteBatchResult> {
+    return this.#call((): WriteBatchResult => {
+      for (const commit of batch.commits) checkCommitStateId(commit.sagaId, commit.state.id);
+      if (batch.creates.length === 0 && batch.commits.length === 0) return { creates: [], commits: [] };
+      return this.#write(() => ({
+        creates: batch.creates.map((request) => this.#create(request)),
+        commits: batch.commits.map((commit) => this.#commitOne(commit)),
+      }));
+    });
   }
 
   getInstance(sagaId: string): Promise<InstanceRecord | null> {
@@ -189,11 +213,11 @@ export class SqliteStore implements SagaStore {
     });
   }
 
-  renewLeases(workerId: string, leases: readonly LeaseRef[], expiresAtMs: number): Promise<boolean[]> {
+  renewLeases(workerId: string, leases: readonly LeaseRef[], expiresAtMs: number, nowMs: number): Promise<boolean[]> {
     return this.#call(() => {
       if (leases.length === 0) return [];
       return this.#write(() =>
-        leases.map((lease) => this.#sql.run(q.RENEW_LEASE, { workerId, expiresAtMs, sagaId: lease.sagaId, epoch: lease.epoch }).changes === 1),
+        leases.map((lease) => this.#sql.run(q.RENEW_LEASE, { workerId, expiresAtMs, nowMs, sagaId: lease.sagaId, epoch: lease.epoch }).changes === 1),
       );
     });
   }
@@ -238,7 +262,8 @@ export class SqliteStore implements SagaStore {
     return Promise.resolve();
   }
 
-  #create(request: CreateInstanceRequest): CreateInstanceResult {
+  /** One create inside the caller's transaction. An id in use fails this create alone: SQLite undoes just the refused statement. */
+  #create(request: CreateInstanceRequest): CreateOutcome {
     const { state, lease } = request;
     const stateJson = JSON.stringify(state);
     const terminal = isTerminal(state.status);
@@ -263,31 +288,67 @@ export class SqliteStore implements SagaStore {
       });
     } catch (error) {
       if (error instanceof Database.SqliteError && error.code === "SQLITE_CONSTRAINT_PRIMARYKEY") {
-        throw new InvalidArgumentError("state.id", `${JSON.stringify(state.id)} already names another instance; ids must be unique`);
+        return {
+          ok: false,
+          error: new InvalidArgumentError("state.id", `${JSON.stringify(state.id)} already names another instance; ids must be unique`),
+        };
       }
       throw error;
     }
     if (inserted.changes === 0) {
       const existing = this.#sql.get<InstanceRow>(q.SELECT_INSTANCE_BY_KEY, [state.idempotencyKey]);
       if (existing === undefined) throw new StoreUnavailableError(`the SQLite store at ${this.path} refused an insert without a conflicting row`);
-      return { created: false, record: toInstanceRecord(existing) };
+      return { ok: true, result: { created: false, record: toInstanceRecord(existing) } };
     }
     this.#appendHistory(state.id, 0, request.history, lease === undefined ? null : lease.owner, lease === undefined ? null : epoch);
     return {
-      created: true,
-      record: {
-        state: JSON.parse(stateJson) as SagaState,
-        epoch,
-        leaseOwner: lease?.owner ?? null,
-        leaseExpiresAtMs: lease?.expiresAtMs ?? null,
-        inboxSeq: 0,
-        inboxAppliedSeq: 0,
+      ok: true,
+      result: {
+        created: true,
+        record: {
+          // The caller's object: callers never mutate a state they wrote (see the contract).
+          state,
+          epoch,
+          leaseOwner: lease?.owner ?? null,
+          leaseExpiresAtMs: lease?.expiresAtMs ?? null,
+          inboxSeq: 0,
+          inboxAppliedSeq: 0,
+        },
       },
     };
   }
 
   /** One item of a group commit. Refusals return instead of throwing, so they leave the rest of the batch alone. */
   #commitOne(commit: TransitionCommit): CommitOutcome {
+    const { state } = commit;
+    const terminal = isTerminal(state.status);
+    const keep = commit.lease !== "release";
+    const written = this.#sql.get<{ history_count: number }>(q.UPDATE_COMMITTED, {
+      sagaId: commit.sagaId,
+      epoch: commit.epoch,
+      workerId: commit.workerId,
+      nowMs: commit.nowMs,
+      stateJson: JSON.stringify(state),
+      status: state.status,
+      wakeAtMs: terminal ? null : state.wakeAtMs,
+      updatedAtMs: state.updatedAtMs,
+      endedAtMs: terminal ? (state.endedAtMs ?? commit.nowMs) : null,
+      leaseOwner: keep ? commit.workerId : null,
+      leaseExpiresAtMs: commit.lease === "release" ? null : commit.lease.expiresAtMs,
+      inboxSeq: commit.inboxSeq,
+      historyAdded: commit.history.length,
+    });
+    if (written !== undefined) {
+      this.#appendHistory(commit.sagaId, written.history_count - commit.history.length, commit.history, commit.workerId, commit.epoch);
+      // Applied messages are deleted; a commit that applied none (the usual case) skips the statement.
+      if (commit.inboxSeq > 0) this.#sql.run(q.DELETE_APPLIED_INBOX, { sagaId: commit.sagaId, inboxSeq: commit.inboxSeq });
+      return { ok: true };
+    }
+    return this.#refusal(commit);
+  }
+
+  /** Why `UPDATE_COMMITTED` wrote nothing, checked in the same order as the other adapters: fencing, the caller's inbox claim (a bug throws), missed messages. */
+  #refusal(commit: TransitionCommit): CommitOutcome {
     const guard = this.#sql.get<CommitGuardRow>(q.SELECT_COMMIT_GUARD, [commit.sagaId]);
     if (
       guard === undefined ||
@@ -303,44 +364,25 @@ export class SqliteStore implements SagaStore {
       return { ok: false, reason: "fenced" };
     }
     checkCommitInboxSeq(commit.sagaId, commit.inboxSeq, guard.inbox_seq, guard.inbox_applied_seq);
-    if (guard.inbox_seq > commit.inboxSeq) {
-      return { ok: false, reason: "inbox_changed", inbox: this.#inboxAfter(commit.sagaId, commit.inboxSeq) };
-    }
-    const { state } = commit;
-    const terminal = isTerminal(state.status);
-    const keep = commit.lease !== "release";
-    this.#sql.run(q.UPDATE_COMMITTED, {
-      sagaId: commit.sagaId,
-      epoch: commit.epoch,
-      stateJson: JSON.stringify(state),
-      status: state.status,
-      wakeAtMs: terminal ? null : state.wakeAtMs,
-      updatedAtMs: state.updatedAtMs,
-      endedAtMs: terminal ? (state.endedAtMs ?? commit.nowMs) : null,
-      leaseOwner: keep ? commit.workerId : null,
-      leaseExpiresAtMs: commit.lease === "release" ? null : commit.lease.expiresAtMs,
-      inboxSeq: commit.inboxSeq,
-      historyAdded: commit.history.length,
-    });
-    this.#appendHistory(commit.sagaId, guard.history_count, commit.history, commit.workerId, commit.epoch);
-    if (commit.inboxSeq > guard.inbox_applied_seq) {
-      this.#sql.run(q.DELETE_APPLIED_INBOX, { sagaId: commit.sagaId, inboxSeq: commit.inboxSeq });
-    }
-    return { ok: true };
+    return { ok: false, reason: "inbox_changed", inbox: this.#inboxAfter(commit.sagaId, commit.inboxSeq) };
   }
 
+  /** Queues history rows; `#write` inserts every queued row, many per statement, before its transaction commits. */
   #appendHistory(sagaId: string, existing: number, entries: readonly HistoryEntry[], workerId: string | null, epoch: number | null): void {
+    const rows = this.#pendingEvents;
     entries.forEach((entry, index) => {
-      this.#sql.run(q.INSERT_EVENT, {
-        sagaId,
-        seq: existing + index + 1,
-        type: entry.type,
-        atMs: entry.atMs,
-        workerId,
-        epoch,
-        entryJson: JSON.stringify(entry),
-      });
+      rows.push(sagaId, existing + index + 1, entry.type, entry.atMs, workerId, epoch, JSON.stringify(entry));
     });
+  }
+
+  #insertPendingEvents(): void {
+    const values = this.#pendingEvents;
+    const perStatement = EVENTS_PER_STATEMENT * q.EVENT_COLUMNS;
+    for (let offset = 0; offset < values.length; offset += perStatement) {
+      const chunk = values.slice(offset, offset + perStatement);
+      this.#sql.run(q.insertEvents(chunk.length / q.EVENT_COLUMNS), chunk);
+    }
+    values.length = 0;
   }
 
   #inboxAfter(sagaId: string, afterSeq: number): InboxMessage[] {
@@ -349,9 +391,17 @@ export class SqliteStore implements SagaStore {
 
   /** Runs `work` in one IMMEDIATE transaction: the write lock is taken before anything is read. */
   #write<T>(work: () => T): T {
-    const result = this.#transaction.immediate(work) as T;
-    this.#commits++;
-    return result;
+    try {
+      const result = this.#transaction.immediate(() => {
+        const value = work();
+        this.#insertPendingEvents();
+        return value;
+      }) as T;
+      this.#commits++;
+      return result;
+    } finally {
+      this.#pendingEvents.length = 0;
+    }
   }
 
   /** Turns the synchronous driver into the contract's promises; driver failures become `StoreUnavailableError`. */

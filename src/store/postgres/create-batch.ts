@@ -1,0 +1,116 @@
+import { isTerminal } from "../../domain/status.js";
+import { InvalidArgumentError } from "../../errors.js";
+import type { CreateInstanceRequest, CreateOutcome } from "../saga-store.js";
+import { toInstanceRecord, type InstanceRow } from "../stored-rows.js";
+import type { Query } from "./connection.js";
+import type { PostgresQueries } from "./queries.js";
+
+/**
+ * Creates a batch of instances inside the caller's transaction, set-based: one `createInstances`
+ * statement per run of creates whose ids and keys are distinct (normally the whole batch), then,
+ * only if some were not inserted, one read of their keys tells "key taken" (`created: false`
+ * with that instance) from "id taken" (that create alone fails). Later runs see the earlier ones'
+ * rows, so a key repeated within a batch creates one instance, as creating one by one would.
+ */
+export async function createBatch(
+  query: Query,
+  q: PostgresQueries,
+  channel: string,
+  creates: readonly CreateInstanceRequest[],
+): Promise<CreateOutcome[]> {
+  const outcomes: CreateOutcome[] = [];
+  for (const run of runsOfDistinctCreates(creates)) {
+    const inserted = await query<{ id: string }>(q.createInstances, [...createParams(run), channel]);
+    const insertedIds = new Set(inserted.map((row) => row.id));
+    const refusedKeys = run.flatMap((request) =>
+      insertedIds.has(request.state.id) || request.state.idempotencyKey === null ? [] : [request.state.idempotencyKey],
+    );
+    // The key's instance committed before this insert gave up (or was written earlier in this transaction), so this read sees it.
+    const byKey = new Map<string, InstanceRow>();
+    if (refusedKeys.length > 0) {
+      for (const row of await query<InstanceRow & { idempotency_key: string }>(q.selectInstancesByKeys, [refusedKeys])) {
+        byKey.set(row.idempotency_key, row);
+      }
+    }
+    for (const request of run) outcomes.push(outcomeOf(request, insertedIds, byKey));
+  }
+  return outcomes;
+}
+
+function outcomeOf(request: CreateInstanceRequest, insertedIds: ReadonlySet<string>, byKey: ReadonlyMap<string, InstanceRow>): CreateOutcome {
+  const { state, lease } = request;
+  if (insertedIds.has(state.id)) {
+    return {
+      ok: true,
+      result: {
+        created: true,
+        record: {
+          // The caller's object: callers never mutate a state they wrote (see the contract).
+          state,
+          epoch: lease === undefined ? 0 : 1,
+          leaseOwner: lease?.owner ?? null,
+          leaseExpiresAtMs: lease?.expiresAtMs ?? null,
+          inboxSeq: 0,
+          inboxAppliedSeq: 0,
+        },
+      },
+    };
+  }
+  const existing = state.idempotencyKey === null ? undefined : byKey.get(state.idempotencyKey);
+  if (existing !== undefined) return { ok: true, result: { created: false, record: toInstanceRecord(existing) } };
+  return {
+    ok: false,
+    error: new InvalidArgumentError("state.id", `${JSON.stringify(state.id)} already names another instance; ids must be unique`),
+  };
+}
+
+/** Splits the batch where an id or a key repeats, so each statement names every id and key once. */
+export function runsOfDistinctCreates(creates: readonly CreateInstanceRequest[]): CreateInstanceRequest[][] {
+  const runs: CreateInstanceRequest[][] = [];
+  let current: CreateInstanceRequest[] = [];
+  let seen = new Set<string>();
+  for (const request of creates) {
+    const { id, idempotencyKey } = request.state;
+    const names = idempotencyKey === null ? [`i:${id}`] : [`i:${id}`, `k:${idempotencyKey}`];
+    if (names.some((name) => seen.has(name))) {
+      runs.push(current);
+      current = [];
+      seen = new Set();
+    }
+    current.push(request);
+    for (const name of names) seen.add(name);
+  }
+  if (current.length > 0) runs.push(current);
+  return runs;
+}
+
+/** The array parameters $1–$19 of `createInstances`. */
+function createParams(run: readonly CreateInstanceRequest[]): unknown[] {
+  const columns: unknown[][] = Array.from({ length: 14 }, () => []);
+  const history: unknown[][] = Array.from({ length: 5 }, () => []);
+  for (const { state, lease, history: entries } of run) {
+    const terminal = isTerminal(state.status);
+    const row = [
+      state.id,
+      state.definitionName,
+      state.definitionVersion,
+      state.status,
+      state.idempotencyKey,
+      JSON.stringify(state),
+      terminal ? null : state.wakeAtMs,
+      lease?.owner ?? null,
+      lease?.expiresAtMs ?? null,
+      lease === undefined ? 0 : 1,
+      entries.length,
+      state.createdAtMs,
+      state.updatedAtMs,
+      terminal ? (state.endedAtMs ?? state.updatedAtMs) : null,
+    ];
+    row.forEach((value, index) => columns[index]?.push(value));
+    entries.forEach((entry, index) => {
+      const values = [state.id, index + 1, entry.type, entry.atMs, JSON.stringify(entry)];
+      values.forEach((value, column) => history[column]?.push(value));
+    });
+  }
+  return [...columns, ...history];
+}
