@@ -1,3 +1,4 @@
+import { FaultPoint, faultPoint } from "../fault-points.js";
 import type { RunPhaseCommand } from "../domain/commands.js";
 import type { SagaEvent } from "../domain/events.js";
 import type { HistoryEntry } from "../domain/history.js";
@@ -80,6 +81,7 @@ export async function driveSaga(env: DriverEnv, start: DriverStart): Promise<Dri
     }
     if (commands.length === 0) return "released";
     if (abort.aborted) return "held";
+    faultPoint(FaultPoint.DriverBeforeRun);
     const current = state;
     const [only] = commands;
     events =

@@ -1,3 +1,4 @@
+import { FaultPoint, faultPoint } from "../../fault-points.js";
 import { Pool, types, type ClientConfig, type CustomTypesConfig, type PoolClient } from "pg";
 import { SagaflowError, StoreUnavailableError } from "../../errors.js";
 import type { CheckedPostgresOptions } from "./options.js";
@@ -81,6 +82,7 @@ export class PostgresConnection {
    */
   async write<Row>(sql: string, params?: readonly unknown[], prepareAs?: string): Promise<Row[]> {
     const rows = await this.query<Row>(sql, params, prepareAs);
+    faultPoint(FaultPoint.WriteAfterCommit);
     this.#stats.commits++;
     return rows;
   }
@@ -117,8 +119,10 @@ export class PostgresConnection {
       };
       const result = await work(query);
       await begun;
+      faultPoint(FaultPoint.WriteBeforeCommit);
       await client.query("COMMIT");
       this.#stats.commits++;
+      faultPoint(FaultPoint.WriteAfterCommit);
       return result;
     } catch (error) {
       try {

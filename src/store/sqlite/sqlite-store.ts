@@ -1,3 +1,4 @@
+import { FaultPoint, faultPoint } from "../../fault-points.js";
 import Database from "better-sqlite3";
 import type { HistoryEntry, StoredHistoryEntry } from "../../domain/history.js";
 import type { SagaState } from "../../domain/state.js";
@@ -395,9 +396,11 @@ export class SqliteStore implements SagaStore {
       const result = this.#transaction.immediate(() => {
         const value = work();
         this.#insertPendingEvents();
+        faultPoint(FaultPoint.WriteBeforeCommit);
         return value;
       }) as T;
       this.#commits++;
+      faultPoint(FaultPoint.WriteAfterCommit);
       return result;
     } finally {
       this.#pendingEvents.length = 0;
