@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import { benchCommand } from "./commands/bench.js";
 import { demoCommand } from "./commands/demo.js";
 import { listCommand } from "./commands/list.js";
 import { showCommand } from "./commands/show.js";
@@ -16,6 +17,7 @@ export function createProgram(): Command {
   program.addCommand(workerCommand());
   program.addCommand(listCommand());
   program.addCommand(showCommand());
+  program.addCommand(benchCommand());
   configureTree(program);
   return program;
 }

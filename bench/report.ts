@@ -1,0 +1,167 @@
+// The benchmark's output: the JSON document (bench/results/latest.json) and the plain-text tables.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import type { Ceiling } from "./ceilings.js";
+import type { Sample, Spread } from "./measure.js";
+import type { MemoryFigure } from "./memory.js";
+import type { RecoveryFigure } from "./recovery.js";
+import type { StoreName } from "./targets.js";
+import type { Scenario } from "./workload.js";
+
+/** One (store, durability, scenario, concurrency) cell: medians with min and max over the repeats. */
+export interface ResultRow {
+  store: StoreName;
+  scenario: Scenario;
+  concurrency: number;
+  durability: string;
+  /** A faster mode than the store's default durability, reported on its own row. */
+  faster: boolean;
+  sagasPerSec: Spread;
+  p50Ms: Spread;
+  p99Ms: Spread;
+  commitsPerSaga: Spread | null;
+  statementsPerSaga: Spread | null;
+  /** Who counted commits: the store's own counters, or the server (pg_stat_database) for DBOS. */
+  commitsSource: "store" | "pg_stat_database" | null;
+  /** PostgreSQL: pg_stat_database.xact_commit delta per saga over the whole cell (read-only transactions included). */
+  serverXactPerSaga: number | null;
+  /** PostgreSQL with pg_stat_statements: calls per saga over the whole cell. */
+  serverStatementsPerSaga: number | null;
+  /** Median sagas/s ÷ the store's one-row, one-client durable commit rate with the same settings. */
+  ratioToCommitCeiling: number | null;
+  /** Median sagas/s ÷ the memory store's, same scenario and concurrency. */
+  ratioToMemory: number | null;
+  /** PostgreSQL rows with synchronous_commit=on: Sagaflow's median sagas/s ÷ DBOS's. */
+  ratioToDbos: number | null;
+  runs: Sample[];
+}
+
+export type Skipped = { skipped: string };
+export type Failed = { error: string };
+
+export interface BenchReport {
+  startedAt: string;
+  finishedAt?: string;
+  durationMs?: number;
+  /** Seconds spent in each part of the run. */
+  phaseSeconds: Record<string, number>;
+  machine: { cpus: number; cpuModel: string; memGiB: number; node: string; platform: string; loadAverageAtStart: number; loadAverageAtEnd?: number };
+  mode: "quick" | "full";
+  postgres: { server: string; version: string | null; statementsUnavailable: string | null } | null;
+  sqliteDirectory: string;
+  ceilings: Ceiling[];
+  results: ResultRow[];
+  memory: Array<MemoryFigure | { store: StoreName; error: string }> | Skipped;
+  recovery: RecoveryFigure | Skipped | Failed;
+  peers: { dbos: { available: boolean; reason?: string; version?: string; poolSize?: number; durability?: string } } | Skipped;
+  notes: string[];
+}
+
+export function writeReport(path: string, report: BenchReport): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, `${JSON.stringify(report, null, 2)}\n`);
+}
+
+/** 3 significant figures, no exponent: 0.0123, 1.23, 12.3, 1234. */
+function num(value: number | null | undefined): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return "–";
+  const abs = Math.abs(value);
+  if (abs >= 100) return Math.round(value).toString();
+  if (abs >= 10) return value.toFixed(1);
+  if (abs >= 1) return value.toFixed(2);
+  return value.toPrecision(2);
+}
+
+function withRange(value: Spread | null): string {
+  if (value === null) return "–";
+  return `${num(value.median)} (${num(value.min)}–${num(value.max)})`;
+}
+
+function ratio(value: number | null): string {
+  return value === null ? "–" : `${num(value)}×`;
+}
+
+/** Columns padded to their widest cell; numbers right-aligned. */
+export function alignTable(header: readonly string[], rows: ReadonlyArray<readonly string[]>, rightAligned: ReadonlySet<number>): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((cell, i) => (rightAligned.has(i) ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)))
+      .join("  ")
+      .trimEnd();
+  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+}
+
+export function resultsTable(rows: readonly ResultRow[]): string {
+  const header = ["store", "durability", "scenario", "C", "sagas/s (min–max)", "p50 ms (min–max)", "p99 ms (min–max)", "commits/saga", "stmts/saga", "srv xact/saga", "÷ceiling", "÷memory", "Sagaflow/DBOS"];
+  const body = rows.map((r) => [
+    r.store,
+    r.durability,
+    r.scenario,
+    String(r.concurrency),
+    withRange(r.sagasPerSec),
+    withRange(r.p50Ms),
+    withRange(r.p99Ms),
+    r.commitsPerSaga === null ? "–" : `${num(r.commitsPerSaga.median)}${r.commitsSource === "pg_stat_database" ? " (srv)" : ""}`,
+    r.statementsPerSaga === null ? "–" : num(r.statementsPerSaga.median),
+    num(r.serverXactPerSaga),
+    ratio(r.ratioToCommitCeiling),
+    ratio(r.ratioToMemory),
+    ratio(r.ratioToDbos),
+  ]);
+  return alignTable(header, body, new Set([3, 7, 8, 9, 10, 11, 12]));
+}
+
+export function ceilingsTable(ceilings: readonly Ceiling[]): string {
+  if (ceilings.length === 0) return "(none: no durable store was measured)";
+  const body = ceilings.map((c) => [c.store, c.durability, c.kind, String(c.clients), num(c.commitsPerSec), num(c.rowsPerSec)]);
+  return alignTable(["store", "durability", "commit", "clients", "commits/s", "rows/s"], body, new Set([3, 4, 5]));
+}
+
+function memorySection(memory: BenchReport["memory"]): string {
+  if ("skipped" in memory) return `Memory: skipped (${memory.skipped})`;
+  const body = memory.map((m) =>
+    "error" in m
+      ? [m.store, "–", "–", "–", "–", "–", `failed: ${m.error.split("\n")[0] ?? ""}`]
+      : [m.store, m.durability, num(m.baselineRssMiB), num(m.peakRssMiB), num(m.rssGrowthMiB), num(m.heapGrowthMiB), `filled in ${num(m.fillMs)} ms`],
+  );
+  const sagas = memory.find((m) => !("error" in m)) as MemoryFigure | undefined;
+  return [
+    `Memory: ${sagas?.inFlight ?? 10_000} sagas in flight (parked in step 2), fresh process per store`,
+    alignTable(["store", "durability", "baseline RSS MiB", "peak RSS MiB", "RSS growth MiB", "heap growth MiB", ""], body, new Set([2, 3, 4, 5])),
+  ].join("\n");
+}
+
+function recoverySection(recovery: BenchReport["recovery"]): string {
+  if ("skipped" in recovery) return `Recovery: skipped (${recovery.skipped})`;
+  if ("error" in recovery) return `Recovery: failed (${recovery.error.split("\n")[0] ?? ""})`;
+  return (
+    `Recovery (PostgreSQL): ${recovery.sagas} in-flight sagas left by a SIGKILLed worker; fresh worker (${recovery.workerConcurrency} slots, lease ${recovery.leaseMs} ms):\n` +
+    `  process start → all completed ${num(recovery.startToDoneMs)} ms (→ first completed ${num(recovery.startToFirstMs)} ms; Orchestrator.create → all completed ${num(recovery.createToDoneMs)} ms; SIGKILL → all completed ${num(recovery.killToDoneMs)} ms)`
+  );
+}
+
+/** Everything printed on stdout at the end of a run. */
+export function renderReport(report: BenchReport): string {
+  const { machine } = report;
+  const parts = [
+    `Sagaflow benchmark (${report.mode}) ${report.startedAt}: ${machine.cpus} × ${machine.cpuModel}, ${num(machine.memGiB)} GiB, Node ${machine.node}, ${machine.platform}, ` +
+      `load average ${num(machine.loadAverageAtStart)} at start, ${num(machine.loadAverageAtEnd)} at end` +
+      (report.postgres === null ? "" : `; PostgreSQL ${report.postgres.version ?? "?"} at ${report.postgres.server}`),
+    "",
+    "Throughput and latency (start() → terminal transition), median (min–max) over the repeats:",
+    resultsTable(report.results),
+    "",
+    "Raw durable commit rate (the ceiling), same run, same settings:",
+    ceilingsTable(report.ceilings),
+    "",
+    memorySection(report.memory),
+    "",
+    recoverySection(report.recovery),
+  ];
+  const peers = report.peers;
+  if ("skipped" in peers) parts.push("", `Peers: skipped (${peers.skipped})`);
+  else if (!peers.dbos.available) parts.push("", `DBOS: no rows, because ${peers.dbos.reason ?? "it did not run"}`);
+  if (report.notes.length > 0) parts.push("", "Notes:", ...report.notes.map((n) => `- ${n}`));
+  return `${parts.join("\n")}\n`;
+}

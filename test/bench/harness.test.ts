@@ -1,0 +1,72 @@
+// The benchmark harness measures what it says and reports it in the documented shape. It never
+// asserts a speed: timings on a shared machine prove nothing (DESIGN.md §7).
+import { describe, expect, it } from "vitest";
+import { addRatios, runSagaflowCell } from "../../bench/cells.js";
+import { measure, percentile, sagaflowLauncher, spread, type Window } from "../../bench/measure.js";
+import { resultsTable, type ResultRow } from "../../bench/report.js";
+import { memoryTarget, sqliteTarget } from "../../bench/targets.js";
+import { benchSagas } from "../../bench/workload.js";
+
+const TINY: Window = { warmupMs: 0, warmupSagas: 4, minMs: 0, minSagas: 12, repeats: 3 };
+
+function expectSpread(value: unknown): void {
+  expect(Object.keys(value as object).sort()).toEqual(["max", "median", "min"]);
+  const { median, min, max } = value as { median: number; min: number; max: number };
+  for (const n of [median, min, max]) expect(Number.isFinite(n) && n > 0).toBe(true);
+  expect(min).toBeLessThanOrEqual(median);
+  expect(median).toBeLessThanOrEqual(max);
+}
+
+describe("bench harness", () => {
+  it("spread and percentile", () => {
+    expect(spread([3, 1, 2])).toEqual({ median: 2, min: 1, max: 3 });
+    expect(spread([4, 1, null, 2, 3])).toEqual({ median: 2.5, min: 1, max: 4 });
+    expect(spread([null])).toBeNull();
+    expect(percentile([1, 2, 3, 4], 50)).toBe(2);
+    expect(percentile([1, 2, 3, 4], 99)).toBe(4);
+  });
+
+  it("measure keeps C sagas in flight and returns one sample per repeat", async () => {
+    const open = await memoryTarget.open(3, [benchSagas.success, benchSagas.compensate]);
+    try {
+      const launcher = sagaflowLauncher(open.orchestrator, benchSagas.success, "completed", "t");
+      const { samples, totalSagas } = await measure({ launcher, concurrency: 3, window: TINY });
+      launcher.dispose();
+      expect(samples).toHaveLength(3);
+      for (const s of samples) expect(s.sagas).toBeGreaterThanOrEqual(12);
+      expect(totalSagas).toBeGreaterThanOrEqual(4 + 3 * 12);
+      expect((await open.orchestrator.store.countByStatus()).completed).toBe(totalSagas);
+    } finally {
+      await open.close();
+    }
+  });
+
+  it.each(["success", "compensate"] as const)("a %s row on the memory store has medians with min and max", async (scenario) => {
+    const row = await runSagaflowCell(memoryTarget, scenario, 4, TINY, null, () => undefined);
+    expect(row).toMatchObject({ store: "memory", scenario, concurrency: 4, durability: "none (process memory)" });
+    for (const key of ["sagasPerSec", "p50Ms", "p99Ms"] as const) expectSpread(row[key]);
+    expect(row.runs).toHaveLength(3);
+    addRatios([row], []);
+    expect(row.ratioToMemory).toBe(1);
+    expect(resultsTable([row])).toContain(scenario);
+  });
+
+  it("a SQLite row counts commits and statements per saga", async () => {
+    const row: ResultRow = await runSagaflowCell(sqliteTarget("FULL"), "compensate", 2, TINY, null, () => undefined);
+    expectSpread(row.commitsPerSaga);
+    expectSpread(row.statementsPerSaga);
+    expect(row.commitsSource).toBe("store");
+    expect(row.durability).toBe("synchronous=FULL");
+  });
+
+  it("rejects a saga that ends in the wrong status", async () => {
+    const open = await memoryTarget.open(1, [benchSagas.success, benchSagas.compensate]);
+    try {
+      const launcher = sagaflowLauncher(open.orchestrator, benchSagas.compensate, "completed", "w");
+      await expect(measure({ launcher, concurrency: 1, window: TINY })).rejects.toThrow(/ended compensated, expected completed/);
+      launcher.dispose();
+    } finally {
+      await open.close();
+    }
+  });
+});
