@@ -1,3 +1,4 @@
+import { checkoutWithErrorListener } from "../../store/postgres/pool-checkout.js";
 import { createHash } from "node:crypto";
 import pg from "pg";
 import { InvalidArgumentError } from "../../errors.js";
@@ -66,13 +67,12 @@ class PostgresParticipantDb implements ParticipantDb {
   }
 
   async transaction<T>(work: () => Effect<T>): Promise<T> {
-    const client = await this.#pool.connect();
     // A checked-out connection that dies emits 'error' on the client; unheard it ends the process.
     let broken: Error | undefined;
     const onError = (error: Error): void => {
       broken = error;
     };
-    client.on("error", onError);
+    const client = await checkoutWithErrorListener(this.#pool, onError);
     const execute = async (statement: Statement): Promise<unknown> => {
       // Without parameters, pg uses the simple protocol, which also runs multi-statement DDL.
       const result = statement.params.length === 0 ? await client.query(statement.sql) : await client.query(statement.sql, [...statement.params]);

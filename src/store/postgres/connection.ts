@@ -1,3 +1,4 @@
+import { checkoutWithErrorListener } from "./pool-checkout.js";
 import { FaultPoint, faultPoint } from "../../fault-points.js";
 import { Pool, types, type ClientConfig, type CustomTypesConfig, type PoolClient } from "pg";
 import { SagaflowError, StoreUnavailableError } from "../../errors.js";
@@ -93,14 +94,13 @@ export class PostgresConnection {
    * which fencing makes safe to act on (a retried write is refused if the first one landed).
    */
   async transaction<T>(work: (query: Query) => Promise<T>): Promise<T> {
-    const client = await this.#pool.connect();
     // A checked-out connection that dies emits 'error' on the client, which would crash the
     // process without a listener; the failed query rejects on its own.
     let broken: Error | undefined;
     const onError = (error: Error): void => {
       broken = error;
     };
-    client.on("error", onError);
+    const client = await checkoutWithErrorListener(this.#pool, onError);
     try {
       // BEGIN is not awaited on its own: the first statement is queued behind it on the same
       // connection and sent as soon as BEGIN is answered, without a trip through the event loop.
