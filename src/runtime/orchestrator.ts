@@ -184,7 +184,7 @@ export class Orchestrator {
     }
     // Subscribers hear of the first commit (started, and the first attempt when claimed) before that attempt runs.
     this.#emit({ sagaId: id, state: record.state, history: firstHistory, workerId: this.workerId, epoch: record.epoch });
-    if (reserved && this.#worker) this.#worker.adopt(resolved, record.state, record.epoch, commands);
+    if (reserved && this.#worker) this.#worker.adopt(resolved, record.state, record.epoch, commands, record.leaseExpiresAtMs);
     else this.#worker?.wake();
     return { id, created: true, state: record.state };
   }

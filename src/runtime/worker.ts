@@ -1,7 +1,7 @@
 import type { RunPhaseCommand } from "../domain/commands.js";
 import type { SagaState } from "../domain/state.js";
 import type { SagaDefinition } from "../dsl/define-saga.js";
-import type { ClaimedInstance, SagaStore } from "../store/saga-store.js";
+import type { ClaimedInstance, CommitOutcome, SagaStore, TransitionCommit } from "../store/saga-store.js";
 import { definitionKey } from "../store/saga-store.js";
 import type { Clock } from "./clock.js";
 import type { GroupCommitter } from "./committer.js";
@@ -30,6 +30,10 @@ interface Active {
   epoch: number;
   controller: LazyAbort;
   done: Promise<void>;
+  /** The latest lease expiry a claim, a create or a committed transition is known to have set; null when unknown. */
+  leaseUntilMs: number | null;
+  /** Whether a commit of this saga is being written now (a driver has at most one at a time). */
+  committing: boolean;
 }
 
 /**
@@ -70,7 +74,7 @@ export class Worker {
       clock: options.clock,
       random: options.random,
       logger: options.logger,
-      commit: (commit) => this.#committer.submit(commit),
+      commit: (commit) => this.#commit(commit),
       notify: options.onTransition,
       released: (sagaId, epoch) => this.#free(sagaId, epoch),
       scheduleWake: (atMs) => this.#scheduleWake(atMs),
@@ -117,9 +121,9 @@ export class Worker {
   }
 
   /** Drives a saga that was created already claimed by this worker (epoch 1), with its first commands committed. */
-  adopt(definition: AnyDefinition, state: SagaState, epoch: number, commands: RunPhaseCommand[]): void {
+  adopt(definition: AnyDefinition, state: SagaState, epoch: number, commands: RunPhaseCommand[], leaseExpiresAtMs: number | null = null): void {
     this.unreserve();
-    this.#spawn(definition, state, epoch, 0, [], commands);
+    this.#spawn(definition, state, epoch, 0, [], commands, leaseExpiresAtMs);
   }
 
   /** Resolves once no saga is held here and the store has no unfinished saga left. */
@@ -233,7 +237,7 @@ export class Worker {
       return;
     }
     const inboxSeq = inbox.reduce((max, message) => Math.max(max, message.seq), record.inboxAppliedSeq);
-    this.#spawn(definition, record.state, record.epoch, inboxSeq, [{ type: "claimed" }, ...inbox.map((m) => m.event)], []);
+    this.#spawn(definition, record.state, record.epoch, inboxSeq, [{ type: "claimed" }, ...inbox.map((m) => m.event)], [], record.leaseExpiresAtMs);
   }
 
   #spawn(
@@ -243,9 +247,10 @@ export class Worker {
     inboxSeq: number,
     events: Parameters<typeof driveSaga>[1]["events"],
     commands: RunPhaseCommand[],
+    leaseUntilMs: number | null,
   ): void {
     const controller = new LazyAbort();
-    const active: Active = { epoch, controller, done: Promise.resolve() };
+    const active: Active = { epoch, controller, done: Promise.resolve(), leaseUntilMs, committing: false };
     const env = this.#env;
     this.#active.set(state.id, active);
     active.done = driveSaga(env, { definition, state, epoch, inboxSeq, events, commands, abort: controller })
@@ -275,20 +280,56 @@ export class Worker {
     if (delay < this.#o.pollIntervalMs) setTimeout(() => this.wake(), delay).unref();
   }
 
+  /**
+   * Submits a driver's commit, noting while it is written and, once it is durable, the lease it
+   * extended, so that renewals can leave that saga alone for a while (see `#renewLeases`).
+   */
+  async #commit(commit: TransitionCommit): Promise<CommitOutcome> {
+    const active = this.#active.get(commit.sagaId);
+    const mine = active?.epoch === commit.epoch ? active : undefined;
+    if (mine !== undefined) mine.committing = true;
+    try {
+      const outcome = await this.#committer.submit(commit);
+      if (mine !== undefined && outcome.ok && commit.lease !== "release") {
+        mine.leaseUntilMs = Math.max(mine.leaseUntilMs ?? 0, commit.lease.expiresAtMs);
+      }
+      return outcome;
+    } finally {
+      if (mine !== undefined) mine.committing = false;
+    }
+  }
+
+  /**
+   * Extends the leases held here that need it. A lease a claim, create or commit set less than a
+   * sixth of `leaseMs` ago is left alone (the next heartbeat, a third of `leaseMs` later, still
+   * has half of it left to renew in), and so is one whose saga has a commit being written and more
+   * than two thirds of `leaseMs` left: that commit extends it, and renewing meanwhile would only
+   * wait for the commit's row lock while holding the locks of every row before it, so that later
+   * commits queue behind the renewal (the convoy that slowed recovery). Whatever is skipped is
+   * renewed by a later heartbeat with at least a third of `leaseMs` to spare.
+   */
   async #renewLeases(): Promise<void> {
-    const held = [...this.#active.entries()];
+    const now = this.#o.clock.now();
+    const leaseMs = this.#o.leaseMs;
+    const held = [...this.#active.entries()].filter(([, active]) => {
+      const left = active.leaseUntilMs === null ? 0 : active.leaseUntilMs - now;
+      return !(left >= (leaseMs * 5) / 6 || (active.committing && left >= (leaseMs * 2) / 3));
+    });
     if (held.length === 0) return;
     try {
-      const now = this.#o.clock.now();
       const results = await this.#o.store.renewLeases(
         this.#o.workerId,
         held.map(([sagaId, active]) => ({ sagaId, epoch: active.epoch })),
-        now + this.#o.leaseMs,
+        now + leaseMs,
         now,
       );
       results.forEach((ok, index) => {
         const entry = held[index];
-        if (ok || entry === undefined) return;
+        if (entry === undefined) return;
+        if (ok) {
+          entry[1].leaseUntilMs = Math.max(entry[1].leaseUntilMs ?? 0, now + leaseMs);
+          return;
+        }
         this.#o.logger.warn({ sagaId: entry[0], epoch: entry[1].epoch }, "lease lost; stopping work on this saga");
         entry[1].controller.abort(new Error("lease lost"));
       });

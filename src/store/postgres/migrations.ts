@@ -66,6 +66,27 @@ CREATE TABLE ${s}.saga_inbox (
 );
 `,
   },
+  {
+    version: 2,
+    name: "history and inbox without foreign keys; due index in claim order",
+    // The store is the only writer of these tables and never deletes an instance; it writes a
+    // history entry or an inbox message only in the statement or transaction that creates, locks
+    // or updates its instance (see queries.ts), so the references always hold. The constraint
+    // triggers cost about a quarter of the server's time per write. The fillfactor leaves room in
+    // each page so that updates which change no indexed column (claims, renewals, and commits
+    // that keep the lease, which leave `wake_at_ms` alone) are HOT: no index is touched. It
+    // applies to pages written from now on.
+    sql: (s) => `
+ALTER TABLE ${s}.saga_events DROP CONSTRAINT IF EXISTS saga_events_saga_id_fkey;
+ALTER TABLE ${s}.saga_inbox DROP CONSTRAINT IF EXISTS saga_inbox_saga_id_fkey;
+ALTER TABLE ${s}.saga_instances SET (fillfactor = 50);
+-- Claims take due instances in (wake_at_ms, id) order with a LIMIT: with both columns the index
+-- hands them over in that order, so a claim reads as many rows as it takes instead of sorting
+-- every due instance (10,000 in flight: a full sort per claim).
+CREATE INDEX saga_instances_due_order ON ${s}.saga_instances (wake_at_ms, id) WHERE wake_at_ms IS NOT NULL;
+DROP INDEX ${s}.saga_instances_due;
+`,
+  },
 ];
 
 /** The schema version this code writes and understands. */

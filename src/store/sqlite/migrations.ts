@@ -63,6 +63,46 @@ CREATE TABLE saga_inbox (
 ) WITHOUT ROWID;
 `,
   },
+  {
+    version: 2,
+    name: "history and inbox without foreign keys; due index in claim order",
+    // The store is the only writer of these tables and never deletes an instance; it writes a
+    // history entry or an inbox message only in the transaction that creates or updates its
+    // instance, so the references always hold without being checked on every insert. SQLite
+    // cannot drop a constraint, so both tables are rebuilt without it (same columns, same keys).
+    // Claims take due instances in (wake_at_ms, id) order, which the new due index hands over as
+    // is. PostgreSQL's migration 2 also sets a fillfactor, which has no SQLite equivalent.
+    sql: `
+CREATE TABLE saga_events_v2 (
+  saga_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  at_ms INTEGER NOT NULL,
+  worker_id TEXT,
+  epoch INTEGER,
+  entry_json TEXT NOT NULL,
+  PRIMARY KEY (saga_id, seq)
+) WITHOUT ROWID;
+INSERT INTO saga_events_v2 (saga_id, seq, type, at_ms, worker_id, epoch, entry_json)
+  SELECT saga_id, seq, type, at_ms, worker_id, epoch, entry_json FROM saga_events;
+DROP TABLE saga_events;
+ALTER TABLE saga_events_v2 RENAME TO saga_events;
+
+CREATE TABLE saga_inbox_v2 (
+  saga_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  event_json TEXT NOT NULL,
+  received_at_ms INTEGER NOT NULL,
+  PRIMARY KEY (saga_id, seq)
+) WITHOUT ROWID;
+INSERT INTO saga_inbox_v2 (saga_id, seq, event_json, received_at_ms) SELECT saga_id, seq, event_json, received_at_ms FROM saga_inbox;
+DROP TABLE saga_inbox;
+ALTER TABLE saga_inbox_v2 RENAME TO saga_inbox;
+
+CREATE INDEX saga_instances_due_order ON saga_instances (wake_at_ms, id) WHERE wake_at_ms IS NOT NULL;
+DROP INDEX saga_instances_due;
+`,
+  },
 ];
 
 /** The schema version this code writes and understands. */
