@@ -121,7 +121,10 @@ function applySuccess(d: Draft, event: PhaseSucceededEvent): string | undefined 
   p.settledAtMs = d.now;
   if (phase === "action") {
     const output = event.output ?? null;
-    editStep(d, index).output = output;
+    const step = editStep(d, index);
+    // A fresh literal rather than a property added to the copy: a property added to a spread copy
+    // gives every such step a hidden class (and a property array) of its own.
+    d.s.steps[index] = { name: step.name, action: step.action, compensation: step.compensation, output };
     d.s.settledOrder.push(index);
     if (d.plan.steps[index]?.pivot === true) d.s.pivotPassed = true;
     d.history.push({ type: "attempt_succeeded", atMs: d.now, step: event.step, phase, attempt: event.attempt, output });

@@ -17,74 +17,148 @@ export function outputsBefore(state: SagaState, stepIndex: number): Record<strin
 }
 
 /**
+ * What a step sees: the same own, enumerable properties in the same order as a plain object
+ * (`signal` last, an accessor), with every instance sharing one hidden class.
+ */
+class StepContextObject {
+  readonly sagaId: string;
+  readonly step: string;
+  readonly attempt: number;
+  readonly idempotencyKey: string;
+  readonly input: unknown;
+  readonly outputs: Record<string, unknown>;
+  declare readonly signal: AbortSignal;
+  readonly #controller: AbortController | undefined;
+  readonly #shutdown: AbortSource;
+
+  constructor(state: SagaState, command: RunPhaseCommand, outputs: Record<string, unknown>, controller: AbortController | undefined, shutdown: AbortSource) {
+    this.sagaId = state.id;
+    this.step = command.step;
+    this.attempt = command.attempt;
+    this.idempotencyKey = command.idempotencyKey;
+    this.input = state.input;
+    this.outputs = outputs;
+    this.#controller = controller;
+    this.#shutdown = shutdown;
+    Object.defineProperty(this, "signal", StepContextObject.#signal);
+  }
+
+  /**
+   * `signal`, read through one getter shared by every context: an object literal with a getter
+   * would make a closure, an accessor pair and a hidden class of its own per attempt.
+   */
+  static readonly #signal: PropertyDescriptor = {
+    get(this: StepContextObject): AbortSignal {
+      return this.#controller?.signal ?? this.#shutdown.signal;
+    },
+    enumerable: true,
+    configurable: true,
+  };
+}
+
+/**
  * Runs one attempt of an action or compensation and reports its outcome as an engine event.
  * Never throws: every failure, including a timeout, becomes a `*_failed` event.
  *
  * The step's `signal` aborts on shutdown or lease loss (`shutdown`) and, when the step has a
  * timeout, when the attempt times out. Without a timeout the step gets `shutdown.signal` itself,
- * made only if the step reads it: no controller, listener or timer per attempt on that path.
+ * made only if the step reads it: no controller, listener or timer per attempt on that path,
+ * and no suspended async frame either: one reaction on the step's result is all it holds.
  */
-export async function executeStep(
+export function executeStep(
   definition: SagaDefinition<unknown, Record<string, unknown>>,
   state: SagaState,
   command: RunPhaseCommand,
   shutdown: AbortSource,
   random: () => number,
 ): Promise<PhaseSucceededEvent | PhaseFailedEvent> {
-  const runtime = definition.steps[command.stepIndex];
-  const controller = command.timeoutMs > 0 ? new AbortController() : undefined;
-  const shutdownSignal = controller === undefined ? undefined : shutdown.signal;
-  const onShutdown = controller === undefined ? undefined : (): void => controller.abort(shutdownSignal?.reason);
-  if (onShutdown !== undefined) shutdownSignal?.addEventListener("abort", onShutdown, { once: true });
+  if (command.timeoutMs > 0) return executeWithTimeout(definition, state, command, shutdown, random);
+  let result: unknown;
+  try {
+    // A step that throws synchronously fails like one that rejects.
+    result = runPhase(definition, state, command, new StepContextObject(state, command, outputsBefore(state, command.stepIndex), undefined, shutdown));
+  } catch (thrown) {
+    return new Promise((resolve) => resolve(failedEvent(command, thrown, random)));
+  }
+  // Like `await`: a thenable is followed, anything else is the output.
+  return Promise.resolve(result).then(
+    (value) => settledEvent(command, value, random),
+    (thrown: unknown) => failedEvent(command, thrown, random),
+  );
+}
+
+/** The path of a step with a timeout: its own controller, linked to `shutdown`, and a timer. */
+async function executeWithTimeout(
+  definition: SagaDefinition<unknown, Record<string, unknown>>,
+  state: SagaState,
+  command: RunPhaseCommand,
+  shutdown: AbortSource,
+  random: () => number,
+): Promise<PhaseSucceededEvent | PhaseFailedEvent> {
+  const controller = new AbortController();
+  const shutdownSignal = shutdown.signal;
+  const onShutdown = (): void => controller.abort(shutdownSignal.reason);
+  shutdownSignal.addEventListener("abort", onShutdown, { once: true });
   let timer: NodeJS.Timeout | undefined;
   try {
-    if (runtime === undefined) throw new RangeError(`definition ${definition.name}@${definition.version} has no step ${command.stepIndex}`);
-    const base = {
-      sagaId: state.id,
-      step: command.step,
-      attempt: command.attempt,
-      idempotencyKey: command.idempotencyKey,
-      input: state.input,
-      outputs: outputsBefore(state, command.stepIndex),
-      get signal(): AbortSignal {
-        return controller?.signal ?? shutdown.signal;
-      },
-    };
+    const base = new StepContextObject(state, command, outputsBefore(state, command.stepIndex), controller, shutdown);
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = new StepTimeoutError(command.step, command.attempt, command.timeoutMs);
+        controller.abort(error);
+        reject(error);
+      }, command.timeoutMs);
+    });
     // A step that throws synchronously lands in the catch below, like one that rejects.
-    const run = (): unknown => {
-      if (command.phase === "action") return runtime.action(base);
-      if (runtime.compensate === undefined) throw new RangeError(`step ${command.step} has no compensation`);
-      return runtime.compensate({ ...base, output: state.steps[command.stepIndex]?.output ?? null });
-    };
-    let result: unknown;
-    if (controller === undefined) {
-      result = await run();
-    } else {
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          const error = new StepTimeoutError(command.step, command.attempt, command.timeoutMs);
-          controller.abort(error);
-          reject(error);
-        }, command.timeoutMs);
-      });
-      result = await Promise.race([run(), timeout]);
-    }
+    const result = await Promise.race([runPhase(definition, state, command, base), timeout]);
+    return settledEvent(command, result, random);
+  } catch (thrown) {
+    return failedEvent(command, thrown, random);
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+    shutdownSignal.removeEventListener("abort", onShutdown);
+  }
+}
+
+/**
+ * Starts one attempt of a step without a timeout and returns what the step returned (a promise,
+ * usually); throws what it threw. The driver awaits it and makes the event with `settledEvent` or
+ * `failedEvent`: `executeStep` without a promise of its own, for the usual single step.
+ */
+export function startStep(definition: SagaDefinition<unknown, Record<string, unknown>>, state: SagaState, command: RunPhaseCommand, shutdown: AbortSource): unknown {
+  if (command.timeoutMs > 0) throw new RangeError(`step ${command.step} has a timeout: run it with executeStep`);
+  return runPhase(definition, state, command, new StepContextObject(state, command, outputsBefore(state, command.stepIndex), undefined, shutdown));
+}
+
+/** Calls the action or the compensation; whatever it returns or throws is the caller's. */
+function runPhase(definition: SagaDefinition<unknown, Record<string, unknown>>, state: SagaState, command: RunPhaseCommand, base: StepContextObject): unknown {
+  const runtime = definition.steps[command.stepIndex];
+  if (runtime === undefined) throw new RangeError(`definition ${definition.name}@${definition.version} has no step ${command.stepIndex}`);
+  if (command.phase === "action") return runtime.action(base);
+  if (runtime.compensate === undefined) throw new RangeError(`step ${command.step} has no compensation`);
+  return runtime.compensate({ ...base, output: state.steps[command.stepIndex]?.output ?? null });
+}
+
+/** The success event for a phase that returned `result`; an output that is not JSON makes it a failure. */
+export function settledEvent(command: RunPhaseCommand, result: unknown, random: () => number): PhaseSucceededEvent | PhaseFailedEvent {
+  try {
     if (command.phase === "action") {
       const output = toJsonValue(result, `output of step ${command.step}`);
       return { type: "action_succeeded", step: command.step, attempt: command.attempt, output };
     }
     return { type: "compensation_succeeded", step: command.step, attempt: command.attempt };
   } catch (thrown) {
-    const failure = classifyFailure(thrown);
-    return {
-      type: command.phase === "action" ? "action_failed" : "compensation_failed",
-      step: command.step,
-      attempt: command.attempt,
-      jitter: random(),
-      ...failure,
-    };
-  } finally {
-    if (timer !== undefined) clearTimeout(timer);
-    if (onShutdown !== undefined) shutdownSignal?.removeEventListener("abort", onShutdown);
+    return failedEvent(command, thrown, random);
   }
+}
+
+export function failedEvent(command: RunPhaseCommand, thrown: unknown, random: () => number): PhaseFailedEvent {
+  const failure = classifyFailure(thrown);
+  return {
+    type: command.phase === "action" ? "action_failed" : "compensation_failed",
+    step: command.step,
+    attempt: command.attempt,
+    jitter: random(),
+    ...failure,
+  };
 }

@@ -7,7 +7,7 @@ import type { SagaDefinition } from "../dsl/define-saga.js";
 import { decide } from "../engine/decide.js";
 import type { CommitOutcome, TransitionCommit } from "../store/saga-store.js";
 import type { Clock } from "./clock.js";
-import { executeStep } from "./execute-step.js";
+import { executeStep, failedEvent, settledEvent, startStep } from "./execute-step.js";
 import type { AbortSource } from "./lazy-abort.js";
 import type { Logger } from "./logger.js";
 
@@ -36,6 +36,8 @@ export interface DriverEnv {
   released(sagaId: string, epoch: number): void;
   /** The instance was released and wants to be looked at again at this time. */
   scheduleWake(atMs: number): void;
+  /** The driver stopped, or crashed; `driveSaga` settles with what this returns. */
+  finished(sagaId: string, epoch: number, exit: DriverExit | DriverCrash): Promise<void> | undefined;
 }
 
 /**
@@ -45,6 +47,11 @@ export interface DriverEnv {
  * the lease or the commit was lost (`lost`: recovery happens after the lease runs out).
  */
 export type DriverExit = "released" | "held" | "lost";
+
+/** The driver threw (a bug): the saga is left to recovery. */
+export interface DriverCrash {
+  crashed: unknown;
+}
 
 /** One saga held by this worker at one epoch. */
 export interface DriverStart {
@@ -61,34 +68,82 @@ export interface DriverStart {
 
 const MAX_INBOX_RETRIES = 20;
 
+/** What a driver holds between a commit and its next outcomes: the applied events are not kept. */
+const NO_EVENTS: SagaEvent[] = [];
+
 /**
  * Runs one saga while this worker holds its lease: apply events, commit the new state
  * (write-ahead: an attempt is recorded as started before it runs, and its outcome before
  * anything after it starts), run the commands, repeat until the saga ends or waits.
  */
-export async function driveSaga(env: DriverEnv, start: DriverStart): Promise<DriverExit> {
-  const { definition, epoch, abort } = start;
-  let state = start.state;
-  let inboxSeq = start.inboxSeq;
-  let events = start.events;
-  let commands = start.commands;
+export function driveSaga(env: DriverEnv, start: DriverStart): Promise<void> {
+  // Unpacked here, so the suspended driver holds only what it still needs: not `start`, whose
+  // state and commands would otherwise stay alive, superseded, for as long as the saga is held.
+  return drive(env, start.definition, start.epoch, start.abort, start.state, start.inboxSeq, start.events, start.commands);
+}
 
-  for (;;) {
-    if (events.length > 0) {
-      const committed = await decideAndCommit(env, definition, state, epoch, inboxSeq, events);
-      if (committed === null) return "lost";
-      ({ state, inboxSeq, commands } = committed);
+async function drive(
+  env: DriverEnv,
+  definition: SagaDefinition<unknown, Record<string, unknown>>,
+  epoch: number,
+  abort: AbortSource,
+  state: SagaState,
+  inboxSeq: number,
+  events: SagaEvent[],
+  commands: RunPhaseCommand[],
+): Promise<void> {
+  const sagaId = state.id;
+  let exit: DriverExit | DriverCrash;
+  try {
+    for (;;) {
+      if (events.length > 0) {
+        const committed = await decideAndCommit(env, definition, state, epoch, inboxSeq, events);
+        if (committed === null) {
+          exit = "lost";
+          break;
+        }
+        ({ state, inboxSeq, commands } = committed);
+        // Read by nothing, but it lets go of the applied events (and the outputs in them) while the step runs.
+        events = NO_EVENTS;
+      }
+      if (commands.length === 0) {
+        exit = "released";
+        break;
+      }
+      if (abort.aborted) {
+        exit = "held";
+        break;
+      }
+      faultPoint(FaultPoint.DriverBeforeRun);
+      const [only] = commands;
+      if (commands.length === 1 && only !== undefined && only.timeoutMs <= 0) {
+        // The usual case, inline: the driver awaits the step itself, so while it runs there is no
+        // second suspended frame, promise and reaction per saga (what `executeStep` would add).
+        try {
+          events = [settledEvent(only, await startStep(definition, state, only, abort), env.random)];
+        } catch (thrown) {
+          events = [failedEvent(only, thrown, env.random)];
+        }
+      } else {
+        events = commands.length === 1 && only !== undefined ? [await executeStep(definition, state, only, abort, env.random)] : await runAll(env, definition, state, commands, abort);
+      }
     }
-    if (commands.length === 0) return "released";
-    if (abort.aborted) return "held";
-    faultPoint(FaultPoint.DriverBeforeRun);
-    const current = state;
-    const [only] = commands;
-    events =
-      commands.length === 1 && only !== undefined
-        ? [await executeStep(definition, current, only, abort, env.random)]
-        : await Promise.all(commands.map((command) => executeStep(definition, current, command, abort, env.random)));
+  } catch (error) {
+    exit = { crashed: error };
   }
+  // The worker's own follow-up (give a held lease back, free the slot) ends this promise, so it needs no reaction of its own.
+  return env.finished(sagaId, epoch, exit);
+}
+
+/** Several commands at once (compensations of parallel steps); apart, so `drive` itself allocates no closure context. */
+function runAll(
+  env: DriverEnv,
+  definition: SagaDefinition<unknown, Record<string, unknown>>,
+  state: SagaState,
+  commands: RunPhaseCommand[],
+  abort: AbortSource,
+): Promise<SagaEvent[]> {
+  return Promise.all(commands.map((command) => executeStep(definition, state, command, abort, env.random)));
 }
 
 interface Committed {

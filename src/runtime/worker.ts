@@ -7,7 +7,7 @@ import type { Clock } from "./clock.js";
 import type { GroupCommitter } from "./committer.js";
 import { LazyAbort } from "./lazy-abort.js";
 import type { Logger } from "./logger.js";
-import { driveSaga, type DriverEnv, type TransitionNotice } from "./saga-driver.js";
+import { driveSaga, type DriverEnv, type DriverCrash, type DriverExit, type TransitionNotice } from "./saga-driver.js";
 
 type AnyDefinition = SagaDefinition<unknown, Record<string, unknown>>;
 
@@ -26,14 +26,25 @@ export interface WorkerOptions {
   onTransition: (notice: TransitionNotice) => void;
 }
 
-interface Active {
-  epoch: number;
-  controller: LazyAbort;
-  done: Promise<void>;
+const DONE: Promise<void> = Promise.resolve();
+
+/**
+ * A saga held here at one epoch. It is its driver's abort source too (one object per held saga,
+ * not two): aborted when the lease is lost or the worker shuts down.
+ */
+class Active extends LazyAbort {
+  readonly epoch: number;
+  done: Promise<void> = DONE;
   /** The latest lease expiry a claim, a create or a committed transition is known to have set; null when unknown. */
   leaseUntilMs: number | null;
   /** Whether a commit of this saga is being written now (a driver has at most one at a time). */
-  committing: boolean;
+  committing = false;
+
+  constructor(epoch: number, leaseUntilMs: number | null) {
+    super();
+    this.epoch = epoch;
+    this.leaseUntilMs = leaseUntilMs;
+  }
 }
 
 /**
@@ -78,6 +89,7 @@ export class Worker {
       notify: options.onTransition,
       released: (sagaId, epoch) => this.#free(sagaId, epoch),
       scheduleWake: (atMs) => this.#scheduleWake(atMs),
+      finished: (sagaId, epoch, exit) => this.#finished(sagaId, epoch, exit),
     };
     this.#definitionKeys = [...options.definitions.values()].map((d) => definitionKey(d.name, d.version));
   }
@@ -148,7 +160,7 @@ export class Worker {
     const all = Promise.all([...this.#active.values()].map((a) => a.done));
     const grace = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
     await Promise.race([all, grace]);
-    for (const active of this.#active.values()) active.controller.abort(new Error("worker shutting down"));
+    for (const active of this.#active.values()) active.abort(new Error("worker shutting down"));
     await all;
     if (this.#heartbeat) clearInterval(this.#heartbeat);
   }
@@ -249,18 +261,40 @@ export class Worker {
     commands: RunPhaseCommand[],
     leaseUntilMs: number | null,
   ): void {
-    const controller = new LazyAbort();
-    const active: Active = { epoch, controller, done: Promise.resolve(), leaseUntilMs, committing: false };
-    const env = this.#env;
+    const active = new Active(epoch, leaseUntilMs);
     this.#active.set(state.id, active);
-    active.done = driveSaga(env, { definition, state, epoch, inboxSeq, events, commands, abort: controller })
-      .then(async (exit) => {
-        if (exit === "held") await this.#o.store.releaseLease(this.#o.workerId, { sagaId: state.id, epoch });
-      })
-      .catch((error: unknown) => {
-        this.#o.logger.error({ err: error, sagaId: state.id }, "saga driver crashed; leaving the saga to recovery");
-      })
-      .finally(() => this.#free(state.id, epoch));
+    active.done = driveSaga(this.#env, { definition, state, epoch, inboxSeq, events, commands, abort: active });
+  }
+
+  /**
+   * The driver stopped: gives back a lease it still held (see `DriverExit`), or logs its crash,
+   * then frees the slot. Called by the driver itself, so a held saga costs no reaction for it.
+   */
+  #finished(sagaId: string, epoch: number, exit: DriverExit | DriverCrash): Promise<void> | undefined {
+    if (typeof exit === "object") {
+      this.#driverCrashed(exit.crashed, sagaId, epoch);
+      return undefined;
+    }
+    if (exit !== "held") {
+      this.#free(sagaId, epoch);
+      return undefined;
+    }
+    let released: Promise<unknown>;
+    try {
+      released = this.#o.store.releaseLease(this.#o.workerId, { sagaId, epoch });
+    } catch (error) {
+      this.#driverCrashed(error, sagaId, epoch);
+      return undefined;
+    }
+    return released.then(
+      () => this.#free(sagaId, epoch),
+      (error: unknown) => this.#driverCrashed(error, sagaId, epoch),
+    );
+  }
+
+  #driverCrashed(error: unknown, sagaId: string, epoch: number): void {
+    this.#o.logger.error({ err: error, sagaId }, "saga driver crashed; leaving the saga to recovery");
+    this.#free(sagaId, epoch);
   }
 
   /** The saga's driver is done with it (it returned, or its last commit gave the lease back): its slot is free. */
@@ -331,7 +365,7 @@ export class Worker {
           return;
         }
         this.#o.logger.warn({ sagaId: entry[0], epoch: entry[1].epoch }, "lease lost; stopping work on this saga");
-        entry[1].controller.abort(new Error("lease lost"));
+        entry[1].abort(new Error("lease lost"));
       });
     } catch (error) {
       this.#o.logger.error({ err: error }, "renewing leases failed");
