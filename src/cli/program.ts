@@ -11,7 +11,7 @@ const VERSION = "0.1.0";
 /** The `sagaflow` command tree. Errors are thrown, never printed or exited on: `runCli` decides. */
 export function createProgram(): Command {
   const program = new Command("sagaflow")
-    .description("Durable saga orchestrator: run the demo, a worker, and inspect sagas in a SQLite database.")
+    .description("Durable saga orchestrator: run the demo, workers and benchmarks, and inspect sagas in a SQLite file or a PostgreSQL database.")
     .version(VERSION);
   program.addCommand(demoCommand());
   program.addCommand(workerCommand());
