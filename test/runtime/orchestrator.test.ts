@@ -313,6 +313,25 @@ describe.each(stores)("Orchestrator on the %s store", (_name, createStore) => {
     expect(claimed).toBe(0);
   });
 
+  it("keeps its lease through steps that run several lease times, renewing it instead of losing the saga", async () => {
+    const slowStep = (ms: number) => () => new Promise<{ done: true }>((resolve) => setTimeout(() => resolve({ done: true }), ms));
+    const saga = defineSaga<{ trip: string }>({ name: "long", version: 1 })
+      .step("first", { action: slowStep(700), compensate: () => undefined })
+      .step("second", { action: slowStep(700) })
+      .build();
+    const o = await orchestrate(createStore(), [saga], { leaseMs: 200 });
+    const ids = await Promise.all([1, 2, 3].map(async (n) => (await o.start(saga, { trip: `L${n}` })).id));
+    for (const id of ids) {
+      const final = await o.waitFor(id, 10_000);
+      expect(final.status).toBe("completed");
+      expect(final.recoveries).toBe(0);
+      expect(final.steps.map((step) => step.action.attempt)).toEqual([1, 1]);
+      const types = (await o.history(id)).map((entry) => entry.type);
+      expect(types).not.toContain("write_rejected");
+      expect(types).not.toContain("attempt_in_doubt");
+    }
+  });
+
   it("rejects bad arguments without writing anything", async () => {
     const saga = tripSaga([]);
     const store = createStore();

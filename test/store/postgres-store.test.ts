@@ -2,6 +2,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InvalidArgumentError, SchemaTooNewError } from "../../src/errors.js";
 import { LATEST_SCHEMA_VERSION, openPostgresStore, PostgresStore } from "../../src/store/postgres/index.js";
+import { MIGRATIONS } from "../../src/store/postgres/migrations.js";
 import { createTestSchema, withClient, type TestSchema } from "../support/postgres.js";
 import { describeStoreConformance } from "./conformance.js";
 import { cancel, claim, commitOf, create, LEASE_MS, newSaga, ORDER, sagaCompleted, stepSucceeded, T0 } from "./fixtures.js";
@@ -84,6 +85,55 @@ describe("PostgresStore schema and migrations", () => {
     } finally {
       await Promise.all(stores.map((store) => store.close()));
     }
+  });
+
+  it("upgrades a schema written at version 1 without losing its sagas, history or inbox", async () => {
+    const schema = await fresh("upgrade_v1");
+    const v1 = MIGRATIONS.find((m) => m.version === 1);
+    if (v1 === undefined) throw new Error("migration 1 is missing");
+    const s = `"${schema.schema}"`;
+    const { state, history } = newSaga("old");
+    await withClient(schema.url, async (client) => {
+      await client.query(`CREATE SCHEMA ${s}`);
+      await client.query(`CREATE TABLE ${s}.sagaflow_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at_ms BIGINT NOT NULL)`);
+      await client.query(v1.sql(s));
+      await client.query(`INSERT INTO ${s}.sagaflow_migrations VALUES (1, $1, 0)`, [v1.name]);
+      await client.query(
+        `INSERT INTO ${s}.saga_instances (id, definition_name, definition_version, status, state_json, wake_at_ms, epoch, inbox_seq,
+           history_count, created_at_ms, updated_at_ms) VALUES ('old', $1, $2, 'running', $3, $4, 0, 1, $5, $4, $4)`,
+        [state.definitionName, state.definitionVersion, JSON.stringify(state), T0, history.length],
+      );
+      for (const [index, entry] of history.entries()) {
+        await client.query(`INSERT INTO ${s}.saga_events (saga_id, seq, type, at_ms, entry_json) VALUES ('old', $1, $2, $3, $4)`, [
+          index + 1,
+          entry.type,
+          entry.atMs,
+          JSON.stringify(entry),
+        ]);
+      }
+      await client.query(`INSERT INTO ${s}.saga_inbox (saga_id, seq, event_json, received_at_ms) VALUES ('old', 1, $1, $2)`, [JSON.stringify(cancel()), T0]);
+    });
+
+    const store = await openPostgresStore({ connectionString: schema.url, schema: schema.schema, poolSize: 2 });
+    try {
+      expect((await store.getInstance("old"))?.state).toEqual(state);
+      expect((await store.getHistory("old")).map((e) => e.type)).toEqual(history.map((e) => e.type));
+      const [claimed] = await claim(store, "w1", T0, ["old"]);
+      expect(claimed?.inbox).toEqual([{ seq: 1, event: cancel(), receivedAtMs: T0 }]);
+    } finally {
+      await store.close();
+    }
+    const { versions, foreignKeys } = await withClient(schema.url, async (client) => ({
+      versions: (await client.query<{ version: number }>(`SELECT version FROM ${s}.sagaflow_migrations ORDER BY version`)).rows.map((r) => r.version),
+      foreignKeys: (
+        await client.query<{ n: string }>(
+          "SELECT count(*) AS n FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace WHERE n.nspname = $1 AND c.contype = 'f'",
+          [schema.schema],
+        )
+      ).rows[0]?.n,
+    }));
+    expect(versions).toEqual(Array.from({ length: LATEST_SCHEMA_VERSION }, (_, i) => i + 1));
+    expect(foreignKeys).toBe("0");
   });
 
   it("refuses a schema migrated by a newer Sagaflow with SchemaTooNewError, changing nothing", async () => {

@@ -7,8 +7,10 @@ import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SchemaTooNewError, StoreUnavailableError } from "../../src/errors.js";
 import { LATEST_SCHEMA_VERSION, openSqliteStore, SqliteStore } from "../../src/store/sqlite/index.js";
+import { MIGRATIONS } from "../../src/store/sqlite/migrations.js";
+import { CREATE_LEDGER } from "../../src/store/sqlite/queries.js";
 import { describeStoreConformance } from "./conformance.js";
-import { cancel, claim, commitOf, create, expectInvalidArgument, stepSucceeded, T0 } from "./fixtures.js";
+import { cancel, claim, commitOf, create, expectInvalidArgument, newSaga, stepSucceeded, T0 } from "./fixtures.js";
 
 const tempDirs: string[] = [];
 function tempDir(): string {
@@ -57,6 +59,48 @@ describe("SqliteStore on disk", () => {
     const [again] = await claim(second, "w2", T0 + 2, ["a"]);
     expect(again?.inbox).toEqual([{ seq: 1, event: cancel(), receivedAtMs: T0 + 2 }]);
     await second.close();
+  });
+
+  it("upgrades a database written at schema version 1 without losing its sagas, history or inbox", async () => {
+    const v1 = MIGRATIONS.find((m) => m.version === 1);
+    if (v1 === undefined) throw new Error("migration 1 is missing");
+    const { state, history } = newSaga("old");
+    const raw = new Database(path);
+    raw.exec(CREATE_LEDGER);
+    raw.exec(v1.sql);
+    raw.prepare("INSERT INTO sagaflow_migrations (version, name, applied_at_ms) VALUES (1, ?, 0)").run(v1.name);
+    raw
+      .prepare(
+        `INSERT INTO saga_instances (id, definition_name, definition_version, status, idempotency_key, state_json, wake_at_ms,
+           lease_owner, lease_expires_at_ms, epoch, inbox_seq, inbox_applied_seq, history_count, created_at_ms, updated_at_ms)
+         VALUES ('old', ?, ?, 'running', NULL, ?, ?, NULL, NULL, 0, 1, 0, ?, ?, ?)`,
+      )
+      .run(state.definitionName, state.definitionVersion, JSON.stringify(state), T0, history.length, T0, T0);
+    history.forEach((entry, index) => {
+      raw.prepare("INSERT INTO saga_events (saga_id, seq, type, at_ms, entry_json) VALUES ('old', ?, ?, ?, ?)").run(index + 1, entry.type, entry.atMs, JSON.stringify(entry));
+    });
+    raw.prepare("INSERT INTO saga_inbox (saga_id, seq, event_json, received_at_ms) VALUES ('old', 1, ?, ?)").run(JSON.stringify(cancel()), T0);
+    raw.close();
+
+    const store = await openSqliteStore({ path });
+    try {
+      expect((await store.getInstance("old"))?.state).toEqual(state);
+      expect((await store.getHistory("old")).map((e) => e.type)).toEqual(history.map((e) => e.type));
+      const [claimed] = await claim(store, "w1", T0, ["old"]);
+      expect(claimed?.inbox).toEqual([{ seq: 1, event: cancel(), receivedAtMs: T0 }]);
+    } finally {
+      await store.close();
+    }
+    const check = new Database(path, { readonly: true });
+    try {
+      const versions = check.prepare("SELECT version FROM sagaflow_migrations ORDER BY version").all() as Array<{ version: number }>;
+      expect(versions.map((v) => v.version)).toEqual(Array.from({ length: LATEST_SCHEMA_VERSION }, (_, i) => i + 1));
+      // Migration 2 dropped the foreign keys; the rebuilt tables kept every row.
+      expect(check.prepare("SELECT * FROM pragma_foreign_key_list('saga_events')").all()).toEqual([]);
+      expect(check.prepare("SELECT count(*) AS n FROM saga_events").get()).toEqual({ n: history.length });
+    } finally {
+      check.close();
+    }
   });
 
   it("deletes inbox messages once a commit applied them", async () => {
