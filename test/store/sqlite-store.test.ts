@@ -234,6 +234,26 @@ describe("SqliteStore on disk", () => {
 describe("SqliteStore shared by two processes", () => {
   const script = fileURLToPath(new URL("./support/create-race.ts", import.meta.url));
 
+  // Regression: switching a new file to WAL can fail with SQLITE_BUSY at once, without waiting
+  // for busy_timeout, when another process opens the same new file at the same moment.
+  it("opens a new file from four processes at once, every one of them", async () => {
+    const opener = fileURLToPath(new URL("./support/open-store.ts", import.meta.url));
+    const raceDir = tempDir();
+    // The race is narrow (about 1 open in 30 failed before the fix), so the rounds make a miss likely.
+    for (let round = 0; round < 8; round++) {
+      const file = join(raceDir, `open-race-${round}.db`);
+      const codes = await Promise.all(
+        Array.from({ length: 4 }, () => {
+          const child = spawn(process.execPath, ["--import", "tsx", opener, file], { stdio: ["ignore", "ignore", "pipe"] });
+          let stderr = "";
+          child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+          return new Promise<string>((resolve) => child.once("close", (code) => resolve(code === 0 ? "ok" : `exit ${String(code)}: ${stderr}`)));
+        }),
+      );
+      expect(codes).toEqual(["ok", "ok", "ok", "ok"]);
+    }
+  }, 60_000);
+
   it("lets exactly one of two racing processes create each idempotency key", async () => {
     const path = join(tempDir(), "race.db");
     const count = 60;

@@ -51,7 +51,7 @@ export function openDatabase(options: SqliteStoreOptions): Database.Database {
     if (options.mustExist === true && db.prepare(SELECT_LEDGER_EXISTS).get() === undefined) {
       throw new StoreUnavailableError(`no Sagaflow database at ${path} (it is a SQLite file without Sagaflow's tables); check the path`);
     }
-    const journalMode = db.prepare(pragmas.journalMode).pluck().get();
+    const journalMode = retryWhileBusy(() => db.prepare(pragmas.journalMode).pluck().get(), busyTimeoutMs);
     if (!inMemory && journalMode !== "wal") {
       throw new StoreUnavailableError(`could not switch ${path} to WAL mode (it is in ${String(journalMode)} mode); check that its directory is writable`);
     }
@@ -102,4 +102,23 @@ function openFailure(path: string, error: unknown): StoreUnavailableError {
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Switching a new file to WAL takes an exclusive lock for which SQLite does not always call the
+ * busy handler: two processes opening the same new file at once could see SQLITE_BUSY at once
+ * (seen in the two-process create race test). Retry for as long as busy_timeout would wait.
+ */
+function retryWhileBusy<T>(work: () => T, timeoutMs: number): T {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return work();
+    } catch (error) {
+      const busy = error instanceof Database.SqliteError && (error.code === "SQLITE_BUSY" || error.code === "SQLITE_LOCKED");
+      if (!busy || Date.now() >= deadline) throw error;
+      // Opening is synchronous in better-sqlite3; a short blocking pause keeps it so.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    }
+  }
 }
