@@ -5,6 +5,7 @@ import type { CommitOutcome, InboxMessage, TransitionCommit } from "../saga-stor
 import { toInboxMessage, type InboxRow } from "../stored-rows.js";
 import type { Query } from "./connection.js";
 import type { PostgresQueries } from "./queries.js";
+import type { TextBlob } from "./text-blob.js";
 
 /** Fencing and inbox columns of an instance whose commit was not written. */
 interface GuardRow {
@@ -22,24 +23,21 @@ export interface RangedInboxRow extends InboxRow {
 }
 
 /**
- * Commits a batch inside the caller's transaction, set-based: one `commitTransitions` statement
- * writes every acceptable item of a run of distinct instances (normally the whole batch), then,
- * only if some item was refused, one read tells `fenced` from `inbox_changed`, one write records
- * the fenced ones' late attempts in their histories, and one read fetches the messages the others
- * missed. A batch of any size costs 1 statement when all goes well, at most 4 otherwise (per run
- * of distinct instances, see below). Throws `InvalidArgumentError`
- * for a caller's bug; the caller rolls the transaction back, so nothing of the batch is written.
+ * The outcome of each transition of one `writeBatch` statement (see `commitColumns`), given the
+ * ids it wrote. Only if some item was refused: one read tells `fenced` from `inbox_changed`, one
+ * write records the fenced ones' late attempts in their histories, and one read fetches the
+ * messages the others missed. Throws `InvalidArgumentError` for a caller's bug, which the
+ * statement found too and so wrote nothing.
  */
-export async function commitBatch(query: Query, q: PostgresQueries, channel: string, commits: readonly TransitionCommit[]): Promise<CommitOutcome[]> {
-  const outcomes: CommitOutcome[] = [];
-  for (const run of runsOfDistinctInstances(commits)) {
-    const written = await query<{ id: string }>(q.commitTransitions, [...commitParams(run), channel]);
-    const writtenIds = new Set(written.map((row) => row.id));
-    const refused = run.filter((commit) => !writtenIds.has(commit.sagaId));
-    const refusals = refused.length === 0 ? new Map<string, CommitOutcome>() : await explainRefusals(query, q, refused);
-    for (const commit of run) outcomes.push(refusals.get(commit.sagaId) ?? { ok: true });
-  }
-  return outcomes;
+export async function commitOutcomes(
+  query: Query,
+  q: PostgresQueries,
+  run: readonly TransitionCommit[],
+  writtenIds: ReadonlySet<string>,
+): Promise<CommitOutcome[]> {
+  const refused = run.filter((commit) => !writtenIds.has(commit.sagaId));
+  const refusals = refused.length === 0 ? new Map<string, CommitOutcome>() : await explainRefusals(query, q, refused);
+  return run.map((commit) => refusals.get(commit.sagaId) ?? { ok: true });
 }
 
 /**
@@ -47,7 +45,7 @@ export async function commitBatch(query: Query, q: PostgresQueries, channel: str
  * cannot apply two changes to one row) and later runs see the earlier ones' writes, as a
  * one-by-one commit would. Batches from the runtime hold one transition per instance: one run.
  */
-function runsOfDistinctInstances(commits: readonly TransitionCommit[]): TransitionCommit[][] {
+export function runsOfDistinctInstances(commits: readonly TransitionCommit[]): TransitionCommit[][] {
   const runs: TransitionCommit[][] = [];
   let current: TransitionCommit[] = [];
   let ids = new Set<string>();
@@ -64,20 +62,22 @@ function runsOfDistinctInstances(commits: readonly TransitionCommit[]): Transiti
   return runs;
 }
 
-/** The array parameters $1–$17 of `commitTransitions`, one element per item (or per history entry). */
-function commitParams(run: readonly TransitionCommit[]): unknown[] {
-  const columns: unknown[][] = Array.from({ length: 12 }, () => []);
-  const history: unknown[][] = Array.from({ length: 5 }, () => []);
+/** The transition columns of `writeBatch` ($24–$42), one array each, with their JSON texts added to `blob`. */
+export function commitColumns(run: readonly TransitionCommit[], blob: TextBlob): unknown[][] {
+  const columns: unknown[][] = Array.from({ length: 13 }, () => []);
+  const history: unknown[][] = Array.from({ length: 6 }, () => []);
   for (const commit of run) {
     const { state } = commit;
     const terminal = isTerminal(state.status);
+    const stateText = blob.add(JSON.stringify(state));
     const row = [
       commit.sagaId,
       commit.epoch,
       commit.workerId,
       commit.nowMs,
       commit.inboxSeq,
-      JSON.stringify(state),
+      blob.offsets[stateText],
+      blob.lengths[stateText],
       state.status,
       terminal ? null : state.wakeAtMs,
       state.updatedAtMs,
@@ -87,7 +87,8 @@ function commitParams(run: readonly TransitionCommit[]): unknown[] {
     ];
     row.forEach((value, index) => columns[index]?.push(value));
     commit.history.forEach((entry, index) => {
-      const values = [commit.sagaId, index + 1, entry.type, entry.atMs, JSON.stringify(entry)];
+      const entryText = blob.add(JSON.stringify(entry));
+      const values = [commit.sagaId, index + 1, entry.type, entry.atMs, blob.offsets[entryText], blob.lengths[entryText]];
       values.forEach((value, column) => history[column]?.push(value));
     });
   }
@@ -96,7 +97,11 @@ function commitParams(run: readonly TransitionCommit[]): unknown[] {
 
 /**
  * Why each refused item was refused, checked in the same order as the other adapters: fencing
- * first, then the caller's inbox claim (a bug throws), then missed messages.
+ * first, then the caller's inbox claim (a bug throws), then missed messages. Read after the
+ * statement, which may have committed already: what changed since can only make an item more
+ * refused (epochs and inbox numbers only grow, and only this worker, the lease holder, deletes
+ * messages from the inbox or extends its lease), and an item that now passes every check is
+ * reported `fenced` (see below), which is always safe.
  */
 async function explainRefusals(query: Query, q: PostgresQueries, refused: readonly TransitionCommit[]): Promise<Map<string, CommitOutcome>> {
   const guards = new Map(

@@ -4,37 +4,30 @@ import type { CreateInstanceRequest, CreateOutcome } from "../saga-store.js";
 import { toInstanceRecord, type InstanceRow } from "../stored-rows.js";
 import type { Query } from "./connection.js";
 import type { PostgresQueries } from "./queries.js";
+import type { TextBlob } from "./text-blob.js";
 
 /**
- * Creates a batch of instances inside the caller's transaction, set-based: one `createInstances`
- * statement per run of creates whose ids and keys are distinct (normally the whole batch), then,
- * only if some were not inserted, one read of their keys tells "key taken" (`created: false`
- * with that instance) from "id taken" (that create alone fails). Later runs see the earlier ones'
- * rows, so a key repeated within a batch creates one instance, as creating one by one would.
+ * The outcome of each create of one `writeBatch` statement (see `createColumns`), given the ids
+ * it inserted. Only if some were not inserted: one read of their keys tells "key taken"
+ * (`created: false` with that instance) from "id taken" (that create alone fails).
  */
-export async function createBatch(
+export async function createOutcomes(
   query: Query,
   q: PostgresQueries,
-  channel: string,
-  creates: readonly CreateInstanceRequest[],
+  run: readonly CreateInstanceRequest[],
+  insertedIds: ReadonlySet<string>,
 ): Promise<CreateOutcome[]> {
-  const outcomes: CreateOutcome[] = [];
-  for (const run of runsOfDistinctCreates(creates)) {
-    const inserted = await query<{ id: string }>(q.createInstances, [...createParams(run), channel]);
-    const insertedIds = new Set(inserted.map((row) => row.id));
-    const refusedKeys = run.flatMap((request) =>
-      insertedIds.has(request.state.id) || request.state.idempotencyKey === null ? [] : [request.state.idempotencyKey],
-    );
-    // The key's instance committed before this insert gave up (or was written earlier in this transaction), so this read sees it.
-    const byKey = new Map<string, InstanceRow>();
-    if (refusedKeys.length > 0) {
-      for (const row of await query<InstanceRow & { idempotency_key: string }>(q.selectInstancesByKeys, [refusedKeys])) {
-        byKey.set(row.idempotency_key, row);
-      }
+  const refusedKeys = run.flatMap((request) =>
+    insertedIds.has(request.state.id) || request.state.idempotencyKey === null ? [] : [request.state.idempotencyKey],
+  );
+  // The key's instance committed before this insert gave up (or was written earlier in this transaction), so this read sees it.
+  const byKey = new Map<string, InstanceRow>();
+  if (refusedKeys.length > 0) {
+    for (const row of await query<InstanceRow & { idempotency_key: string }>(q.selectInstancesByKeys, [refusedKeys])) {
+      byKey.set(row.idempotency_key, row);
     }
-    for (const request of run) outcomes.push(outcomeOf(request, insertedIds, byKey));
   }
-  return outcomes;
+  return run.map((request) => outcomeOf(request, insertedIds, byKey));
 }
 
 function outcomeOf(request: CreateInstanceRequest, insertedIds: ReadonlySet<string>, byKey: ReadonlyMap<string, InstanceRow>): CreateOutcome {
@@ -84,19 +77,21 @@ export function runsOfDistinctCreates(creates: readonly CreateInstanceRequest[])
   return runs;
 }
 
-/** The array parameters $1–$19 of `createInstances`. */
-function createParams(run: readonly CreateInstanceRequest[]): unknown[] {
-  const columns: unknown[][] = Array.from({ length: 14 }, () => []);
-  const history: unknown[][] = Array.from({ length: 5 }, () => []);
+/** The new-instance columns of `writeBatch` ($3–$23), one array each, with their JSON texts added to `blob`. */
+export function createColumns(run: readonly CreateInstanceRequest[], blob: TextBlob): unknown[][] {
+  const columns: unknown[][] = Array.from({ length: 15 }, () => []);
+  const history: unknown[][] = Array.from({ length: 6 }, () => []);
   for (const { state, lease, history: entries } of run) {
     const terminal = isTerminal(state.status);
+    const stateText = blob.add(JSON.stringify(state));
     const row = [
       state.id,
       state.definitionName,
       state.definitionVersion,
       state.status,
       state.idempotencyKey,
-      JSON.stringify(state),
+      blob.offsets[stateText],
+      blob.lengths[stateText],
       terminal ? null : state.wakeAtMs,
       lease?.owner ?? null,
       lease?.expiresAtMs ?? null,
@@ -108,7 +103,8 @@ function createParams(run: readonly CreateInstanceRequest[]): unknown[] {
     ];
     row.forEach((value, index) => columns[index]?.push(value));
     entries.forEach((entry, index) => {
-      const values = [state.id, index + 1, entry.type, entry.atMs, JSON.stringify(entry)];
+      const entryText = blob.add(JSON.stringify(entry));
+      const values = [state.id, index + 1, entry.type, entry.atMs, blob.offsets[entryText], blob.lengths[entryText]];
       values.forEach((value, column) => history[column]?.push(value));
     });
   }

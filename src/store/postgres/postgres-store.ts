@@ -31,14 +31,17 @@ import {
   type InstanceRow,
   type StatusCountRow,
 } from "../stored-rows.js";
-import { commitBatch, groupInbox, type RangedInboxRow } from "./commit-batch.js";
-import { createBatch, runsOfDistinctCreates } from "./create-batch.js";
+import { groupInbox, type RangedInboxRow } from "./commit-batch.js";
+import { fitsOneStatement, writeBatchStatements } from "./write-batch.js";
 import { PostgresConnection, type PostgresStoreStats, type Query } from "./connection.js";
 import { migrate } from "./migrations.js";
 import { NotificationListener } from "./notification-listener.js";
 import { channelFor, checkPostgresOptions, migrationLockKey, type PostgresStoreOptions } from "./options.js";
 import { createQueries, type PostgresQueries } from "./queries.js";
 
+
+/** The name `writeBatch` is prepared under on each pooled connection. */
+const PREPARED_WRITE_BATCH = "sagaflow_write_batch";
 /**
  * A `SagaStore` in a PostgreSQL schema, shared by any number of worker processes: claims use
  * `FOR UPDATE SKIP LOCKED`, every write is fenced by the claim's epoch, a group commit is one
@@ -96,12 +99,8 @@ export class PostgresStore implements SagaStore {
     return this.#call(async () => {
       for (const commit of batch.commits) checkCommitStateId(commit.sagaId, commit.state.id);
       if (batch.creates.length === 0 && batch.commits.length === 0) return { creates: [], commits: [] };
-      if (writesInOneStatement(batch)) return this.#writeOneStatement(batch);
-      return this.#db.transaction(async (query) => {
-        const creates = batch.creates.length === 0 ? [] : await createBatch(query, this.#q, this.channel, batch.creates);
-        const commits = batch.commits.length === 0 ? [] : await commitBatch(query, this.#q, this.channel, batch.commits);
-        return { creates, commits };
-      });
+      if (fitsOneStatement(batch)) return this.#writeOneStatement(batch);
+      return this.#db.transaction((query) => writeBatchStatements(query, this.#q, this.channel, batch));
     });
   }
 
@@ -196,7 +195,9 @@ export class PostgresStore implements SagaStore {
     return this.#call(async () => {
       for (const commit of commits) checkCommitStateId(commit.sagaId, commit.state.id);
       if (commits.length === 0) return [];
-      return this.#db.transaction((query) => commitBatch(query, this.#q, this.channel, commits));
+      const batch = { creates: [], commits };
+      if (fitsOneStatement(batch)) return (await this.#writeOneStatement(batch)).commits;
+      return (await this.#db.transaction((query) => writeBatchStatements(query, this.#q, this.channel, batch))).commits;
     });
   }
 
@@ -274,29 +275,24 @@ export class PostgresStore implements SagaStore {
   }
 
   /**
-   * A batch whose writes are one statement needs no BEGIN and COMMIT: the statement is atomic and
-   * durable on its own, which saves two round trips (at low load, most of a commit's latency).
-   * What may follow only reads (why an item was refused, whose key was taken) or records a lone
-   * fenced commit's late attempt, which needs no transaction with anything else.
+   * A batch that fits one statement needs no BEGIN and COMMIT: the statement is atomic and
+   * durable on its own, which saves two round trips per group commit (at low load most of a
+   * commit's latency; under load, time a connection would sit idle in its transaction waiting for
+   * this process's event loop). What may follow only reads (why an item was refused, whose key was
+   * taken) or records fenced commits' late attempts, a statement of its own that needs no
+   * transaction with anything else.
    */
   async #writeOneStatement(batch: WriteBatch): Promise<WriteBatchResult> {
-    // A lone create or commit (what a lightly loaded worker writes) reuses a prepared plan: planning
-    // these statements costs about as much as running them for one item. Larger batches are planned
-    // each time, for the actual number of items.
-    const single = batch.creates.length + batch.commits.length === 1;
-    const prepared = new Map<string, string>([
-      [this.#q.createInstances, "sagaflow_create_one"],
-      [this.#q.commitTransitions, "sagaflow_commit_one"],
-    ]);
+    // Prepared once per connection and its plan reused: planning this statement cost the server
+    // about as much as running it for a batch of a hundred items. Its joins are on primary keys
+    // whatever the batch's size, so a generic plan serves every size.
     const query: Query = (sql, params) => {
       if (sql === this.#q.appendRejectedWrites) return this.#db.write(sql, params);
-      const name = prepared.get(sql);
-      if (name === undefined) return this.#db.query(sql, params);
+      if (sql !== this.#q.writeBatch) return this.#db.query(sql, params);
       // Names are per connection, and a pool serves one schema, so a fixed name cannot collide.
-      return this.#db.write(sql, params, single ? name : undefined);
+      return this.#db.write(sql, params, PREPARED_WRITE_BATCH);
     };
-    if (batch.commits.length === 0) return { creates: await createBatch(query, this.#q, this.channel, batch.creates), commits: [] };
-    return { creates: [], commits: await commitBatch(query, this.#q, this.channel, batch.commits) };
+    return writeBatchStatements(query, this.#q, this.channel, batch);
   }
 
   /** Rejects once closed; driver failures become `StoreUnavailableError` with the original as `cause`. */
@@ -304,15 +300,4 @@ export class PostgresStore implements SagaStore {
     if (this.#closing !== undefined) return Promise.reject(new StoreUnavailableError(`${this.#db.label} was closed; open it again`));
     return this.#db.call(work);
   }
-}
-
-/**
- * Whether the batch is one write statement: creates alone that name every id and key once (a
- * refused create writes nothing and harms no other), or a single commit (if it is a caller's bug,
- * it wrote nothing, so "none of the batch is written" still holds). Several commits need a
- * transaction: one item's bug must undo the others.
- */
-function writesInOneStatement(batch: WriteBatch): boolean {
-  if (batch.commits.length === 0) return runsOfDistinctCreates(batch.creates).length === 1;
-  return batch.creates.length === 0 && batch.commits.length === 1;
 }

@@ -7,6 +7,7 @@
  */
 import { TERMINAL_STATUSES } from "../../domain/status.js";
 import { quoteIdentifier } from "./options.js";
+import { sliceSql } from "./text-blob.js";
 
 /** `'completed', 'compensated', 'failed'`, from the domain so the two cannot drift apart. */
 const TERMINAL = TERMINAL_STATUSES.map((status) => `'${status}'`).join(", ");
@@ -67,35 +68,6 @@ export function createQueries(schema: string) {
 
     // --- instances ----------------------------------------------------------------------------
 
-    /**
-     * Creates a run of instances (ids distinct, idempotency keys distinct) with their first history
-     * entries, in one statement. Instances as arrays, one element each: $1 id[], $2 definition
-     * name[], $3 definition version[], $4 status[], $5 idempotency key[], $6 state JSON[], $7 wake
-     * at[], $8 lease owner[], $9 lease expiry[], $10 epoch[], $11 history count[], $12 created at[],
-     * $13 updated at[], $14 ended at[]; their history entries as arrays: $15 saga id[], $16 seq[],
-     * $17 type[], $18 at_ms[], $19 entry JSON[]; $20 the notification channel. Returns the ids
-     * created. ON CONFLICT DO NOTHING (id or key) makes a concurrent create with the same key wait
-     * for the first one's commit and then write nothing, which is what keeps two connections from
-     * both creating it; the caller tells a taken key from a taken id by reading the key afterwards.
-     * An unleased, waiting instance is work for any worker, so the insert notifies (delivered only
-     * if the transaction commits; PostgreSQL sends one notification per transaction).
-     */
-    createInstances: `WITH created AS (
-  INSERT INTO ${instances} (
-    id, definition_name, definition_version, status, idempotency_key, state_json, wake_at_ms,
-    lease_owner, lease_expires_at_ms, epoch, history_count, created_at_ms, updated_at_ms, ended_at_ms
-  )
-  SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::bigint[],
-                       $8::text[], $9::bigint[], $10::bigint[], $11::int[], $12::bigint[], $13::bigint[], $14::bigint[])
-  ON CONFLICT DO NOTHING
-  RETURNING id, lease_owner, epoch, wake_at_ms
-), history AS (
-  INSERT INTO ${events} (saga_id, seq, type, at_ms, worker_id, epoch, entry_json)
-  SELECT c.id, e.seq, e.type, e.at_ms, c.lease_owner, CASE WHEN c.lease_owner IS NULL THEN NULL ELSE c.epoch END, e.entry_json
-  FROM unnest($15::text[], $16::int[], $17::text[], $18::bigint[], $19::text[]) AS e(saga_id, seq, type, at_ms, entry_json)
-  JOIN created c ON c.id = e.saga_id
-)
-SELECT id, CASE WHEN lease_owner IS NULL AND wake_at_ms IS NOT NULL THEN pg_notify($20, '') END AS notified FROM created`,
 
     /** Instances by idempotency key. $1 key[]. */
     selectInstancesByKeys: `SELECT ${INSTANCE_COLUMNS}, i.idempotency_key FROM ${instances} i WHERE i.idempotency_key = ANY($1::text[])`,
@@ -196,12 +168,41 @@ RETURNING CASE WHEN wake_at_ms IS NOT NULL THEN pg_notify($4, '') END AS notifie
     // --- committing transitions -----------------------------------------------------------------
 
     /**
-     * Writes every acceptable item of a group commit in one statement. Items as arrays (one element
-     * per item, ids distinct): $1 id[], $2 epoch[], $3 worker id[], $4 now[], $5 inbox seq[] (the
-     * seq the item applied), $6 state JSON[], $7 status[], $8 wake at[], $9 updated at[], $10 ended
-     * at[], $11 lease expiry[] (null to release), $12 history added[]; their history entries as
-     * arrays: $13 saga id[], $14 ordinal (1-based within its item)[], $15 type[], $16 at_ms[], $17
-     * entry JSON[]; $18 the notification channel. Returns the ids written.
+     * Writes a group commit in one statement, which is atomic and durable on its own: no BEGIN or
+     * COMMIT round trips. $1 every JSON text of the batch as one blob (see `TextBlob`); $2 the
+     * notification channel.
+     *
+     * New instances (ids distinct, keys distinct, none named by a commit of the same statement),
+     * as arrays with one element each: $3 id[], $4 definition name[], $5 definition version[], $6
+     * status[], $7 idempotency key[], $8 state JSON offset[] and $9 length[] in the blob, $10 wake
+     * at[], $11 lease owner[], $12 lease expiry[], $13 epoch[], $14 history count[], $15 created
+     * at[], $16 updated at[], $17 ended at[]; their history entries: $18 saga id[], $19 seq[], $20
+     * type[], $21 at_ms[], $22 entry JSON offset[] and $23 length[] in the blob. ON CONFLICT DO
+     * NOTHING (id or key) makes a concurrent create with the same key wait for the first one's
+     * commit and then write nothing, which is what keeps two connections from both creating it;
+     * the caller tells a taken key from a taken id by reading the key afterwards.
+     *
+     * Transitions (ids distinct), one element each: $24 id[], $25 epoch[], $26 worker id[], $27
+     * now[], $28 inbox seq[] (the seq the item applied), $29 state JSON offset[] and $30 length[]
+     * in the blob, $31 status[], $32 wake at[], $33 updated at[], $34 ended at[], $35 lease
+     * expiry[] (null to release), $36 history added[]; their history entries: $37 saga id[], $38
+     * ordinal (1-based within its item)[], $39 type[], $40 at_ms[], $41 entry JSON offset[] and
+     * $42 length[] in the blob.
+     *
+     * Returns a row per instance created (`created`) or transition written (not `created`).
+     *
+     * A transition is written only if its instance is still at its epoch, leased to its worker
+     * until at least its `now`, and has received no message beyond the ones it applied: the
+     * fencing check (G5) and the write are one UPDATE, so nothing can slip in between. `locked`
+     * takes the row locks in id order before anything is written: without it, two batches that
+     * share instances (a stale worker's and the new owner's) could lock them in opposite orders
+     * and deadlock, and the aborted one would fail its good items too. A transition that passes
+     * fencing but claims messages its instance never received (or had applied already) is a
+     * caller's bug: then nothing of the statement is written (`impossible`, read from the locked
+     * rows), so the caller can throw with the batch untouched. History numbers continue from each
+     * instance's count, inbox messages a transition applied are deleted, and a write that leaves
+     * its instance unleased but waiting notifies (PostgreSQL sends one notification per
+     * transaction), as does an unleased, waiting new instance: work for any worker.
      *
      * An item is written only if its instance is still at its epoch, leased to its worker until at
      * least its `now`, and has received no message beyond the ones it applied: the fencing check
@@ -219,16 +220,43 @@ RETURNING CASE WHEN wake_at_ms IS NOT NULL THEN pg_notify($4, '') END AS notifie
      * oldest wake-up first. Leaving it, like `status` while that does not change, means the update
      * changes no indexed column and can be HOT: most commits then touch no index.
      */
-    commitTransitions: `WITH locked AS (
-  SELECT id FROM ${instances} WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE
+    writeBatch: `WITH locked AS (
+  SELECT id, epoch, lease_owner, lease_expires_at_ms, inbox_seq, inbox_applied_seq
+  FROM ${instances} WHERE id = ANY($24::text[]) ORDER BY id FOR UPDATE
 ), c AS (
-  SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::int[], $6::text[], $7::text[],
-                       $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::int[])
-    AS c(id, epoch, worker_id, now_ms, inbox_seq, state_json, status, wake_at_ms, updated_at_ms, ended_at_ms,
+  SELECT * FROM unnest($24::text[], $25::bigint[], $26::text[], $27::bigint[], $28::int[], $29::int[], $30::int[], $31::text[],
+                       $32::bigint[], $33::bigint[], $34::bigint[], $35::bigint[], $36::int[])
+    AS c(id, epoch, worker_id, now_ms, inbox_seq, state_offset, state_length, status, wake_at_ms, updated_at_ms, ended_at_ms,
          lease_expires_at_ms, history_added)
+), impossible AS (
+  SELECT 1 FROM c JOIN locked l ON l.id = c.id
+  WHERE l.epoch = c.epoch AND l.lease_owner = c.worker_id AND l.lease_expires_at_ms >= c.now_ms
+    AND (c.inbox_seq > l.inbox_seq OR c.inbox_seq < l.inbox_applied_seq)
+  LIMIT 1
+), created AS (
+  INSERT INTO ${instances} (
+    id, definition_name, definition_version, status, idempotency_key, state_json, wake_at_ms,
+    lease_owner, lease_expires_at_ms, epoch, history_count, created_at_ms, updated_at_ms, ended_at_ms
+  )
+  SELECT r.id, r.definition_name, r.definition_version, r.status, r.idempotency_key,
+         ${sliceSql("$1::bytea", "r.state_offset", "r.state_length")}, r.wake_at_ms, r.lease_owner, r.lease_expires_at_ms,
+         r.epoch, r.history_count, r.created_at_ms, r.updated_at_ms, r.ended_at_ms
+  FROM unnest($3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::int[], $9::int[], $10::bigint[],
+              $11::text[], $12::bigint[], $13::bigint[], $14::int[], $15::bigint[], $16::bigint[], $17::bigint[])
+    AS r(id, definition_name, definition_version, status, idempotency_key, state_offset, state_length, wake_at_ms,
+         lease_owner, lease_expires_at_ms, epoch, history_count, created_at_ms, updated_at_ms, ended_at_ms)
+  WHERE NOT EXISTS (SELECT 1 FROM impossible)
+  ON CONFLICT DO NOTHING
+  RETURNING id, lease_owner, epoch, wake_at_ms
+), created_history AS (
+  INSERT INTO ${events} (saga_id, seq, type, at_ms, worker_id, epoch, entry_json)
+  SELECT n.id, e.seq, e.type, e.at_ms, n.lease_owner, CASE WHEN n.lease_owner IS NULL THEN NULL ELSE n.epoch END,
+         ${sliceSql("$1::bytea", "e.entry_offset", "e.entry_length")}
+  FROM unnest($18::text[], $19::int[], $20::text[], $21::bigint[], $22::int[], $23::int[]) AS e(saga_id, seq, type, at_ms, entry_offset, entry_length)
+  JOIN created n ON n.id = e.saga_id
 ), written AS (
   UPDATE ${instances} AS i
-  SET state_json = c.state_json, status = c.status, updated_at_ms = c.updated_at_ms,
+  SET state_json = ${sliceSql("$1::bytea", "c.state_offset", "c.state_length")}, status = c.status, updated_at_ms = c.updated_at_ms,
       wake_at_ms = CASE WHEN c.lease_expires_at_ms IS NOT NULL AND i.wake_at_ms <= c.wake_at_ms AND c.wake_at_ms <= c.now_ms
                         THEN i.wake_at_ms ELSE c.wake_at_ms END,
       ended_at_ms = c.ended_at_ms,
@@ -239,22 +267,26 @@ RETURNING CASE WHEN wake_at_ms IS NOT NULL THEN pg_notify($4, '') END AS notifie
   FROM c JOIN locked l ON l.id = c.id
   WHERE i.id = c.id AND i.epoch = c.epoch AND i.lease_owner = c.worker_id
     AND i.lease_expires_at_ms >= c.now_ms AND i.inbox_seq = c.inbox_seq
-  RETURNING i.id, i.history_count - c.history_added AS history_before, i.inbox_applied_seq, c.worker_id, c.epoch,
-            i.lease_owner IS NULL AND i.wake_at_ms IS NOT NULL AS waiting_unleased
-), history AS (
+    AND NOT EXISTS (SELECT 1 FROM impossible)
+  RETURNING i.id, i.history_count - c.history_added AS history_before, i.inbox_applied_seq, l.inbox_applied_seq AS applied_before,
+            c.worker_id, c.epoch, i.lease_owner IS NULL AND i.wake_at_ms IS NOT NULL AS waiting_unleased
+), written_history AS (
   INSERT INTO ${events} (saga_id, seq, type, at_ms, worker_id, epoch, entry_json)
-  SELECT w.id, w.history_before + e.ordinal, e.type, e.at_ms, w.worker_id, w.epoch, e.entry_json
-  FROM unnest($13::text[], $14::int[], $15::text[], $16::bigint[], $17::text[]) AS e(saga_id, ordinal, type, at_ms, entry_json)
+  SELECT w.id, w.history_before + e.ordinal, e.type, e.at_ms, w.worker_id, w.epoch, ${sliceSql("$1::bytea", "e.entry_offset", "e.entry_length")}
+  FROM unnest($37::text[], $38::int[], $39::text[], $40::bigint[], $41::int[], $42::int[]) AS e(saga_id, ordinal, type, at_ms, entry_offset, entry_length)
   JOIN written w ON w.id = e.saga_id
 ), consumed AS (
-  DELETE FROM ${inbox} AS b USING written w WHERE b.saga_id = w.id AND b.seq <= w.inbox_applied_seq
+  DELETE FROM ${inbox} AS b USING written w
+  WHERE w.inbox_applied_seq > w.applied_before AND b.saga_id = w.id AND b.seq <= w.inbox_applied_seq
 )
-SELECT id, CASE WHEN waiting_unleased THEN pg_notify($18, '') END AS notified FROM written`,
+SELECT id, true AS created, CASE WHEN lease_owner IS NULL AND wake_at_ms IS NOT NULL THEN pg_notify($2, '') END AS notified FROM created
+UNION ALL
+SELECT id, false, CASE WHEN waiting_unleased THEN pg_notify($2, '') END FROM written`,
 
     /**
      * Why items of a group commit were not written: their instances' fencing and inbox columns.
-     * $1 saga id[]. Runs in the commit's transaction after `commitTransitions` locked these rows,
-     * so what it reads cannot change before the transaction ends.
+     * $1 saga id[]. Runs right after `writeBatch` refused them (in its transaction when it has one);
+     * see `explainRefusals` for why a change in between is harmless.
      */
     selectCommitGuards: `SELECT id, epoch, lease_owner, lease_expires_at_ms, inbox_seq, inbox_applied_seq
 FROM ${instances} WHERE id = ANY($1::text[])`,
