@@ -9,7 +9,11 @@
  * Unarmed (always, outside such tests) a check costs one string comparison.
  */
 export const FaultPoint = {
-  /** Inside a store write transaction, after its statements, before COMMIT: the whole batch must vanish. */
+  /**
+   * Before a store write commits: inside its transaction, after its statements, before COMMIT; or,
+   * for a write that is one statement committing on its own, before it is sent. The whole batch
+   * must vanish.
+   */
   WriteBeforeCommit: "store.write.before-commit",
   /** Right after a store write committed, before any caller hears of it: the batch must survive. */
   WriteAfterCommit: "store.write.after-commit",

@@ -1,6 +1,7 @@
 /**
  * Kills a worker at the durability boundaries of group commit — in the middle of a batch's
- * transaction, right after a batch committed, and between a commit and the next step's start —
+ * transaction (SQLite) or just before its one statement is sent (PostgreSQL), right after a
+ * batch committed, and between a commit and the next step's start —
  * and checks that nothing it reported as done is lost, and that no participant call took effect
  * twice.
  */

@@ -82,6 +82,8 @@ export class PostgresConnection {
    * of a large statement when it is run again and again with the same shape of parameters.
    */
   async write<Row>(sql: string, params?: readonly unknown[], prepareAs?: string): Promise<Row[]> {
+    // A statement of its own commits as it runs, so "before its commit" is before it is sent.
+    faultPoint(FaultPoint.WriteBeforeCommit);
     const rows = await this.query<Row>(sql, params, prepareAs);
     faultPoint(FaultPoint.WriteAfterCommit);
     this.#stats.commits++;
