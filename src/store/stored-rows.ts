@@ -34,12 +34,15 @@ export interface CommitGuardRow {
   history_count: number;
 }
 
-/** A row of `saga_events`, without the saga id it was read by. */
-export interface EventRow {
+/**
+ * A row of `saga_history`, without the saga id it was read by: the entries one write appended,
+ * numbered from `seq`, and who wrote them.
+ */
+export interface HistoryRow {
   seq: number;
   worker_id: string | null;
   epoch: number | null;
-  entry_json: string;
+  entries_json: string;
 }
 
 /** A row of `saga_inbox`, without the saga id it was read by. */
@@ -76,15 +79,26 @@ export function toInstanceRecord(row: InstanceRow): InstanceRecord {
   };
 }
 
-/** A history entry with its number and, when a worker wrote it, that worker and its epoch. */
-export function toStoredHistoryEntry(sagaId: string, row: EventRow): StoredHistoryEntry {
-  const entry = parseStored<HistoryEntry>(row.entry_json, `saga_events.entry_json of ${sagaId} #${row.seq}`);
-  return {
-    ...entry,
-    seq: row.seq,
-    ...(row.worker_id === null ? {} : { workerId: row.worker_id }),
-    ...(row.epoch === null ? {} : { epoch: row.epoch }),
-  };
+/**
+ * The history entries of an instance's rows (in `seq` order), each with its number and, when a
+ * worker wrote it, that worker and its epoch.
+ */
+export function toStoredHistory(sagaId: string, rows: readonly HistoryRow[]): StoredHistoryEntry[] {
+  const stored: StoredHistoryEntry[] = [];
+  for (const row of rows) {
+    const what = `saga_history.entries_json of ${sagaId} #${row.seq}`;
+    const entries = parseStored<HistoryEntry[]>(row.entries_json, what);
+    if (!Array.isArray(entries)) throw new StoreUnavailableError(`the store holds a non-array in ${what}; restore the database from a backup`);
+    entries.forEach((entry, index) => {
+      stored.push({
+        ...entry,
+        seq: row.seq + index,
+        ...(row.worker_id === null ? {} : { workerId: row.worker_id }),
+        ...(row.epoch === null ? {} : { epoch: row.epoch }),
+      });
+    });
+  }
+  return stored;
 }
 
 /** An inbox message, its event parsed. */

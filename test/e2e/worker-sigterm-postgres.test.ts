@@ -71,7 +71,7 @@ describe("sagaflow worker on PostgreSQL and SIGTERM", () => {
     // Sagas the first worker held mid-run were finished by the second, long before their leases
     // would have expired: the first gave them back when it stopped.
     const handedOver = await withClient(schema.url, async (client) => {
-      const events = `"${schema.schema}".saga_events`;
+      const events = `"${schema.schema}".saga_history`;
       const { rows } = await client.query<{ n: number }>(
         `SELECT CAST(COUNT(DISTINCT a.saga_id) AS INTEGER) AS n FROM ${events} a JOIN ${events} b ON b.saga_id = a.saga_id
          WHERE a.worker_id = 'w-term' AND b.worker_id = 'w-finish'`,

@@ -85,7 +85,8 @@ describe("SqliteStore on disk", () => {
     const store = await openSqliteStore({ path });
     try {
       expect((await store.getInstance("old"))?.state).toEqual(state);
-      expect((await store.getHistory("old")).map((e) => e.type)).toEqual(history.map((e) => e.type));
+      // Migration 3 carried every entry over, whole and with its number.
+      expect(await store.getHistory("old")).toEqual(history.map((entry, index) => ({ ...entry, seq: index + 1 })));
       const [claimed] = await claim(store, "w1", T0, ["old"]);
       expect(claimed?.inbox).toEqual([{ seq: 1, event: cancel(), receivedAtMs: T0 }]);
     } finally {
@@ -95,9 +96,11 @@ describe("SqliteStore on disk", () => {
     try {
       const versions = check.prepare("SELECT version FROM sagaflow_migrations ORDER BY version").all() as Array<{ version: number }>;
       expect(versions.map((v) => v.version)).toEqual(Array.from({ length: LATEST_SCHEMA_VERSION }, (_, i) => i + 1));
-      // Migration 2 dropped the foreign keys; the rebuilt tables kept every row.
-      expect(check.prepare("SELECT * FROM pragma_foreign_key_list('saga_events')").all()).toEqual([]);
-      expect(check.prepare("SELECT count(*) AS n FROM saga_events").get()).toEqual({ n: history.length });
+      // Migration 2 dropped the foreign keys; migration 3 made each old entry a history row of its own.
+      expect(check.prepare("SELECT * FROM pragma_foreign_key_list('saga_history')").all()).toEqual([]);
+      expect(check.prepare("SELECT * FROM pragma_foreign_key_list('saga_inbox')").all()).toEqual([]);
+      expect(check.prepare("SELECT count(*) AS n, sum(entry_count) AS entries FROM saga_history").get()).toEqual({ n: history.length, entries: history.length });
+      expect(check.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE name = 'saga_events'").get()).toEqual({ n: 0 });
     } finally {
       check.close();
     }

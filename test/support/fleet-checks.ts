@@ -49,12 +49,12 @@ export function checkLedgerAgainstStatuses(ledger: readonly LedgerEntry[], statu
   return problems;
 }
 
+/** One history entry as the fleet checks read it: one per entry of each `saga_history` row. */
 interface EventRow {
   saga_id: string;
   seq: number;
   worker_id: string | null;
   epoch: string | null;
-  at_ms: string;
   entry_json: string;
 }
 
@@ -72,7 +72,13 @@ export interface FleetHistory {
 /** Reads every saga's history from the schema and checks the fleet's invariants on it. */
 export async function checkFleetHistory(schema: TestSchema): Promise<FleetHistory> {
   const rows = await withClient(schema.url, async (client) =>
-    (await client.query<EventRow>(`SELECT saga_id, seq, worker_id, epoch, at_ms, entry_json FROM "${schema.schema}".saga_events ORDER BY saga_id, seq`)).rows,
+    (
+      await client.query<EventRow>(
+        `SELECT h.saga_id, h.seq + e.ordinal - 1 AS seq, h.worker_id, h.epoch, e.entry::text AS entry_json
+         FROM "${schema.schema}".saga_history h, json_array_elements(h.entries_json::json) WITH ORDINALITY AS e(entry, ordinal)
+         ORDER BY h.saga_id, seq`,
+      )
+    ).rows,
   );
   const bySaga = new Map<string, EventRow[]>();
   for (const row of rows) {

@@ -62,14 +62,14 @@ export function runsOfDistinctInstances(commits: readonly TransitionCommit[]): T
   return runs;
 }
 
-/** The transition columns of `writeBatch` ($24–$42), one array each, with their JSON texts added to `blob`. */
+/** The transition columns of `writeBatch` ($20–$34), one array each, with their JSON texts added to `blob`. */
 export function commitColumns(run: readonly TransitionCommit[], blob: TextBlob): unknown[][] {
-  const columns: unknown[][] = Array.from({ length: 13 }, () => []);
-  const history: unknown[][] = Array.from({ length: 6 }, () => []);
+  const columns: unknown[][] = Array.from({ length: 15 }, () => []);
   for (const commit of run) {
     const { state } = commit;
     const terminal = isTerminal(state.status);
     const stateText = blob.add(JSON.stringify(state));
+    const historyText = blob.add(JSON.stringify(commit.history));
     const row = [
       commit.sagaId,
       commit.epoch,
@@ -84,15 +84,12 @@ export function commitColumns(run: readonly TransitionCommit[], blob: TextBlob):
       terminal ? (state.endedAtMs ?? commit.nowMs) : null,
       commit.lease === "release" ? null : commit.lease.expiresAtMs,
       commit.history.length,
+      blob.offsets[historyText],
+      blob.lengths[historyText],
     ];
     row.forEach((value, index) => columns[index]?.push(value));
-    commit.history.forEach((entry, index) => {
-      const entryText = blob.add(JSON.stringify(entry));
-      const values = [commit.sagaId, index + 1, entry.type, entry.atMs, blob.offsets[entryText], blob.lengths[entryText]];
-      values.forEach((value, column) => history[column]?.push(value));
-    });
   }
-  return [...columns, ...history];
+  return columns;
 }
 
 /**
@@ -141,7 +138,7 @@ async function explainRefusals(query: Query, q: PostgresQueries, refused: readon
       late.map(({ commit }) => commit.workerId),
       late.map(({ commit }) => commit.epoch),
       entries.map((entry) => entry.atMs),
-      entries.map((entry) => JSON.stringify(entry)),
+      entries.map((entry) => JSON.stringify([entry])),
     ]);
   }
   if (missed.length > 0) {

@@ -77,13 +77,13 @@ export function runsOfDistinctCreates(creates: readonly CreateInstanceRequest[])
   return runs;
 }
 
-/** The new-instance columns of `writeBatch` ($3–$23), one array each, with their JSON texts added to `blob`. */
+/** The new-instance columns of `writeBatch` ($3–$19), one array each, with their JSON texts added to `blob`. */
 export function createColumns(run: readonly CreateInstanceRequest[], blob: TextBlob): unknown[][] {
-  const columns: unknown[][] = Array.from({ length: 15 }, () => []);
-  const history: unknown[][] = Array.from({ length: 6 }, () => []);
-  for (const { state, lease, history: entries } of run) {
+  const columns: unknown[][] = Array.from({ length: 17 }, () => []);
+  for (const { state, lease, history } of run) {
     const terminal = isTerminal(state.status);
     const stateText = blob.add(JSON.stringify(state));
+    const historyText = blob.add(JSON.stringify(history));
     const row = [
       state.id,
       state.definitionName,
@@ -96,17 +96,14 @@ export function createColumns(run: readonly CreateInstanceRequest[], blob: TextB
       lease?.owner ?? null,
       lease?.expiresAtMs ?? null,
       lease === undefined ? 0 : 1,
-      entries.length,
+      history.length,
       state.createdAtMs,
       state.updatedAtMs,
       terminal ? (state.endedAtMs ?? state.updatedAtMs) : null,
+      blob.offsets[historyText],
+      blob.lengths[historyText],
     ];
     row.forEach((value, index) => columns[index]?.push(value));
-    entries.forEach((entry, index) => {
-      const entryText = blob.add(JSON.stringify(entry));
-      const values = [state.id, index + 1, entry.type, entry.atMs, blob.offsets[entryText], blob.lengths[entryText]];
-      values.forEach((value, column) => history[column]?.push(value));
-    });
   }
-  return [...columns, ...history];
+  return columns;
 }

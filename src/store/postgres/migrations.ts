@@ -87,6 +87,29 @@ CREATE INDEX saga_instances_due_order ON ${s}.saga_instances (wake_at_ms, id) WH
 DROP INDEX ${s}.saga_instances_due;
 `,
   },
+  {
+    version: 3,
+    name: "history as one row per write",
+    // A write appends all of its entries (a saga's start and first attempt, a step's outcome and
+    // the next attempt) as one row holding their JSON array, numbered from the first entry's seq:
+    // half the rows and index entries of one row per entry, which were most of the server's work
+    // per saga. Existing entries become rows of one entry each, their numbers unchanged.
+    sql: (s) => `
+CREATE TABLE ${s}.saga_history (
+  saga_id TEXT COLLATE "C" NOT NULL,
+  seq INTEGER NOT NULL,
+  entry_count INTEGER NOT NULL,
+  at_ms BIGINT NOT NULL,
+  worker_id TEXT,
+  epoch BIGINT,
+  entries_json TEXT NOT NULL,
+  PRIMARY KEY (saga_id, seq)
+);
+INSERT INTO ${s}.saga_history (saga_id, seq, entry_count, at_ms, worker_id, epoch, entries_json)
+  SELECT saga_id, seq, 1, at_ms, worker_id, epoch, '[' || entry_json || ']' FROM ${s}.saga_events;
+DROP TABLE ${s}.saga_events;
+`,
+  },
 ];
 
 /** The schema version this code writes and understands. */

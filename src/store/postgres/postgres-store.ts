@@ -25,9 +25,9 @@ import type {
 import {
   parseStored,
   toInstanceRecord,
-  toStoredHistoryEntry,
+  toStoredHistory,
   type ClaimedRow,
-  type EventRow,
+  type HistoryRow,
   type InstanceRow,
   type StatusCountRow,
 } from "../stored-rows.js";
@@ -120,8 +120,7 @@ export class PostgresStore implements SagaStore {
 
   getHistory(sagaId: string): Promise<StoredHistoryEntry[]> {
     return this.#call(async () => {
-      const rows = await this.#db.query<EventRow>(this.#q.selectHistory, [sagaId]);
-      return rows.map((row) => toStoredHistoryEntry(sagaId, row));
+      return toStoredHistory(sagaId, await this.#db.query<HistoryRow>(this.#q.selectHistory, [sagaId]));
     });
   }
 

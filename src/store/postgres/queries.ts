@@ -28,7 +28,7 @@ export interface ListFilters {
 export function createQueries(schema: string) {
   const s = quoteIdentifier(schema);
   const instances = `${s}.saga_instances`;
-  const events = `${s}.saga_events`;
+  const history = `${s}.saga_history`;
   const inbox = `${s}.saga_inbox`;
   const ledger = `${s}.sagaflow_migrations`;
 
@@ -176,18 +176,17 @@ RETURNING CASE WHEN wake_at_ms IS NOT NULL THEN pg_notify($4, '') END AS notifie
      * as arrays with one element each: $3 id[], $4 definition name[], $5 definition version[], $6
      * status[], $7 idempotency key[], $8 state JSON offset[] and $9 length[] in the blob, $10 wake
      * at[], $11 lease owner[], $12 lease expiry[], $13 epoch[], $14 history count[], $15 created
-     * at[], $16 updated at[], $17 ended at[]; their history entries: $18 saga id[], $19 seq[], $20
-     * type[], $21 at_ms[], $22 entry JSON offset[] and $23 length[] in the blob. ON CONFLICT DO
-     * NOTHING (id or key) makes a concurrent create with the same key wait for the first one's
-     * commit and then write nothing, which is what keeps two connections from both creating it;
-     * the caller tells a taken key from a taken id by reading the key afterwards.
+     * at[], $16 updated at[], $17 ended at[], $18 offset[] and $19 length[] in the blob of the
+     * JSON array of its history entries. ON CONFLICT DO NOTHING (id or key) makes a concurrent
+     * create with the same key wait for the first one's commit and then write nothing, which is
+     * what keeps two connections from both creating it; the caller tells a taken key from a taken
+     * id by reading the key afterwards.
      *
-     * Transitions (ids distinct), one element each: $24 id[], $25 epoch[], $26 worker id[], $27
-     * now[], $28 inbox seq[] (the seq the item applied), $29 state JSON offset[] and $30 length[]
-     * in the blob, $31 status[], $32 wake at[], $33 updated at[], $34 ended at[], $35 lease
-     * expiry[] (null to release), $36 history added[]; their history entries: $37 saga id[], $38
-     * ordinal (1-based within its item)[], $39 type[], $40 at_ms[], $41 entry JSON offset[] and
-     * $42 length[] in the blob.
+     * Transitions (ids distinct), one element each: $20 id[], $21 epoch[], $22 worker id[], $23
+     * now[], $24 inbox seq[] (the seq the item applied), $25 state JSON offset[] and $26 length[]
+     * in the blob, $27 status[], $28 wake at[], $29 updated at[], $30 ended at[], $31 lease
+     * expiry[] (null to release), $32 history added[], $33 offset[] and $34 length[] in the blob
+     * of the JSON array of its history entries.
      *
      * Returns a row per instance created (`created`) or transition written (not `created`).
      *
@@ -222,17 +221,24 @@ RETURNING CASE WHEN wake_at_ms IS NOT NULL THEN pg_notify($4, '') END AS notifie
      */
     writeBatch: `WITH locked AS (
   SELECT id, epoch, lease_owner, lease_expires_at_ms, inbox_seq, inbox_applied_seq
-  FROM ${instances} WHERE id = ANY($24::text[]) ORDER BY id FOR UPDATE
+  FROM ${instances} WHERE id = ANY($20::text[]) ORDER BY id FOR UPDATE
 ), c AS (
-  SELECT * FROM unnest($24::text[], $25::bigint[], $26::text[], $27::bigint[], $28::int[], $29::int[], $30::int[], $31::text[],
-                       $32::bigint[], $33::bigint[], $34::bigint[], $35::bigint[], $36::int[])
+  SELECT * FROM unnest($20::text[], $21::bigint[], $22::text[], $23::bigint[], $24::int[], $25::int[], $26::int[], $27::text[],
+                       $28::bigint[], $29::bigint[], $30::bigint[], $31::bigint[], $32::int[], $33::int[], $34::int[])
     AS c(id, epoch, worker_id, now_ms, inbox_seq, state_offset, state_length, status, wake_at_ms, updated_at_ms, ended_at_ms,
-         lease_expires_at_ms, history_added)
+         lease_expires_at_ms, history_added, history_offset, history_length)
 ), impossible AS (
   SELECT 1 FROM c JOIN locked l ON l.id = c.id
   WHERE l.epoch = c.epoch AND l.lease_owner = c.worker_id AND l.lease_expires_at_ms >= c.now_ms
     AND (c.inbox_seq > l.inbox_seq OR c.inbox_seq < l.inbox_applied_seq)
   LIMIT 1
+), r AS (
+  SELECT * FROM unnest($3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::int[], $9::int[], $10::bigint[],
+                       $11::text[], $12::bigint[], $13::bigint[], $14::int[], $15::bigint[], $16::bigint[], $17::bigint[],
+                       $18::int[], $19::int[])
+    AS r(id, definition_name, definition_version, status, idempotency_key, state_offset, state_length, wake_at_ms,
+         lease_owner, lease_expires_at_ms, epoch, history_count, created_at_ms, updated_at_ms, ended_at_ms,
+         history_offset, history_length)
 ), created AS (
   INSERT INTO ${instances} (
     id, definition_name, definition_version, status, idempotency_key, state_json, wake_at_ms,
@@ -241,19 +247,16 @@ RETURNING CASE WHEN wake_at_ms IS NOT NULL THEN pg_notify($4, '') END AS notifie
   SELECT r.id, r.definition_name, r.definition_version, r.status, r.idempotency_key,
          ${sliceSql("$1::bytea", "r.state_offset", "r.state_length")}, r.wake_at_ms, r.lease_owner, r.lease_expires_at_ms,
          r.epoch, r.history_count, r.created_at_ms, r.updated_at_ms, r.ended_at_ms
-  FROM unnest($3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::int[], $9::int[], $10::bigint[],
-              $11::text[], $12::bigint[], $13::bigint[], $14::int[], $15::bigint[], $16::bigint[], $17::bigint[])
-    AS r(id, definition_name, definition_version, status, idempotency_key, state_offset, state_length, wake_at_ms,
-         lease_owner, lease_expires_at_ms, epoch, history_count, created_at_ms, updated_at_ms, ended_at_ms)
+  FROM r
   WHERE NOT EXISTS (SELECT 1 FROM impossible)
   ON CONFLICT DO NOTHING
   RETURNING id, lease_owner, epoch, wake_at_ms
 ), created_history AS (
-  INSERT INTO ${events} (saga_id, seq, type, at_ms, worker_id, epoch, entry_json)
-  SELECT n.id, e.seq, e.type, e.at_ms, n.lease_owner, CASE WHEN n.lease_owner IS NULL THEN NULL ELSE n.epoch END,
-         ${sliceSql("$1::bytea", "e.entry_offset", "e.entry_length")}
-  FROM unnest($18::text[], $19::int[], $20::text[], $21::bigint[], $22::int[], $23::int[]) AS e(saga_id, seq, type, at_ms, entry_offset, entry_length)
-  JOIN created n ON n.id = e.saga_id
+  INSERT INTO ${history} (saga_id, seq, entry_count, at_ms, worker_id, epoch, entries_json)
+  SELECT n.id, 1, r.history_count, r.created_at_ms, n.lease_owner, CASE WHEN n.lease_owner IS NULL THEN NULL ELSE n.epoch END,
+         ${sliceSql("$1::bytea", "r.history_offset", "r.history_length")}
+  FROM created n JOIN r ON r.id = n.id
+  WHERE r.history_count > 0
 ), written AS (
   UPDATE ${instances} AS i
   SET state_json = ${sliceSql("$1::bytea", "c.state_offset", "c.state_length")}, status = c.status, updated_at_ms = c.updated_at_ms,
@@ -271,10 +274,11 @@ RETURNING CASE WHEN wake_at_ms IS NOT NULL THEN pg_notify($4, '') END AS notifie
   RETURNING i.id, i.history_count - c.history_added AS history_before, i.inbox_applied_seq, l.inbox_applied_seq AS applied_before,
             c.worker_id, c.epoch, i.lease_owner IS NULL AND i.wake_at_ms IS NOT NULL AS waiting_unleased
 ), written_history AS (
-  INSERT INTO ${events} (saga_id, seq, type, at_ms, worker_id, epoch, entry_json)
-  SELECT w.id, w.history_before + e.ordinal, e.type, e.at_ms, w.worker_id, w.epoch, ${sliceSql("$1::bytea", "e.entry_offset", "e.entry_length")}
-  FROM unnest($37::text[], $38::int[], $39::text[], $40::bigint[], $41::int[], $42::int[]) AS e(saga_id, ordinal, type, at_ms, entry_offset, entry_length)
-  JOIN written w ON w.id = e.saga_id
+  INSERT INTO ${history} (saga_id, seq, entry_count, at_ms, worker_id, epoch, entries_json)
+  SELECT w.id, w.history_before + 1, c.history_added, c.now_ms, w.worker_id, w.epoch,
+         ${sliceSql("$1::bytea", "c.history_offset", "c.history_length")}
+  FROM written w JOIN c ON c.id = w.id
+  WHERE c.history_added > 0
 ), consumed AS (
   DELETE FROM ${inbox} AS b USING written w
   WHERE w.inbox_applied_seq > w.applied_before AND b.saga_id = w.id AND b.seq <= w.inbox_applied_seq
@@ -294,19 +298,20 @@ FROM ${instances} WHERE id = ANY($1::text[])`,
     /**
      * Records the late writes a group commit fenced, one `write_rejected` entry per instance, with
      * the late writer's worker id and epoch. $1 saga id[] (distinct), $2 worker id[], $3 stale
-     * epoch[], $4 at_ms[], $5 entry JSON[]. Runs in the commit's transaction, which holds these
-     * rows' locks, so the history numbers it takes cannot collide with the owner's next commit.
+     * epoch[], $4 at_ms[], $5 JSON array of the one entry[]. The number an entry takes and the
+     * count it bumps change together under the row's lock, so it cannot collide with the owner's
+     * next commit, which numbers its entries the same way.
      */
     appendRejectedWrites: `WITH e AS (
-  SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[]) AS e(saga_id, worker_id, epoch, at_ms, entry_json)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[]) AS e(saga_id, worker_id, epoch, at_ms, entries_json)
 ), bumped AS (
   UPDATE ${instances} AS i SET history_count = i.history_count + 1 FROM e WHERE i.id = e.saga_id RETURNING i.id, i.history_count
 )
-INSERT INTO ${events} (saga_id, seq, type, at_ms, worker_id, epoch, entry_json)
-SELECT b.id, b.history_count, 'write_rejected', e.at_ms, e.worker_id, e.epoch, e.entry_json FROM bumped b JOIN e ON e.saga_id = b.id`,
+INSERT INTO ${history} (saga_id, seq, entry_count, at_ms, worker_id, epoch, entries_json)
+SELECT b.id, b.history_count, 1, e.at_ms, e.worker_id, e.epoch, e.entries_json FROM bumped b JOIN e ON e.saga_id = b.id`,
 
-    /** An instance's history in order. $1 saga id. */
-    selectHistory: `SELECT seq, worker_id, epoch, entry_json FROM ${events} WHERE saga_id = $1 ORDER BY seq`,
+    /** An instance's history rows in order (see `toStoredHistory`). $1 saga id. */
+    selectHistory: `SELECT seq, worker_id, epoch, entries_json FROM ${history} WHERE saga_id = $1 ORDER BY seq`,
 
     // --- inbox ----------------------------------------------------------------------------------
 

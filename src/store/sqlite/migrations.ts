@@ -103,6 +103,29 @@ CREATE INDEX saga_instances_due_order ON saga_instances (wake_at_ms, id) WHERE w
 DROP INDEX saga_instances_due;
 `,
   },
+  {
+    version: 3,
+    name: "history as one row per write",
+    // A write appends all of its entries (a saga's start and first attempt, a step's outcome and
+    // the next attempt) as one row holding their JSON array, numbered from the first entry's seq:
+    // half the rows of one row per entry. Existing entries become rows of one entry each, their
+    // numbers unchanged.
+    sql: `
+CREATE TABLE saga_history (
+  saga_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  entry_count INTEGER NOT NULL,
+  at_ms INTEGER NOT NULL,
+  worker_id TEXT,
+  epoch INTEGER,
+  entries_json TEXT NOT NULL,
+  PRIMARY KEY (saga_id, seq)
+) WITHOUT ROWID;
+INSERT INTO saga_history (saga_id, seq, entry_count, at_ms, worker_id, epoch, entries_json)
+  SELECT saga_id, seq, 1, at_ms, worker_id, epoch, '[' || entry_json || ']' FROM saga_events;
+DROP TABLE saga_events;
+`,
+  },
 ];
 
 /** The schema version this code writes and understands. */

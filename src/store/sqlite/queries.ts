@@ -150,20 +150,22 @@ RETURNING history_count`;
 /** Makes room for history entries written outside a commit (a rejected write's record). @sagaId, @added. */
 export const ADD_HISTORY_COUNT = "UPDATE saga_instances SET history_count = history_count + @added WHERE id = @sagaId";
 
-/** Columns of one history row, in the order `insertEvents` binds them. */
-export const EVENT_COLUMNS = 7;
+/** Columns of one history row, in the order `insertHistory` binds them. */
+export const HISTORY_COLUMNS = 7;
 
 /**
- * Appends `rows` history entries in one statement (a group commit collects its entries and writes
- * them together). Positional, per row: saga id, seq, type, at_ms, worker id, epoch, entry JSON.
+ * Appends `rows` history rows in one statement (a group commit collects its rows and writes them
+ * together), each the JSON array of the entries one write appended, numbered from its first.
+ * Positional, per row: saga id, seq of the first entry, entry count, at_ms, worker id, epoch,
+ * entries JSON.
  */
-export function insertEvents(rows: number): string {
+export function insertHistory(rows: number): string {
   const row = "(?, ?, ?, ?, ?, ?, ?)";
-  return `INSERT INTO saga_events (saga_id, seq, type, at_ms, worker_id, epoch, entry_json) VALUES ${Array.from({ length: rows }, () => row).join(", ")}`;
+  return `INSERT INTO saga_history (saga_id, seq, entry_count, at_ms, worker_id, epoch, entries_json) VALUES ${Array.from({ length: rows }, () => row).join(", ")}`;
 }
 
-/** An instance's history in order. Positional: sagaId. */
-export const SELECT_HISTORY = "SELECT seq, worker_id, epoch, entry_json FROM saga_events WHERE saga_id = ? ORDER BY seq";
+/** An instance's history rows in order (see `toStoredHistory`). Positional: sagaId. */
+export const SELECT_HISTORY = "SELECT seq, worker_id, epoch, entries_json FROM saga_history WHERE saga_id = ? ORDER BY seq";
 
 // --- inbox ----------------------------------------------------------------------------
 

@@ -33,10 +33,10 @@ import {
   parseStored,
   toInboxMessage,
   toInstanceRecord,
-  toStoredHistoryEntry,
+  toStoredHistory,
   type ClaimedRow,
   type CommitGuardRow,
-  type EventRow,
+  type HistoryRow,
   type InboxRow,
   type InstanceRow,
   type StatusCountRow,
@@ -44,7 +44,7 @@ import {
 import { StatementRunner } from "./statement-runner.js";
 
 /** History rows per INSERT statement (7 parameters each, far below SQLite's limit of 32 766). */
-const EVENTS_PER_STATEMENT = 64;
+const HISTORY_ROWS_PER_STATEMENT = 64;
 
 /** Counters for the benchmark: write transactions committed and SQL statements executed. */
 export interface SqliteStoreStats {
@@ -75,8 +75,8 @@ export class SqliteStore implements SagaStore {
   readonly #transaction: Database.Transaction<(work: () => unknown) => unknown>;
   #commits = 0;
   #closed = false;
-  /** History rows of the running transaction, flattened (`q.EVENT_COLUMNS` values per row). */
-  readonly #pendingEvents: unknown[] = [];
+  /** History rows of the running transaction, flattened (`q.HISTORY_COLUMNS` values per row). */
+  readonly #pendingHistory: unknown[] = [];
 
   /** Opens the file and applies the connection settings; throws `StoreUnavailableError` for a file that is not a usable database. */
   constructor(options: SqliteStoreOptions) {
@@ -144,7 +144,7 @@ export class SqliteStore implements SagaStore {
   }
 
   getHistory(sagaId: string): Promise<StoredHistoryEntry[]> {
-    return this.#call(() => this.#sql.all<EventRow>(q.SELECT_HISTORY, [sagaId]).map((row) => toStoredHistoryEntry(sagaId, row)));
+    return this.#call(() => toStoredHistory(sagaId, this.#sql.all<HistoryRow>(q.SELECT_HISTORY, [sagaId])));
   }
 
   listInstances(query: ListQuery): Promise<ListPage> {
@@ -368,20 +368,19 @@ export class SqliteStore implements SagaStore {
     return { ok: false, reason: "inbox_changed", inbox: this.#inboxAfter(commit.sagaId, commit.inboxSeq) };
   }
 
-  /** Queues history rows; `#write` inserts every queued row, many per statement, before its transaction commits. */
+  /** Queues the entries as one history row; `#write` inserts every queued row, many per statement, before its transaction commits. */
   #appendHistory(sagaId: string, existing: number, entries: readonly HistoryEntry[], workerId: string | null, epoch: number | null): void {
-    const rows = this.#pendingEvents;
-    entries.forEach((entry, index) => {
-      rows.push(sagaId, existing + index + 1, entry.type, entry.atMs, workerId, epoch, JSON.stringify(entry));
-    });
+    const [first] = entries;
+    if (first === undefined) return;
+    this.#pendingHistory.push(sagaId, existing + 1, entries.length, first.atMs, workerId, epoch, JSON.stringify(entries));
   }
 
-  #insertPendingEvents(): void {
-    const values = this.#pendingEvents;
-    const perStatement = EVENTS_PER_STATEMENT * q.EVENT_COLUMNS;
+  #insertPendingHistory(): void {
+    const values = this.#pendingHistory;
+    const perStatement = HISTORY_ROWS_PER_STATEMENT * q.HISTORY_COLUMNS;
     for (let offset = 0; offset < values.length; offset += perStatement) {
       const chunk = values.slice(offset, offset + perStatement);
-      this.#sql.run(q.insertEvents(chunk.length / q.EVENT_COLUMNS), chunk);
+      this.#sql.run(q.insertHistory(chunk.length / q.HISTORY_COLUMNS), chunk);
     }
     values.length = 0;
   }
@@ -395,7 +394,7 @@ export class SqliteStore implements SagaStore {
     try {
       const result = this.#transaction.immediate(() => {
         const value = work();
-        this.#insertPendingEvents();
+        this.#insertPendingHistory();
         faultPoint(FaultPoint.WriteBeforeCommit);
         return value;
       }) as T;
@@ -403,7 +402,7 @@ export class SqliteStore implements SagaStore {
       faultPoint(FaultPoint.WriteAfterCommit);
       return result;
     } finally {
-      this.#pendingEvents.length = 0;
+      this.#pendingHistory.length = 0;
     }
   }
 
