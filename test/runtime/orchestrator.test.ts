@@ -272,8 +272,11 @@ describe.each(stores)("Orchestrator on the %s store", (_name, createStore) => {
       o.start(saga, { trip: "K1" }, { idempotencyKey: "same-key" }),
       o.start(saga, { trip: "K2" }, { idempotencyKey: "same-key" }),
     ]);
-    // All of them were written by one transaction.
-    expect(batches[0]).toBe(23);
+    // All of them were written together: by one transaction, or, where the store takes several
+    // batches at once (PostgreSQL), shared among batches of at least 16.
+    const together = (store.concurrentWrites ?? 1) > 1 ? Math.ceil(23 / 16) : 1;
+    expect(batches.slice(0, together).reduce((sum, n) => sum + n, 0)).toBe(23);
+    expect(batches.slice(0, together).every((n) => n >= 16 || n === 23 % 16)).toBe(true);
     const [duplicate, first, second] = started.slice(20);
     expect(duplicate).toMatchObject({ status: "rejected", reason: { code: "INVALID_ARGUMENT", field: "state.id" } });
     if (first?.status !== "fulfilled" || second?.status !== "fulfilled") throw new Error("keyed starts failed");
