@@ -4,7 +4,8 @@ import { oneRowCeiling, type Ceiling } from "./ceilings.js";
 import { measure, sagaflowLauncher, spread, type Sample, type Spread, type Window } from "./measure.js";
 import type { ServerCounters, ServerMonitor } from "./pg.js";
 import type { DbosPeer } from "./peers/dbos.js";
-import type { ResultRow } from "./report.js";
+import type { ResultRow, StoreAloneRow } from "./report.js";
+import { measureStoreAlone } from "./store-alone.js";
 import type { Target } from "./targets.js";
 import { benchSagas, EXPECTED_STATUS, type Scenario } from "./workload.js";
 
@@ -27,6 +28,7 @@ function rowOf(base: Pick<ResultRow, "store" | "scenario" | "concurrency" | "dur
     serverStatementsPerSaga: null,
     ratioToCommitCeiling: null,
     ratioToMemory: null,
+    ratioToStoreAlone: null,
     ratioToDbos: null,
     runs: samples,
   };
@@ -88,8 +90,23 @@ export function dbosRows(peer: DbosPeer): ResultRow[] {
   });
 }
 
-/** Fills every row's ratios from the other rows and the ceilings. */
-export function addRatios(rows: ResultRow[], ceilings: readonly Ceiling[]): void {
+/** The store alone on a fresh store: one row per concurrency. */
+export async function runStoreAloneCell(target: Target, concurrency: number, window: Window, onRepeat: () => void): Promise<StoreAloneRow> {
+  const open = await target.openStore();
+  let samples: Sample[];
+  try {
+    samples = await measureStoreAlone(open.store, concurrency, window);
+    onRepeat();
+  } finally {
+    await open.close();
+  }
+  await open.dispose();
+  const sagasPerSec = summarize(samples, (s) => s.sagasPerSec) ?? { median: Number.NaN, min: Number.NaN, max: Number.NaN };
+  return { store: target.store, durability: target.durability, concurrency, sagasPerSec, runs: samples };
+}
+
+/** Fills every row's ratios from the other rows, the ceilings and the store-alone rows. */
+export function addRatios(rows: ResultRow[], ceilings: readonly Ceiling[], storeAlone: readonly StoreAloneRow[] = []): void {
   const find = (store: string, durability: string | null, scenario: Scenario, concurrency: number): ResultRow | undefined =>
     rows.find((r) => r.store === store && (durability === null || r.durability === durability) && r.scenario === scenario && r.concurrency === concurrency);
   for (const row of rows) {
@@ -99,6 +116,8 @@ export function addRatios(rows: ResultRow[], ceilings: readonly Ceiling[]): void
     row.ratioToCommitCeiling = ceiling === null ? null : rate / ceiling;
     const memory = find("memory", null, row.scenario, row.concurrency);
     row.ratioToMemory = memory === undefined ? null : rate / memory.sagasPerSec.median;
+    const alone = storeAlone.find((a) => a.store === row.store && a.durability === row.durability && a.concurrency === row.concurrency);
+    row.ratioToStoreAlone = row.scenario === "success" && alone !== undefined ? rate / alone.sagasPerSec.median : null;
     if (row.store === "postgres" && !row.faster) {
       const dbos = find("dbos", row.durability, row.scenario, row.concurrency);
       row.ratioToDbos = dbos === undefined ? null : rate / dbos.sagasPerSec.median;

@@ -31,8 +31,22 @@ export interface ResultRow {
   ratioToCommitCeiling: number | null;
   /** Median sagas/s ÷ the memory store's, same scenario and concurrency. */
   ratioToMemory: number | null;
+  /** Success rows: median sagas/s ÷ the same store's alone (`storeAlone`), same settings and concurrency. */
+  ratioToStoreAlone: number | null;
   /** PostgreSQL rows with synchronous_commit=on: Sagaflow's median sagas/s ÷ DBOS's. */
   ratioToDbos: number | null;
+  runs: Sample[];
+}
+
+/**
+ * The store alone at one concurrency: the success saga's writes replayed through group commit
+ * with no engine (bench/store-alone.ts), median (min–max) sagas/s over the repeats.
+ */
+export interface StoreAloneRow {
+  store: StoreName;
+  durability: string;
+  concurrency: number;
+  sagasPerSec: Spread;
   runs: Sample[];
 }
 
@@ -50,6 +64,7 @@ export interface BenchReport {
   postgres: { server: string; version: string | null; statementsUnavailable: string | null } | null;
   sqliteDirectory: string;
   ceilings: Ceiling[];
+  storeAlone: StoreAloneRow[];
   results: ResultRow[];
   memory: Array<MemoryFigure | { store: StoreName; error: string }> | Skipped;
   recovery: RecoveryFigure | Skipped | Failed;
@@ -93,7 +108,7 @@ export function alignTable(header: readonly string[], rows: ReadonlyArray<readon
 }
 
 export function resultsTable(rows: readonly ResultRow[]): string {
-  const header = ["store", "durability", "scenario", "C", "sagas/s (min–max)", "p50 ms (min–max)", "p99 ms (min–max)", "commits/saga", "stmts/saga", "srv xact/saga", "÷ceiling", "÷memory", "Sagaflow/DBOS"];
+  const header = ["store", "durability", "scenario", "C", "sagas/s (min–max)", "p50 ms (min–max)", "p99 ms (min–max)", "commits/saga", "stmts/saga", "srv xact/saga", "÷ceiling", "÷store", "÷memory", "Sagaflow/DBOS"];
   const body = rows.map((r) => [
     r.store,
     r.durability,
@@ -106,10 +121,17 @@ export function resultsTable(rows: readonly ResultRow[]): string {
     r.statementsPerSaga === null ? "–" : num(r.statementsPerSaga.median),
     num(r.serverXactPerSaga),
     ratio(r.ratioToCommitCeiling),
+    ratio(r.ratioToStoreAlone),
     ratio(r.ratioToMemory),
     ratio(r.ratioToDbos),
   ]);
-  return alignTable(header, body, new Set([3, 7, 8, 9, 10, 11, 12]));
+  return alignTable(header, body, new Set([3, 7, 8, 9, 10, 11, 12, 13]));
+}
+
+export function storeAloneTable(rows: readonly StoreAloneRow[]): string {
+  if (rows.length === 0) return "(none measured)";
+  const body = rows.map((r) => [r.store, r.durability, String(r.concurrency), withRange(r.sagasPerSec)]);
+  return alignTable(["store", "durability", "C", "sagas/s (min–max)"], body, new Set([2]));
 }
 
 export function ceilingsTable(ceilings: readonly Ceiling[]): string {
@@ -154,6 +176,9 @@ export function renderReport(report: BenchReport): string {
     "",
     "Raw durable commit rate (the ceiling), same run, same settings:",
     ceilingsTable(report.ceilings),
+    "",
+    "The store alone (the success saga's four writes replayed through group commit, no engine; ÷store above is a row's sagas/s ÷ this):",
+    storeAloneTable(report.storeAlone),
     "",
     memorySection(report.memory),
     "",

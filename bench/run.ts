@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import cliProgress from "cli-progress";
-import { addRatios, dbosRows, runSagaflowCell } from "./cells.js";
+import { addRatios, dbosRows, runSagaflowCell, runStoreAloneCell } from "./cells.js";
 import { postgresCeilings, sqliteCeilings, type Ceiling } from "./ceilings.js";
 import { BENCH_ROOT } from "./child.js";
 import { windowFor } from "./measure.js";
@@ -82,6 +82,7 @@ async function main(argv: string[]): Promise<void> {
     postgres: null,
     sqliteDirectory: tmpdir(),
     ceilings: [],
+    storeAlone: [],
     results: [],
     memory: { skipped: "not run" },
     recovery: { skipped: "not run" },
@@ -117,6 +118,7 @@ async function main(argv: string[]): Promise<void> {
   const peers = options.peers && havePostgres;
   const total =
     storesHere.filter((s) => s !== "memory").length * 2 +
+    targets.length * concurrencies.length +
     targets.length * SCENARIOS.length * concurrencies.length * repeats +
     (peers ? SCENARIOS.length * concurrencies.length * repeats : 0) +
     storesHere.length +
@@ -145,6 +147,13 @@ async function main(argv: string[]): Promise<void> {
       }
     }
     report.ceilings = ceilings;
+    for (const target of targets) {
+      for (const concurrency of concurrencies) {
+        const task = `${target.store} ${target.durability} alone C=${concurrency}`;
+        bar.update({ task });
+        report.storeAlone.push(await runStoreAloneCell(target, concurrency, windowFor(mode, concurrency), () => step(task)));
+      }
+    }
     endPhase("ceilings");
 
     const rows: ResultRow[] = [];
@@ -167,7 +176,7 @@ async function main(argv: string[]): Promise<void> {
       rows.push(...dbosRows(peer));
       if (peer.available) notes.push(`DBOS ${peer.version ?? "?"} and Sagaflow both use a pool of ${peer.poolSize ?? "?"} connections; DBOS's commits/saga is the server's xact_commit count (read-only transactions included), marked (srv).`);
     } else if (options.peers) report.peers = { skipped: "no PostgreSQL to run DBOS on" };
-    addRatios(rows, ceilings);
+    addRatios(rows, ceilings, report.storeAlone);
     report.results = rows;
     endPhase("dbos");
 

@@ -27,6 +27,15 @@ export interface Target {
    * caller can read the server's counters without the DDL in them.
    */
   open(concurrency: number, definitions: ReadonlyArray<SagaDefinition<BenchInput>>, migrated?: (applicationName: string) => Promise<void>): Promise<OpenTarget>;
+  /** Opens a fresh store alone, without an orchestrator (the store-alone measurement drives it directly). */
+  openStore(): Promise<OpenStore>;
+}
+
+/** A fresh store opened alone. */
+export interface OpenStore {
+  store: SagaStore;
+  close(): Promise<void>;
+  dispose(): Promise<void>;
 }
 
 export interface OpenTarget {
@@ -55,6 +64,10 @@ export const memoryTarget: Target = {
     const orchestrator = await orchestrate(createMemoryStore(), concurrency, definitions);
     return { orchestrator, close: () => orchestrator.close(), dispose: () => Promise.resolve() };
   },
+  openStore() {
+    const store = createMemoryStore();
+    return Promise.resolve({ store, close: () => store.close(), dispose: () => Promise.resolve() });
+  },
 };
 
 export function sqliteTarget(synchronous: "FULL" | "NORMAL"): Target {
@@ -72,6 +85,11 @@ export function sqliteTarget(synchronous: "FULL" | "NORMAL"): Target {
         close: () => orchestrator.close(),
         dispose: () => Promise.resolve(rmSync(dir, { recursive: true, force: true })),
       };
+    },
+    async openStore() {
+      const dir = mkdtempSync(join(tmpdir(), "sagaflow-bench-"));
+      const store = await openSqliteStore({ path: join(dir, "bench.db"), synchronous });
+      return { store, close: () => store.close(), dispose: () => Promise.resolve(rmSync(dir, { recursive: true, force: true })) };
     },
   };
 }
@@ -98,6 +116,12 @@ export function postgresTarget(url: string, synchronousCommit: "on" | "off"): Ta
         close: () => orchestrator.close(),
         dispose: () => dropSchema(url, schema),
       };
+    },
+    async openStore() {
+      const schema = scratchName("sagaflow_bench");
+      const connectionString = withParams(url, { options: `-c synchronous_commit=${synchronousCommit}` });
+      const store = await openPostgresStore({ connectionString, schema, applicationName: `sagaflow-bench-${schema.slice(-8)}` });
+      return { store, close: () => store.close(), dispose: () => dropSchema(url, schema) };
     },
   };
 }

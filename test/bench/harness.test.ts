@@ -1,9 +1,10 @@
 // The benchmark harness measures what it says and reports it in the documented shape. It never
 // asserts a speed: timings on a shared machine prove nothing (DESIGN.md §7).
 import { describe, expect, it } from "vitest";
-import { addRatios, runSagaflowCell } from "../../bench/cells.js";
+import { addRatios, runSagaflowCell, runStoreAloneCell } from "../../bench/cells.js";
 import { measure, percentile, sagaflowLauncher, spread, type Window } from "../../bench/measure.js";
-import { resultsTable, type ResultRow } from "../../bench/report.js";
+import { resultsTable, storeAloneTable, type ResultRow } from "../../bench/report.js";
+import { measureStoreAlone } from "../../bench/store-alone.js";
 import { memoryTarget, sqliteTarget } from "../../bench/targets.js";
 import { benchSagas } from "../../bench/workload.js";
 
@@ -57,6 +58,42 @@ describe("bench harness", () => {
     expectSpread(row.statementsPerSaga);
     expect(row.commitsSource).toBe("store");
     expect(row.durability).toBe("synchronous=FULL");
+  });
+
+  it("the store alone writes whole sagas: each replayed saga ends completed with the engine's history", async () => {
+    const open = await sqliteTarget("FULL").openStore();
+    try {
+      const samples = await measureStoreAlone(open.store, 3, TINY);
+      expect(samples).toHaveLength(3);
+      const counts = await open.store.countByStatus();
+      expect(counts.completed).toBeGreaterThanOrEqual(4 + 3 * 12);
+      expect(counts.running).toBe(0);
+      const history = await open.store.getHistory("alone-0");
+      expect(history.map((e) => e.type)).toEqual([
+        "saga_started",
+        "attempt_started",
+        "attempt_succeeded",
+        "attempt_started",
+        "attempt_succeeded",
+        "attempt_started",
+        "attempt_succeeded",
+        "saga_ended",
+      ]);
+      expect(history.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+      expect((await open.store.getInstance("alone-0"))?.state).toMatchObject({ id: "alone-0", status: "completed" });
+    } finally {
+      await open.close();
+      await open.dispose();
+    }
+  });
+
+  it("a success row's ÷store is its rate over the same store's alone", async () => {
+    const alone = await runStoreAloneCell(memoryTarget, 4, TINY, () => undefined);
+    expectSpread(alone.sagasPerSec);
+    const row = await runSagaflowCell(memoryTarget, "success", 4, TINY, null, () => undefined);
+    addRatios([row], [], [alone]);
+    expect(row.ratioToStoreAlone).toBeCloseTo(row.sagasPerSec.median / alone.sagasPerSec.median, 10);
+    expect(storeAloneTable([alone])).toContain("none (process memory)");
   });
 
   it("rejects a saga that ends in the wrong status", async () => {

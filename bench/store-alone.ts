@@ -1,0 +1,83 @@
+// The store alone: the writes of the success saga (its creation and three transitions), made by
+// the engine once and replayed for every saga with a new id, through the same group committer as
+// the runtime uses, with C sagas in flight. No engine, no driver, no step runs: what is left is
+// what the store and group commit cost, so it bounds what Sagaflow can do on that store, and
+// Sagaflow's own figure ÷ this one is how much of it the engine and runtime keep.
+import { GroupCommitter } from "../src/runtime/committer.js";
+import { decide } from "../src/engine/decide.js";
+import { createInitialState } from "../src/engine/initial-state.js";
+import type { SagaEvent } from "../src/domain/events.js";
+import type { SagaState } from "../src/domain/state.js";
+import type { CreateInstanceRequest, SagaStore, TransitionCommit } from "../src/store/saga-store.js";
+import { measure, type Sample, type SagaLauncher, type Window } from "./measure.js";
+import { benchSagas } from "./workload.js";
+
+const WORKER = "bench-store-alone";
+/** Leases far beyond any run, so that no write is fenced. */
+const LEASE_MS = 3_600_000;
+
+/** The success saga's four writes, made by the engine for a template id. */
+interface Template {
+  create: CreateInstanceRequest;
+  commits: TransitionCommit[];
+}
+
+function template(nowMs: number): Template {
+  const plan = benchSagas.success.plan;
+  const initial = createInitialState(plan, { id: "template", input: { n: 1 }, idempotencyKey: null, nowMs });
+  const claimed = decide(plan, initial.state, { type: "claimed" }, nowMs);
+  const create: CreateInstanceRequest = {
+    state: claimed.state,
+    history: [...initial.history, ...claimed.history],
+    lease: { owner: WORKER, expiresAtMs: nowMs + LEASE_MS },
+  };
+  const outputs: Record<string, unknown> = { reserve: { reserved: 1 }, charge: { charged: 2 }, ship: { shipped: 3 } };
+  const commits: TransitionCommit[] = [];
+  let state: SagaState = claimed.state;
+  for (const step of plan.steps) {
+    const event: SagaEvent = { type: "action_succeeded", step: step.name, attempt: 1, output: outputs[step.name] as { [key: string]: number } };
+    const decision = decide(plan, state, event, nowMs);
+    state = decision.state;
+    commits.push({
+      sagaId: "template",
+      epoch: 1,
+      workerId: WORKER,
+      nowMs,
+      state,
+      history: decision.history,
+      inboxSeq: 0,
+      lease: decision.commands.length > 0 ? { expiresAtMs: nowMs + LEASE_MS } : "release",
+    });
+  }
+  if (state.status !== "completed") throw new Error(`the store-alone template ended ${state.status}, expected completed`);
+  return { create, commits };
+}
+
+/** Starts one replayed saga per launch: create, then each transition once the previous one is durable. */
+function storeAloneLauncher(store: SagaStore, nowMs: number): SagaLauncher {
+  const { create, commits } = template(nowMs);
+  const committer = new GroupCommitter(store);
+  return {
+    launch(seq, done) {
+      const id = `alone-${seq}`;
+      const run = async (): Promise<void> => {
+        const created = await committer.create({ ...create, state: { ...create.state, id } });
+        if (!created.ok) throw created.error;
+        for (const commit of commits) {
+          const outcome = await committer.submit({ ...commit, sagaId: id, state: { ...commit.state, id } });
+          if (!outcome.ok) throw new Error(`store-alone commit of ${id} was refused: ${outcome.reason}`);
+        }
+      };
+      run().then(
+        () => done(),
+        (error: unknown) => done(error instanceof Error ? error : new Error(String(error))),
+      );
+    },
+  };
+}
+
+/** Sagas per second the store takes with `concurrency` replayed sagas in flight, one sample per window. */
+export async function measureStoreAlone(store: SagaStore, concurrency: number, window: Window): Promise<Sample[]> {
+  const { samples } = await measure({ launcher: storeAloneLauncher(store, Date.now()), concurrency, window });
+  return samples;
+}
