@@ -4,7 +4,7 @@ import { checkCommitInboxSeq } from "../request-checks.js";
 import type { CommitOutcome, InboxMessage, TransitionCommit } from "../saga-store.js";
 import { toInboxMessage, type InboxRow } from "../stored-rows.js";
 import type { Query } from "./connection.js";
-import type { PostgresQueries } from "./queries.js";
+import { COMMIT_COLUMNS, type PostgresQueries } from "./queries.js";
 import type { TextBlob } from "./text-blob.js";
 
 /** Fencing and inbox columns of an instance whose commit was not written. */
@@ -62,9 +62,9 @@ export function runsOfDistinctInstances(commits: readonly TransitionCommit[]): T
   return runs;
 }
 
-/** The transition columns of `writeBatch` ($20–$34), one array each, with their JSON texts added to `blob`. */
+/** The transition arrays of `writeBatch` (`COMMIT_COLUMNS` of them), with their JSON texts added to `blob`. */
 export function commitColumns(run: readonly TransitionCommit[], blob: TextBlob): unknown[][] {
-  const columns: unknown[][] = Array.from({ length: 15 }, () => []);
+  const columns: unknown[][] = Array.from({ length: COMMIT_COLUMNS }, () => []);
   for (const commit of run) {
     const { state } = commit;
     const terminal = isTerminal(state.status);

@@ -32,33 +32,6 @@ export interface PostgresStoreStats {
 }
 
 /**
- * Settings of every session the store opens. Each statement it sends is a key lookup or a walk
- * along one index whatever its parameters, so one plan per connection serves every call: the
- * group-commit statement is prepared and would otherwise be planned again for every batch (its
- * generic plan, which guesses ten items per array, looks dearer to PostgreSQL than one made for
- * the batch at hand), which cost the server more than running it. A generic plan is made without
- * the parameters and, for a new store, on nearly empty tables, where a sequential scan is the
- * cheapest way to find anything; it would stay in use while the table grows. With sequential
- * scans priced out, the plans use the indexes that every statement has.
- */
-const SESSION_SETTINGS = "-c plan_cache_mode=force_generic_plan -c enable_seqscan=off";
-
-/** The connection string with `settings` added to its `options` (the ones it has are kept). */
-export function withSessionSettings(connectionString: string, settings: string): string {
-  let url: URL;
-  try {
-    url = new URL(connectionString);
-  } catch {
-    // Not a URL, so there is no query string to add to: pg reads it as it is, without the settings.
-    return connectionString;
-  }
-  const existing = url.searchParams.get("options");
-  // The user's own come last, so that a setting they chose wins over the store's.
-  url.searchParams.set("options", existing === null || existing.trim() === "" ? settings : `${settings} ${existing}`);
-  return url.toString();
-}
-
-/**
  * The store's connection pool: counts what it sends, keeps idle-connection failures from
  * crashing the process, and turns driver failures into `StoreUnavailableError`.
  */
@@ -72,7 +45,7 @@ export class PostgresConnection {
   constructor(options: CheckedPostgresOptions) {
     this.label = `the PostgreSQL store (schema ${options.schema})`;
     this.#clientConfig = {
-      connectionString: withSessionSettings(options.connectionString, SESSION_SETTINGS),
+      connectionString: options.connectionString,
       application_name: options.applicationName,
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
       keepAlive: true,

@@ -3,7 +3,7 @@ import { InvalidArgumentError } from "../../errors.js";
 import type { CreateInstanceRequest, CreateOutcome } from "../saga-store.js";
 import { toInstanceRecord, type InstanceRow } from "../stored-rows.js";
 import type { Query } from "./connection.js";
-import type { PostgresQueries } from "./queries.js";
+import { CREATE_COLUMNS, type PostgresQueries } from "./queries.js";
 import type { TextBlob } from "./text-blob.js";
 
 /**
@@ -77,9 +77,9 @@ export function runsOfDistinctCreates(creates: readonly CreateInstanceRequest[])
   return runs;
 }
 
-/** The new-instance columns of `writeBatch` ($3–$19), one array each, with their JSON texts added to `blob`. */
+/** The new-instance arrays of `writeBatch` (`CREATE_COLUMNS` of them), with their JSON texts added to `blob`. */
 export function createColumns(run: readonly CreateInstanceRequest[], blob: TextBlob): unknown[][] {
-  const columns: unknown[][] = Array.from({ length: 17 }, () => []);
+  const columns: unknown[][] = Array.from({ length: CREATE_COLUMNS }, () => []);
   for (const { state, lease, history } of run) {
     const terminal = isTerminal(state.status);
     const stateText = blob.add(JSON.stringify(state));

@@ -32,6 +32,10 @@ export function createQueries(schema: string) {
   const inbox = `${s}.saga_inbox`;
   const ledger = `${s}.sagaflow_migrations`;
 
+  const writeCreates = writeBatchSql(instances, history, inbox, { creates: true, commits: false });
+  const writeCommits = writeBatchSql(instances, history, inbox, { creates: false, commits: true });
+  const writeBoth = writeBatchSql(instances, history, inbox, { creates: true, commits: true });
+
   return {
     schemaName: schema,
     schemaIdentifier: s,
@@ -173,20 +177,21 @@ RETURNING CASE WHEN wake_at_ms IS NOT NULL THEN pg_notify($4, '') END AS notifie
      * notification channel.
      *
      * New instances (ids distinct, keys distinct, none named by a commit of the same statement),
-     * as arrays with one element each: $3 id[], $4 definition name[], $5 definition version[], $6
-     * status[], $7 idempotency key[], $8 state JSON offset[] and $9 length[] in the blob, $10 wake
-     * at[], $11 lease owner[], $12 lease expiry[], $13 epoch[], $14 history count[], $15 created
-     * at[], $16 updated at[], $17 ended at[], $18 offset[] and $19 length[] in the blob of the
-     * JSON array of its history entries. ON CONFLICT DO NOTHING (id or key) makes a concurrent
-     * create with the same key wait for the first one's commit and then write nothing, which is
-     * what keeps two connections from both creating it; the caller tells a taken key from a taken
-     * id by reading the key afterwards.
+     * as arrays with one element each, from $3 (see `CREATE_COLUMNS`): id, definition name,
+     * definition version, status, idempotency key, state JSON offset and length in the blob, wake
+     * at, lease owner, lease expiry, epoch, history count, created at, updated at, ended at, and
+     * the offset and length in the blob of the JSON array of its history entries. ON CONFLICT DO
+     * NOTHING (id or key) makes a concurrent create with the same key wait for the first one's
+     * commit and then write nothing, which is what keeps two connections from both creating it;
+     * the caller tells a taken key from a taken id by reading the key afterwards.
      *
-     * Transitions (ids distinct), one element each: $20 id[], $21 epoch[], $22 worker id[], $23
-     * now[], $24 inbox seq[] (the seq the item applied), $25 state JSON offset[] and $26 length[]
-     * in the blob, $27 status[], $28 wake at[], $29 updated at[], $30 ended at[], $31 lease
-     * expiry[] (null to release), $32 history added[], $33 offset[] and $34 length[] in the blob
-     * of the JSON array of its history entries.
+     * Transitions (ids distinct), one element each, numbered on from the creates' (from $3 when
+     * the shape has none; see `COMMIT_COLUMNS`): id, epoch, worker id, now, inbox seq (the seq the
+     * item applied), state JSON offset and length in the blob, status, wake at, updated at, ended
+     * at, lease expiry (null to release), history added, and the offset and length in the blob of
+     * the JSON array of its history entries.
+     *
+     * A shape leaves out the part it has no items for: a smaller statement is quicker to plan.
      *
      * Returns a row per instance created (`created`) or transition written (not `created`).
      *
@@ -219,73 +224,14 @@ RETURNING CASE WHEN wake_at_ms IS NOT NULL THEN pg_notify($4, '') END AS notifie
      * oldest wake-up first. Leaving it, like `status` while that does not change, means the update
      * changes no indexed column and can be HOT: most commits then touch no index.
      */
-    writeBatch: `WITH locked AS (
-  SELECT id, epoch, lease_owner, lease_expires_at_ms, inbox_seq, inbox_applied_seq
-  FROM ${instances} WHERE id = ANY($20::text[]) ORDER BY id FOR UPDATE
-), c AS (
-  SELECT * FROM unnest($20::text[], $21::bigint[], $22::text[], $23::bigint[], $24::int[], $25::int[], $26::int[], $27::text[],
-                       $28::bigint[], $29::bigint[], $30::bigint[], $31::bigint[], $32::int[], $33::int[], $34::int[])
-    AS c(id, epoch, worker_id, now_ms, inbox_seq, state_offset, state_length, status, wake_at_ms, updated_at_ms, ended_at_ms,
-         lease_expires_at_ms, history_added, history_offset, history_length)
-), impossible AS (
-  SELECT 1 FROM c JOIN locked l ON l.id = c.id
-  WHERE l.epoch = c.epoch AND l.lease_owner = c.worker_id AND l.lease_expires_at_ms >= c.now_ms
-    AND (c.inbox_seq > l.inbox_seq OR c.inbox_seq < l.inbox_applied_seq)
-  LIMIT 1
-), r AS (
-  SELECT * FROM unnest($3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::int[], $9::int[], $10::bigint[],
-                       $11::text[], $12::bigint[], $13::bigint[], $14::int[], $15::bigint[], $16::bigint[], $17::bigint[],
-                       $18::int[], $19::int[])
-    AS r(id, definition_name, definition_version, status, idempotency_key, state_offset, state_length, wake_at_ms,
-         lease_owner, lease_expires_at_ms, epoch, history_count, created_at_ms, updated_at_ms, ended_at_ms,
-         history_offset, history_length)
-), created AS (
-  INSERT INTO ${instances} (
-    id, definition_name, definition_version, status, idempotency_key, state_json, wake_at_ms,
-    lease_owner, lease_expires_at_ms, epoch, history_count, created_at_ms, updated_at_ms, ended_at_ms
-  )
-  SELECT r.id, r.definition_name, r.definition_version, r.status, r.idempotency_key,
-         ${sliceSql("$1::bytea", "r.state_offset", "r.state_length")}, r.wake_at_ms, r.lease_owner, r.lease_expires_at_ms,
-         r.epoch, r.history_count, r.created_at_ms, r.updated_at_ms, r.ended_at_ms
-  FROM r
-  WHERE NOT EXISTS (SELECT 1 FROM impossible)
-  ON CONFLICT DO NOTHING
-  RETURNING id, lease_owner, epoch, wake_at_ms
-), created_history AS (
-  INSERT INTO ${history} (saga_id, seq, entry_count, at_ms, worker_id, epoch, entries_json)
-  SELECT n.id, 1, r.history_count, r.created_at_ms, n.lease_owner, CASE WHEN n.lease_owner IS NULL THEN NULL ELSE n.epoch END,
-         ${sliceSql("$1::bytea", "r.history_offset", "r.history_length")}
-  FROM created n JOIN r ON r.id = n.id
-  WHERE r.history_count > 0
-), written AS (
-  UPDATE ${instances} AS i
-  SET state_json = ${sliceSql("$1::bytea", "c.state_offset", "c.state_length")}, status = c.status, updated_at_ms = c.updated_at_ms,
-      wake_at_ms = CASE WHEN c.lease_expires_at_ms IS NOT NULL AND i.wake_at_ms <= c.wake_at_ms AND c.wake_at_ms <= c.now_ms
-                        THEN i.wake_at_ms ELSE c.wake_at_ms END,
-      ended_at_ms = c.ended_at_ms,
-      lease_owner = CASE WHEN c.lease_expires_at_ms IS NULL THEN NULL ELSE c.worker_id END,
-      lease_expires_at_ms = c.lease_expires_at_ms,
-      inbox_applied_seq = c.inbox_seq,
-      history_count = i.history_count + c.history_added
-  FROM c JOIN locked l ON l.id = c.id
-  WHERE i.id = c.id AND i.epoch = c.epoch AND i.lease_owner = c.worker_id
-    AND i.lease_expires_at_ms >= c.now_ms AND i.inbox_seq = c.inbox_seq
-    AND NOT EXISTS (SELECT 1 FROM impossible)
-  RETURNING i.id, i.history_count - c.history_added AS history_before, i.inbox_applied_seq, l.inbox_applied_seq AS applied_before,
-            c.worker_id, c.epoch, i.lease_owner IS NULL AND i.wake_at_ms IS NOT NULL AS waiting_unleased
-), written_history AS (
-  INSERT INTO ${history} (saga_id, seq, entry_count, at_ms, worker_id, epoch, entries_json)
-  SELECT w.id, w.history_before + 1, c.history_added, c.now_ms, w.worker_id, w.epoch,
-         ${sliceSql("$1::bytea", "c.history_offset", "c.history_length")}
-  FROM written w JOIN c ON c.id = w.id
-  WHERE c.history_added > 0
-), consumed AS (
-  DELETE FROM ${inbox} AS b USING written w
-  WHERE w.inbox_applied_seq > w.applied_before AND b.saga_id = w.id AND b.seq <= w.inbox_applied_seq
-)
-SELECT id, true AS created, CASE WHEN lease_owner IS NULL AND wake_at_ms IS NOT NULL THEN pg_notify($2, '') END AS notified FROM created
-UNION ALL
-SELECT id, false, CASE WHEN waiting_unleased THEN pg_notify($2, '') END FROM written`,
+    writeBatch: (shape: WriteShape): string => (shape.creates ? (shape.commits ? writeBoth : writeCreates) : writeCommits),
+
+    /** Each `writeBatch` statement's text, with the name it is prepared under on every pooled connection. */
+    preparedWrites: new Map<string, string>([
+      [writeCreates, "sagaflow_write_creates"],
+      [writeCommits, "sagaflow_write_commits"],
+      [writeBoth, "sagaflow_write_both"],
+    ]),
 
     /**
      * Why items of a group commit were not written: their instances' fencing and inbox columns.
@@ -347,3 +293,98 @@ ORDER BY b.saga_id, b.seq`,
 
 /** The statements of one schema's store. */
 export type PostgresQueries = ReturnType<typeof createQueries>;
+
+/** Which parts a `writeBatch` statement has: new instances, transitions, or both. */
+export interface WriteShape {
+  creates: boolean;
+  commits: boolean;
+}
+
+/** Arrays per new instance in `writeBatch`, in parameter order. */
+export const CREATE_COLUMNS = 17;
+/** Arrays per transition in `writeBatch`, in parameter order. */
+export const COMMIT_COLUMNS = 15;
+
+function writeBatchSql(instances: string, history: string, inbox: string, shape: WriteShape): string {
+  const blob = "$1::bytea";
+  let next = 3;
+  const params = (types: readonly string[]): string[] => types.map((type) => `$${next++}::${type}[]`);
+  const parts: string[] = [];
+  const results: string[] = [];
+  if (shape.commits) {
+    // Numbered after the creates' arrays when both are present; see below.
+    next = shape.creates ? 3 + CREATE_COLUMNS : 3;
+    const c = params(["text", "bigint", "text", "bigint", "int", "int", "int", "text", "bigint", "bigint", "bigint", "bigint", "int", "int", "int"]);
+    parts.push(`locked AS (
+  SELECT id, epoch, lease_owner, lease_expires_at_ms, inbox_seq, inbox_applied_seq
+  FROM ${instances} WHERE id = ANY(${c[0]}) ORDER BY id FOR UPDATE
+), c AS (
+  SELECT * FROM unnest(${c.join(", ")})
+    AS c(id, epoch, worker_id, now_ms, inbox_seq, state_offset, state_length, status, wake_at_ms, updated_at_ms, ended_at_ms,
+         lease_expires_at_ms, history_added, history_offset, history_length)
+), impossible AS (
+  SELECT 1 FROM c JOIN locked l ON l.id = c.id
+  WHERE l.epoch = c.epoch AND l.lease_owner = c.worker_id AND l.lease_expires_at_ms >= c.now_ms
+    AND (c.inbox_seq > l.inbox_seq OR c.inbox_seq < l.inbox_applied_seq)
+  LIMIT 1
+)`);
+  }
+  if (shape.creates) {
+    next = 3;
+    const r = params(["text", "text", "int", "text", "text", "int", "int", "bigint", "text", "bigint", "bigint", "int", "bigint", "bigint", "bigint", "int", "int"]);
+    parts.push(`r AS (
+  SELECT * FROM unnest(${r.join(", ")})
+    AS r(id, definition_name, definition_version, status, idempotency_key, state_offset, state_length, wake_at_ms,
+         lease_owner, lease_expires_at_ms, epoch, history_count, created_at_ms, updated_at_ms, ended_at_ms,
+         history_offset, history_length)
+), created AS (
+  INSERT INTO ${instances} (
+    id, definition_name, definition_version, status, idempotency_key, state_json, wake_at_ms,
+    lease_owner, lease_expires_at_ms, epoch, history_count, created_at_ms, updated_at_ms, ended_at_ms
+  )
+  SELECT r.id, r.definition_name, r.definition_version, r.status, r.idempotency_key,
+         ${sliceSql(blob, "r.state_offset", "r.state_length")}, r.wake_at_ms, r.lease_owner, r.lease_expires_at_ms,
+         r.epoch, r.history_count, r.created_at_ms, r.updated_at_ms, r.ended_at_ms
+  FROM r${shape.commits ? "\n  WHERE NOT EXISTS (SELECT 1 FROM impossible)" : ""}
+  ON CONFLICT DO NOTHING
+  RETURNING id, lease_owner, epoch, wake_at_ms
+), created_history AS (
+  INSERT INTO ${history} (saga_id, seq, entry_count, at_ms, worker_id, epoch, entries_json)
+  SELECT n.id, 1, r.history_count, r.created_at_ms, n.lease_owner, CASE WHEN n.lease_owner IS NULL THEN NULL ELSE n.epoch END,
+         ${sliceSql(blob, "r.history_offset", "r.history_length")}
+  FROM created n JOIN r ON r.id = n.id
+  WHERE r.history_count > 0
+)`);
+    results.push("SELECT id, true AS created, CASE WHEN lease_owner IS NULL AND wake_at_ms IS NOT NULL THEN pg_notify($2, '') END AS notified FROM created");
+  }
+  if (shape.commits) {
+    parts.push(`written AS (
+  UPDATE ${instances} AS i
+  SET state_json = ${sliceSql(blob, "c.state_offset", "c.state_length")}, status = c.status, updated_at_ms = c.updated_at_ms,
+      wake_at_ms = CASE WHEN c.lease_expires_at_ms IS NOT NULL AND i.wake_at_ms <= c.wake_at_ms AND c.wake_at_ms <= c.now_ms
+                        THEN i.wake_at_ms ELSE c.wake_at_ms END,
+      ended_at_ms = c.ended_at_ms,
+      lease_owner = CASE WHEN c.lease_expires_at_ms IS NULL THEN NULL ELSE c.worker_id END,
+      lease_expires_at_ms = c.lease_expires_at_ms,
+      inbox_applied_seq = c.inbox_seq,
+      history_count = i.history_count + c.history_added
+  FROM c JOIN locked l ON l.id = c.id
+  WHERE i.id = c.id AND i.epoch = c.epoch AND i.lease_owner = c.worker_id
+    AND i.lease_expires_at_ms >= c.now_ms AND i.inbox_seq = c.inbox_seq
+    AND NOT EXISTS (SELECT 1 FROM impossible)
+  RETURNING i.id, i.history_count - c.history_added AS history_before, i.inbox_applied_seq, l.inbox_applied_seq AS applied_before,
+            c.worker_id, c.epoch, i.lease_owner IS NULL AND i.wake_at_ms IS NOT NULL AS waiting_unleased
+), written_history AS (
+  INSERT INTO ${history} (saga_id, seq, entry_count, at_ms, worker_id, epoch, entries_json)
+  SELECT w.id, w.history_before + 1, c.history_added, c.now_ms, w.worker_id, w.epoch,
+         ${sliceSql(blob, "c.history_offset", "c.history_length")}
+  FROM written w JOIN c ON c.id = w.id
+  WHERE c.history_added > 0
+), consumed AS (
+  DELETE FROM ${inbox} AS b USING written w
+  WHERE w.inbox_applied_seq > w.applied_before AND b.saga_id = w.id AND b.seq <= w.inbox_applied_seq
+)`);
+    results.push(`SELECT id, ${shape.creates ? "false" : "false AS created"}, CASE WHEN waiting_unleased THEN pg_notify($2, '') END${shape.creates ? "" : " AS notified"} FROM written`);
+  }
+  return `WITH ${parts.join(", ")}\n${results.join("\nUNION ALL\n")}`;
+}

@@ -53,8 +53,9 @@ async function writeStatement(
   commits: readonly TransitionCommit[],
 ): Promise<{ created: Set<string>; written: Set<string> }> {
   const blob = new TextBlob();
-  const columns = [...createColumns(creates, blob), ...commitColumns(commits, blob)];
-  const rows = await query<{ id: string; created: boolean }>(q.writeBatch, [blob.toBuffer(), channel, ...columns]);
+  const columns = [...(creates.length > 0 ? createColumns(creates, blob) : []), ...(commits.length > 0 ? commitColumns(commits, blob) : [])];
+  const sql = q.writeBatch({ creates: creates.length > 0, commits: commits.length > 0 });
+  const rows = await query<{ id: string; created: boolean }>(sql, [blob.toBuffer(), channel, ...columns]);
   const created = new Set<string>();
   const written = new Set<string>();
   for (const row of rows) (row.created ? created : written).add(row.id);
