@@ -32,9 +32,18 @@ export function createQueries(schema: string) {
   const inbox = `${s}.saga_inbox`;
   const ledger = `${s}.sagaflow_migrations`;
 
-  const writeCreates = writeBatchSql(instances, history, inbox, { creates: true, commits: false });
-  const writeCommits = writeBatchSql(instances, history, inbox, { creates: false, commits: true });
-  const writeBoth = writeBatchSql(instances, history, inbox, { creates: true, commits: true });
+  // Every shape, by `shapeKey`.
+  const writes = new Map<string, string>();
+  for (const single of [false, true]) {
+    for (const [creates, commits] of [
+      [true, false],
+      [false, true],
+      [true, true],
+    ] as const) {
+      const shape = { creates, commits, single };
+      writes.set(shapeKey(shape), writeBatchSql(instances, history, inbox, shape));
+    }
+  }
 
   return {
     schemaName: schema,
@@ -224,14 +233,10 @@ RETURNING CASE WHEN wake_at_ms IS NOT NULL THEN pg_notify($4, '') END AS notifie
      * oldest wake-up first. Leaving it, like `status` while that does not change, means the update
      * changes no indexed column and can be HOT: most commits then touch no index.
      */
-    writeBatch: (shape: WriteShape): string => (shape.creates ? (shape.commits ? writeBoth : writeCreates) : writeCommits),
+    writeBatch: (shape: WriteShape): string => writes.get(shapeKey(shape)) as string,
 
     /** Each `writeBatch` statement's text, with the name it is prepared under on every pooled connection. */
-    preparedWrites: new Map<string, string>([
-      [writeCreates, "sagaflow_write_creates"],
-      [writeCommits, "sagaflow_write_commits"],
-      [writeBoth, "sagaflow_write_both"],
-    ]),
+    preparedWrites: new Map<string, string>([...writes].map(([key, sql]) => [sql, `sagaflow_write_${key}`])),
 
     /**
      * Why items of a group commit were not written: their instances' fencing and inbox columns.
@@ -294,10 +299,20 @@ ORDER BY b.saga_id, b.seq`,
 /** The statements of one schema's store. */
 export type PostgresQueries = ReturnType<typeof createQueries>;
 
-/** Which parts a `writeBatch` statement has: new instances, transitions, or both. */
+/**
+ * Which parts a `writeBatch` statement has: new instances, transitions, or both; and whether each
+ * part has a single item, passed as plain values rather than arrays. The planner then knows it is
+ * one row, so the plan it keeps for the statement is the one it would make for each execution,
+ * and a lightly loaded store (a commit at a time) never pays for planning.
+ */
 export interface WriteShape {
   creates: boolean;
   commits: boolean;
+  single: boolean;
+}
+
+function shapeKey(shape: WriteShape): string {
+  return `${shape.creates ? (shape.commits ? "both" : "creates") : "commits"}${shape.single ? "_one" : ""}`;
 }
 
 /** Arrays per new instance in `writeBatch`, in parameter order. */
@@ -308,7 +323,9 @@ export const COMMIT_COLUMNS = 15;
 function writeBatchSql(instances: string, history: string, inbox: string, shape: WriteShape): string {
   const blob = "$1::bytea";
   let next = 3;
-  const params = (types: readonly string[]): string[] => types.map((type) => `$${next++}::${type}[]`);
+  const params = (types: readonly string[]): string[] => types.map((type) => `$${next++}::${type}${shape.single ? "" : "[]"}`);
+  // A set of rows from the parameters: one row of plain values, or one row per array element.
+  const rows = (values: readonly string[]): string => (shape.single ? `(VALUES (${values.join(", ")}))` : `unnest(${values.join(", ")})`);
   const parts: string[] = [];
   const results: string[] = [];
   if (shape.commits) {
@@ -317,9 +334,9 @@ function writeBatchSql(instances: string, history: string, inbox: string, shape:
     const c = params(["text", "bigint", "text", "bigint", "int", "int", "int", "text", "bigint", "bigint", "bigint", "bigint", "int", "int", "int"]);
     parts.push(`locked AS (
   SELECT id, epoch, lease_owner, lease_expires_at_ms, inbox_seq, inbox_applied_seq
-  FROM ${instances} WHERE id = ANY(${c[0]}) ORDER BY id FOR UPDATE
+  FROM ${instances} WHERE ${shape.single ? `id = ${c[0]}` : `id = ANY(${c[0]})`} ORDER BY id FOR UPDATE
 ), c AS (
-  SELECT * FROM unnest(${c.join(", ")})
+  SELECT * FROM ${rows(c)}
     AS c(id, epoch, worker_id, now_ms, inbox_seq, state_offset, state_length, status, wake_at_ms, updated_at_ms, ended_at_ms,
          lease_expires_at_ms, history_added, history_offset, history_length)
 ), impossible AS (
@@ -333,7 +350,7 @@ function writeBatchSql(instances: string, history: string, inbox: string, shape:
     next = 3;
     const r = params(["text", "text", "int", "text", "text", "int", "int", "bigint", "text", "bigint", "bigint", "int", "bigint", "bigint", "bigint", "int", "int"]);
     parts.push(`r AS (
-  SELECT * FROM unnest(${r.join(", ")})
+  SELECT * FROM ${rows(r)}
     AS r(id, definition_name, definition_version, status, idempotency_key, state_offset, state_length, wake_at_ms,
          lease_owner, lease_expires_at_ms, epoch, history_count, created_at_ms, updated_at_ms, ended_at_ms,
          history_offset, history_length)

@@ -54,8 +54,11 @@ async function writeStatement(
 ): Promise<{ created: Set<string>; written: Set<string> }> {
   const blob = new TextBlob();
   const columns = [...(creates.length > 0 ? createColumns(creates, blob) : []), ...(commits.length > 0 ? commitColumns(commits, blob) : [])];
-  const sql = q.writeBatch({ creates: creates.length > 0, commits: commits.length > 0 });
-  const rows = await query<{ id: string; created: boolean }>(sql, [blob.toBuffer(), channel, ...columns]);
+  const single = creates.length <= 1 && commits.length <= 1;
+  const sql = q.writeBatch({ creates: creates.length > 0, commits: commits.length > 0, single });
+  // A single-item shape takes each column's one value rather than the array.
+  const values = single ? columns.map((column) => column[0]) : columns;
+  const rows = await query<{ id: string; created: boolean }>(sql, [blob.toBuffer(), channel, ...values]);
   const created = new Set<string>();
   const written = new Set<string>();
   for (const row of rows) (row.created ? created : written).add(row.id);
