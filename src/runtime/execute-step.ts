@@ -143,7 +143,7 @@ function runPhase(definition: SagaDefinition<unknown, Record<string, unknown>>, 
 export function settledEvent(command: RunPhaseCommand, result: unknown, random: () => number): PhaseSucceededEvent | PhaseFailedEvent {
   try {
     if (command.phase === "action") {
-      const output = toJsonValue(result, `output of step ${command.step}`);
+      const output = toJsonValue(result, () => `output of step ${command.step}`);
       return { type: "action_succeeded", step: command.step, attempt: command.attempt, output };
     }
     return { type: "compensation_succeeded", step: command.step, attempt: command.attempt };

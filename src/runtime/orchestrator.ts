@@ -135,7 +135,7 @@ export class Orchestrator {
     this.#assertOpen();
     const resolved = this.#resolve(definition);
     const parsed = resolved.parseInput ? resolved.parseInput(input) : input;
-    const inputJson = toJsonValue(parsed, "saga input");
+    const inputJson = toJsonValue(parsed, () => "saga input");
     const id = options.id ?? randomUUID();
     if (!ID_PATTERN.test(id)) throw new InvalidArgumentError("id", `must be 1–128 letters, digits, '_', '.' or '-', got ${JSON.stringify(id)}`);
     const key = options.idempotencyKey ?? null;
