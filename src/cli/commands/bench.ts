@@ -24,7 +24,7 @@ export function benchCommand(): Command {
     .summary("measure sagas/s, latency, commits per saga, memory and recovery (the repository's harness)")
     .description(
       "run the benchmark harness in bench/, as `npm run bench` does: a 3-step saga and its compensating variant at several " +
-        "concurrencies on the memory, SQLite and PostgreSQL ($DATABASE_URL) stores, beside each store's raw commit rate. " +
+        "concurrencies on the memory, SQLite and PostgreSQL ($DATABASE_URL) stores, beside each store's raw commit rate and the store alone (its writes with no engine). " +
         "It prints a table on stdout and writes bench/results/latest.json; docs/benchmarks.md says what each figure means.",
     )
     .option("--quick", "the whole run in under two minutes (3 short repeats per cell); default: full (5 repeats of ≥ 1 s)")
