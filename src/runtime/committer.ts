@@ -3,7 +3,7 @@ import type { CommitOutcome, CreateInstanceRequest, CreateOutcome, SagaStore, Tr
 /**
  * The smallest batch a queue is split into when several batches may be written at once. Small
  * enough that 64 ready transitions go out as four batches on four connections, written by the
- * server in parallel rather than one after the other in one statement (on two cores, 1.6 times
+ * server in parallel rather than one after the other in one statement (on two cores, about 1.4 times
  * the sagas per second at 64 in flight); large enough that a batch's fixed cost stays small.
  */
 const MIN_SHARED_BATCH = 16;
