@@ -332,6 +332,7 @@ function writeBatchSql(instances: string, history: string, inbox: string, shape:
     // Numbered after the creates' arrays when both are present; see below.
     next = shape.creates ? 3 + CREATE_COLUMNS : 3;
     const c = params(["text", "bigint", "text", "bigint", "int", "int", "int", "text", "bigint", "bigint", "bigint", "bigint", "int", "int", "int"]);
+    if (c.length !== COMMIT_COLUMNS) throw new Error(`writeBatch names ${c.length} transition columns, commitColumns makes ${COMMIT_COLUMNS}`);
     parts.push(`locked AS (
   SELECT id, epoch, lease_owner, lease_expires_at_ms, inbox_seq, inbox_applied_seq
   FROM ${instances} WHERE ${shape.single ? `id = ${c[0]}` : `id = ANY(${c[0]})`} ORDER BY id FOR UPDATE
@@ -349,6 +350,7 @@ function writeBatchSql(instances: string, history: string, inbox: string, shape:
   if (shape.creates) {
     next = 3;
     const r = params(["text", "text", "int", "text", "text", "int", "int", "bigint", "text", "bigint", "bigint", "int", "bigint", "bigint", "bigint", "int", "int"]);
+    if (r.length !== CREATE_COLUMNS) throw new Error(`writeBatch names ${r.length} new-instance columns, createColumns makes ${CREATE_COLUMNS}`);
     parts.push(`r AS (
   SELECT * FROM ${rows(r)}
     AS r(id, definition_name, definition_version, status, idempotency_key, state_offset, state_length, wake_at_ms,
