@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { Orchestrator, type SagaDefinition, type SagaStore } from "../src/index.js";
 import { createMemoryStore } from "../src/store/memory/index.js";
 import { openPostgresStore } from "../src/store/postgres/index.js";
-import { openSqliteStore } from "../src/store/sqlite/index.js";
+import { openSqliteStore, type SqliteStore } from "../src/store/sqlite/index.js";
 import type { StoreCounters } from "./measure.js";
 import { dropSchema, scratchName, withParams } from "./pg.js";
 import type { BenchInput } from "./workload.js";
@@ -71,25 +71,24 @@ export const memoryTarget: Target = {
 };
 
 export function sqliteTarget(synchronous: "FULL" | "NORMAL"): Target {
+  /** A fresh file in its own temp directory, which `dispose` deletes. */
+  const openFile = async (): Promise<{ store: SqliteStore; dispose: () => Promise<void> }> => {
+    const dir = mkdtempSync(join(tmpdir(), "sagaflow-bench-"));
+    const store = await openSqliteStore({ path: join(dir, "bench.db"), synchronous });
+    return { store, dispose: () => Promise.resolve(rmSync(dir, { recursive: true, force: true })) };
+  };
   return {
     store: "sqlite",
     durability: `synchronous=${synchronous}`,
     faster: synchronous !== "FULL",
     async open(concurrency, definitions) {
-      const dir = mkdtempSync(join(tmpdir(), "sagaflow-bench-"));
-      const store = await openSqliteStore({ path: join(dir, "bench.db"), synchronous });
+      const { store, dispose } = await openFile();
       const orchestrator = await orchestrate(store, concurrency, definitions);
-      return {
-        orchestrator,
-        counters: () => store.stats,
-        close: () => orchestrator.close(),
-        dispose: () => Promise.resolve(rmSync(dir, { recursive: true, force: true })),
-      };
+      return { orchestrator, counters: () => store.stats, close: () => orchestrator.close(), dispose };
     },
     async openStore() {
-      const dir = mkdtempSync(join(tmpdir(), "sagaflow-bench-"));
-      const store = await openSqliteStore({ path: join(dir, "bench.db"), synchronous });
-      return { store, close: () => store.close(), dispose: () => Promise.resolve(rmSync(dir, { recursive: true, force: true })) };
+      const { store, dispose } = await openFile();
+      return { store, close: () => store.close(), dispose };
     },
   };
 }

@@ -32,14 +32,12 @@ import {
   type StatusCountRow,
 } from "../stored-rows.js";
 import { groupInbox, type RangedInboxRow } from "./commit-batch.js";
-import { fitsOneStatement, writeBatchStatements } from "./write-batch.js";
 import { PostgresConnection, type PostgresStoreStats, type Query } from "./connection.js";
 import { migrate } from "./migrations.js";
 import { NotificationListener } from "./notification-listener.js";
 import { channelFor, checkPostgresOptions, migrationLockKey, type PostgresStoreOptions } from "./options.js";
 import { createQueries, type PostgresQueries } from "./queries.js";
-
-
+import { fitsOneStatement, writeBatchStatements } from "./write-batch.js";
 
 /**
  * A `SagaStore` in a PostgreSQL schema, shared by any number of worker processes: claims use
@@ -88,7 +86,7 @@ export class PostgresStore implements SagaStore {
 
   createInstance(request: CreateInstanceRequest): Promise<CreateInstanceResult> {
     return this.#call(async () => {
-      const { creates: [outcome] } = await this.#writeOneStatement({ creates: [request], commits: [] });
+      const { creates: [outcome] } = await this.#write({ creates: [request], commits: [] });
       if (outcome === undefined) throw new StoreUnavailableError(`${this.#db.label} returned no outcome for a create`);
       if (!outcome.ok) throw outcome.error;
       return outcome.result;
@@ -100,8 +98,7 @@ export class PostgresStore implements SagaStore {
     return this.#call(async () => {
       for (const commit of batch.commits) checkCommitStateId(commit.sagaId, commit.state.id);
       if (batch.creates.length === 0 && batch.commits.length === 0) return { creates: [], commits: [] };
-      if (fitsOneStatement(batch)) return this.#writeOneStatement(batch);
-      return this.#db.transaction((query) => writeBatchStatements(query, this.#q, this.channel, batch));
+      return this.#write(batch);
     });
   }
 
@@ -195,9 +192,7 @@ export class PostgresStore implements SagaStore {
     return this.#call(async () => {
       for (const commit of commits) checkCommitStateId(commit.sagaId, commit.state.id);
       if (commits.length === 0) return [];
-      const batch = { creates: [], commits };
-      if (fitsOneStatement(batch)) return (await this.#writeOneStatement(batch)).commits;
-      return (await this.#db.transaction((query) => writeBatchStatements(query, this.#q, this.channel, batch))).commits;
+      return (await this.#write({ creates: [], commits })).commits;
     });
   }
 
@@ -275,21 +270,23 @@ export class PostgresStore implements SagaStore {
   }
 
   /**
-   * A batch that fits one statement needs no BEGIN and COMMIT: the statement is atomic and
-   * durable on its own, which saves two round trips per group commit (at low load most of a
-   * commit's latency; under load, time a connection would sit idle in its transaction waiting for
-   * this process's event loop). What may follow only reads (why an item was refused, whose key was
-   * taken) or records fenced commits' late attempts, a statement of its own that needs no
-   * transaction with anything else.
+   * Writes a non-empty batch. One that fits one statement needs no BEGIN and COMMIT: the statement
+   * is atomic and durable on its own, which saves two round trips per group commit (at low load
+   * most of a commit's latency; under load, time a connection would sit idle in its transaction
+   * waiting for this process's event loop). What may follow only reads (why an item was refused,
+   * whose key was taken) or records fenced commits' late attempts, a statement of its own that
+   * needs no transaction with anything else. A batch that needs several statements gets a
+   * transaction.
    */
-  async #writeOneStatement(batch: WriteBatch): Promise<WriteBatchResult> {
+  #write(batch: WriteBatch): Promise<WriteBatchResult> {
+    if (!fitsOneStatement(batch)) return this.#db.transaction((query) => writeBatchStatements(query, this.#q, this.channel, batch, false));
     const query: Query = (sql, params) => {
       if (sql === this.#q.appendRejectedWrites) return this.#db.write(sql, params);
       const name = this.#q.preparedWrites.get(sql);
       if (name === undefined) return this.#db.query(sql, params);
       return this.#db.write(sql, params, this.#preparedName(name));
     };
-    return writeBatchStatements(query, this.#q, this.channel, batch);
+    return writeBatchStatements(query, this.#q, this.channel, batch, true);
   }
 
   /**

@@ -19,14 +19,21 @@ export function fitsOneStatement(batch: WriteBatch): boolean {
 }
 
 /**
- * Writes a batch with as few `writeBatch` statements as it allows: one when it fits (see
- * `fitsOneStatement`), else one per run of creates and then one per run of commits, each seeing
- * the writes of those before it, as writing one by one would. Several statements must run in
- * one transaction, which the caller opens. Outcomes are in the batch's order; throws
- * `InvalidArgumentError` for a caller's bug in a commit, with nothing of that statement written.
+ * Writes a batch with as few `writeBatch` statements as it allows: one when it fits (`oneStatement`,
+ * from `fitsOneStatement`, which the caller needs anyway to know whether to open a transaction),
+ * else one per run of creates and then one per run of commits, each seeing the writes of those
+ * before it, as writing one by one would. Several statements must run in one transaction, which
+ * the caller opens. Outcomes are in the batch's order; throws `InvalidArgumentError` for a
+ * caller's bug in a commit, with nothing of that statement written.
  */
-export async function writeBatchStatements(query: Query, q: PostgresQueries, channel: string, batch: WriteBatch): Promise<WriteBatchResult> {
-  if (fitsOneStatement(batch)) {
+export async function writeBatchStatements(
+  query: Query,
+  q: PostgresQueries,
+  channel: string,
+  batch: WriteBatch,
+  oneStatement: boolean,
+): Promise<WriteBatchResult> {
+  if (oneStatement) {
     const { created, written } = await writeStatement(query, q, channel, batch.creates, batch.commits);
     // Commits first: a caller's bug among them throws before anything else is read or written.
     const commits = batch.commits.length === 0 ? [] : await commitOutcomes(query, q, batch.commits, written);
