@@ -66,6 +66,12 @@ describe("layering", () => {
     }
   });
 
+  it("the HTTP server builds on the runtime alone: no store adapter, database driver, CLI or example", () => {
+    const { files, packages } = closure(join(src, "server/index.ts"));
+    expect(rel(files).filter((f) => /^(store\/(sqlite|memory|postgres)|cli|examples)\//.test(f))).toEqual([]);
+    expect([...packages].filter((p) => ["pg", "better-sqlite3", "commander"].includes(p))).toEqual([]);
+  });
+
   it("has no import cycles between source files", () => {
     const graph = new Map(sourceFiles(src).map((file) => [file, importsOf(file).filter((s) => s.startsWith(".")).map((s) => resolveLocal(file, s))]));
     const state = new Map<string, "visiting" | "done">();

@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { benchCommand } from "./commands/bench.js";
 import { demoCommand } from "./commands/demo.js";
 import { listCommand } from "./commands/list.js";
+import { serverCommand } from "./commands/server.js";
 import { showCommand } from "./commands/show.js";
 import { workerCommand } from "./commands/worker.js";
 import { describeFailure } from "./errors.js";
@@ -15,6 +16,7 @@ export function createProgram(): Command {
     .version(VERSION);
   program.addCommand(demoCommand());
   program.addCommand(workerCommand());
+  program.addCommand(serverCommand());
   program.addCommand(listCommand());
   program.addCommand(showCommand());
   program.addCommand(benchCommand());

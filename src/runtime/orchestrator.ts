@@ -13,6 +13,7 @@ import {
   InvalidDefinitionError,
   OrchestratorClosedError,
   SagaNotFoundError,
+  SagaflowError,
   UnknownDefinitionError,
 } from "../errors.js";
 import { definitionKey, type ListPage, type ListQuery, type SagaStore } from "../store/saga-store.js";
@@ -25,7 +26,7 @@ import { Worker } from "./worker.js";
 
 // Definitions are stored with their types erased; `any` here keeps every typed definition assignable.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyDefinition = SagaDefinition<any, any>;
+export type AnyDefinition = SagaDefinition<any, any>;
 type ErasedDefinition = SagaDefinition<unknown, Record<string, unknown>>;
 /** The input type a definition declares. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -134,7 +135,7 @@ export class Orchestrator {
   async start<D extends AnyDefinition>(definition: D | string, input: InputOf<D>, options: StartOptions = {}): Promise<StartResult> {
     this.#assertOpen();
     const resolved = this.#resolve(definition);
-    const parsed = resolved.parseInput ? resolved.parseInput(input) : input;
+    const parsed = resolved.parseInput ? parseWith(resolved, input) : input;
     const inputJson = toJsonValue(parsed, () => "saga input");
     const id = options.id ?? randomUUID();
     if (!ID_PATTERN.test(id)) throw new InvalidArgumentError("id", `must be 1–128 letters, digits, '_', '.' or '-', got ${JSON.stringify(id)}`);
@@ -310,6 +311,21 @@ export class Orchestrator {
 
   #assertOpen(): void {
     if (this.#closed) throw new OrchestratorClosedError();
+  }
+}
+
+/**
+ * Runs a definition's `parseInput`. A refusal that is not already a Sagaflow error (a plain
+ * `Error`, a validation library's own) becomes an `InvalidArgumentError` naming `input`, so every
+ * caller (the HTTP API's 400 included) can tell a bad input from a failure of its own.
+ */
+function parseWith(definition: ErasedDefinition, input: unknown): unknown {
+  try {
+    return definition.parseInput?.(input);
+  } catch (error) {
+    if (error instanceof SagaflowError) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    throw new InvalidArgumentError("input", `was refused by ${definition.name}@${definition.version}'s parseInput: ${message}`);
   }
 }
 

@@ -3,6 +3,7 @@ import { Command, Option } from "commander";
 import { createCliLogger } from "../logger.js";
 import { integerAtLeast, withCommonOptions, withDatabaseOptions, type CommonOptions } from "../options.js";
 import { openOrderRuntime } from "../order-runtime.js";
+import { listenForStopSignals } from "../signals.js";
 import { describeDatabase, resolveDatabase, type DatabaseFlags } from "../store.js";
 
 interface WorkerOptions extends CommonOptions, DatabaseFlags {
@@ -74,14 +75,4 @@ export function workerCommand(): Command {
       }
     });
   return withCommonOptions(command);
-}
-
-/** Resolves on the first SIGINT or SIGTERM; `dispose` gives both back to their default handling. */
-function listenForStopSignals(): { received: Promise<NodeJS.Signals>; dispose(): void } {
-  let resolve: (signal: NodeJS.Signals) => void = () => undefined;
-  const received = new Promise<NodeJS.Signals>((r) => (resolve = r));
-  const signals = ["SIGINT", "SIGTERM"] as const;
-  const handler = (signal: NodeJS.Signals): void => resolve(signal);
-  for (const signal of signals) process.on(signal, handler);
-  return { received, dispose: () => signals.forEach((signal) => process.off(signal, handler)) };
 }

