@@ -2,11 +2,13 @@ import { Ajv } from "ajv";
 import addFormats from "ajv-formats";
 import swagger from "@fastify/swagger";
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
+import type { SagaMetrics } from "../observability/metrics.js";
 import type { Orchestrator } from "../runtime/orchestrator.js";
 import { bearerMatches } from "./auth.js";
 import { problem, sendProblem, toProblem } from "./problem.js";
 import { definitionRoutes } from "./routes/definitions.js";
 import { healthRoutes } from "./routes/health.js";
+import { metricsRoute } from "./routes/metrics.js";
 import { sagaRoutes } from "./routes/sagas.js";
 import { SHARED_SCHEMAS } from "./schemas.js";
 
@@ -22,6 +24,8 @@ export interface ServerOptions {
   bodyLimitBytes?: number;
   /** Request logs (a pino logger); default none. */
   logger?: FastifyBaseLogger;
+  /** Served at `/metrics` when given (feed it with `orchestrator.onTransition(metrics.observe)`). */
+  metrics?: SagaMetrics;
 }
 
 /**
@@ -86,6 +90,7 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   }
 
   await app.register(healthRoutes, { orchestrator: options.orchestrator });
+  if (options.metrics !== undefined) await app.register(metricsRoute, { registry: options.metrics.registry });
   await app.register(sagaRoutes, { prefix: API_PREFIX, orchestrator: options.orchestrator });
   await app.register(definitionRoutes, { prefix: API_PREFIX, orchestrator: options.orchestrator });
   app.get(`${API_PREFIX}/openapi.json`, { schema: { hide: true } }, () => app.swagger());

@@ -6,7 +6,7 @@ import addFormats from "ajv-formats";
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defineSaga, Orchestrator, TerminalError } from "../../src/index.js";
-import { createServer } from "../../src/server/index.js";
+import { createServer, SagaMetrics } from "../../src/server/index.js";
 import { createMemoryStore } from "../../src/testing/index.js";
 
 const require = createRequire(import.meta.url);
@@ -38,8 +38,9 @@ let orchestrator: Orchestrator;
 let doc: Document;
 
 beforeAll(async () => {
-  orchestrator = await Orchestrator.create({ store: createMemoryStore(), definitions: [saga] });
-  app = await createServer({ orchestrator, token: "a-token-long-enough-for-tests" });
+  const store = createMemoryStore();
+  orchestrator = await Orchestrator.create({ store, definitions: [saga] });
+  app = await createServer({ orchestrator, token: "a-token-long-enough-for-tests", metrics: new SagaMetrics({ store }) });
   const response = await app.inject({ method: "GET", url: "/api/v1/openapi.json", headers: { authorization: "Bearer a-token-long-enough-for-tests" } });
   expect(response.statusCode).toBe(200);
   doc = response.json<Document>();
@@ -76,7 +77,7 @@ describe("the OpenAPI document", () => {
       })
       .filter((route) => !route.endsWith("/openapi.json"));
     expect(documented.sort()).toEqual(served.sort());
-    expect(documented).toEqual(expect.arrayContaining(["POST /api/v1/sagas", "GET /api/v1/sagas", "GET /api/v1/sagas/{id}", "GET /api/v1/sagas/{id}/history", "POST /api/v1/sagas/{id}/cancel", "GET /api/v1/definitions", "GET /healthz", "GET /readyz"]));
+    expect(documented).toEqual(expect.arrayContaining(["POST /api/v1/sagas", "GET /api/v1/sagas", "GET /api/v1/sagas/{id}", "GET /api/v1/sagas/{id}/history", "POST /api/v1/sagas/{id}/cancel", "GET /api/v1/definitions", "GET /healthz", "GET /readyz", "GET /metrics"]));
     expect(JSON.stringify(doc)).toContain('"scheme":"bearer"');
 
     // docs/http-api.md's endpoint table names the same routes.

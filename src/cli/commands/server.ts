@@ -3,7 +3,7 @@ import { Command, Option } from "commander";
 import type { FastifyInstance } from "fastify";
 import { createOrderSaga, openOrderServices } from "../../examples/order/index.js";
 import { Orchestrator, type AnyDefinition } from "../../runtime/orchestrator.js";
-import { API_PREFIX, createServer, DEFAULT_BODY_LIMIT_BYTES } from "../../server/index.js";
+import { API_PREFIX, createServer, DEFAULT_BODY_LIMIT_BYTES, SagaMetrics, transitionLogger } from "../../server/index.js";
 import { loadDefinitionModules } from "../definition-modules.js";
 import { UsageError } from "../errors.js";
 import { createCliLogger } from "../logger.js";
@@ -56,13 +56,23 @@ export function serverCommand(): Command {
         const location = resolveDatabase(options);
         const definitions: AnyDefinition[] = await loadDefinitionModules(options.module);
         const store = await openStore(location, { mustExist: false });
+        const metrics = new SagaMetrics({ store });
         let participants: Awaited<ReturnType<typeof openOrderServices>> | undefined;
         let orchestrator: Orchestrator;
         const workerId = options.name ?? `${hostname()}:${process.pid}`;
         try {
           participants = options.example === "order" ? await openOrderServices(participantTarget(location)) : undefined;
           if (participants !== undefined) definitions.push(createOrderSaga(participants.services));
-          orchestrator = await Orchestrator.create({ store, definitions, workerId, concurrency: options.concurrency, leaseMs: options.leaseMs, logger });
+          orchestrator = await Orchestrator.create({
+            store: metrics.instrumentStore(store),
+            definitions,
+            workerId,
+            concurrency: options.concurrency,
+            leaseMs: options.leaseMs,
+            logger,
+          });
+          orchestrator.onTransition(metrics.observe);
+          orchestrator.onTransition(transitionLogger(logger));
         } catch (error) {
           await store.close();
           await participants?.close();
@@ -71,7 +81,7 @@ export function serverCommand(): Command {
         if (definitions.length === 0) logger.warn({}, "no saga definitions: pass --module FILE (or --example order); the API can list and inspect but not start sagas");
         let app: FastifyInstance | undefined;
         try {
-          app = await createServer({ orchestrator, logger, bodyLimitBytes: options.bodyLimit, ...(options.token === undefined ? {} : { token: options.token }) });
+          app = await createServer({ orchestrator, logger, metrics, bodyLimitBytes: options.bodyLimit, ...(options.token === undefined ? {} : { token: options.token }) });
           const address = await app.listen({ port: options.port, host: options.host });
           const access = options.token === undefined ? `no token: listening on ${options.host} only` : "bearer token required";
           process.stderr.write(`sagaflow: API at ${address}${API_PREFIX} (${access}); sagas in ${describeDatabase(location)}; stop with Ctrl-C or SIGTERM\n`);
