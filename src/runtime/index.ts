@@ -1,6 +1,6 @@
 export { Orchestrator } from "./orchestrator.js";
 export type { OrchestratorOptions, StartOptions, StartResult, CancelOptions, InputOf } from "./orchestrator.js";
-export type { TransitionNotice } from "./saga-driver.js";
+export type { AttemptInfo, AttemptWrapper, TransitionNotice } from "./saga-driver.js";
 export { systemClock } from "./clock.js";
 export type { Clock } from "./clock.js";
 export { silentLogger } from "./logger.js";

@@ -21,7 +21,7 @@ import { systemClock, type Clock } from "./clock.js";
 import { GroupCommitter } from "./committer.js";
 import { silentLogger, type Logger } from "./logger.js";
 import { toJsonValue } from "./normalize-error.js";
-import type { TransitionNotice } from "./saga-driver.js";
+import type { AttemptWrapper, TransitionNotice } from "./saga-driver.js";
 import { Worker } from "./worker.js";
 
 // Definitions are stored with their types erased; `any` here keeps every typed definition assignable.
@@ -51,6 +51,11 @@ export interface OrchestratorOptions {
   /** Source of backoff jitter, [0, 1). Default Math.random. */
   random?: () => number;
   logger?: Logger;
+  /**
+   * Runs around every attempt of every step this worker runs, e.g. `tracingInstrumentation()`
+   * from `sagaflow/server` to trace each attempt with OpenTelemetry. Default: none.
+   */
+  wrapAttempt?: AttemptWrapper;
 }
 
 export interface StartOptions {
@@ -116,6 +121,7 @@ export class Orchestrator {
         random: options.random ?? Math.random,
         logger: options.logger ?? silentLogger,
         onTransition: (notice) => this.#emit(notice),
+        wrapAttempt: options.wrapAttempt,
       });
     }
   }

@@ -38,7 +38,28 @@ export interface DriverEnv {
   scheduleWake(atMs: number): void;
   /** The driver stopped, or crashed; `driveSaga` settles with what this returns. */
   finished(sagaId: string, epoch: number, exit: DriverExit | DriverCrash): Promise<void> | undefined;
+  /** Runs around every attempt when set (tracing); see `AttemptWrapper`. */
+  wrapAttempt?: AttemptWrapper | undefined;
 }
+
+/** What an attempt wrapper is told about the attempt it wraps. */
+export interface AttemptInfo {
+  sagaId: string;
+  definitionName: string;
+  definitionVersion: number;
+  step: string;
+  phase: "action" | "compensation";
+  attempt: number;
+  idempotencyKey: string;
+}
+
+/**
+ * Runs around each attempt of an action or compensation, e.g. to open a tracing span that the
+ * step's own calls run inside. It must call `run` once and return what it returns: `run` never
+ * rejects (a failing step settles as a failure event), and a wrapper that throws instead leaves
+ * the saga to recovery, as a crash would.
+ */
+export type AttemptWrapper = <T extends SagaEvent>(info: AttemptInfo, run: () => Promise<T>) => Promise<T>;
 
 /**
  * How a driver stopped: the saga waits or ended and the lease was given back (`released`);
@@ -116,7 +137,9 @@ async function drive(
       }
       faultPoint(FaultPoint.DriverBeforeRun);
       const [only] = commands;
-      if (commands.length === 1 && only !== undefined && only.timeoutMs <= 0) {
+      if (env.wrapAttempt !== undefined) {
+        events = await runWrapped(env.wrapAttempt, env, definition, state, commands, abort);
+      } else if (commands.length === 1 && only !== undefined && only.timeoutMs <= 0) {
         // The usual case, inline: the driver awaits the step itself, so while it runs there is no
         // second suspended frame, promise and reaction per saga (what `executeStep` would add).
         try {
@@ -144,6 +167,33 @@ function runAll(
   abort: AbortSource,
 ): Promise<SagaEvent[]> {
   return Promise.all(commands.map((command) => executeStep(definition, state, command, abort, env.random)));
+}
+
+/** Every command through the attempt wrapper; the plain paths above stay free of its cost. */
+function runWrapped(
+  wrap: AttemptWrapper,
+  env: DriverEnv,
+  definition: SagaDefinition<unknown, Record<string, unknown>>,
+  state: SagaState,
+  commands: RunPhaseCommand[],
+  abort: AbortSource,
+): Promise<SagaEvent[]> {
+  return Promise.all(
+    commands.map((command) =>
+      wrap(
+        {
+          sagaId: state.id,
+          definitionName: state.definitionName,
+          definitionVersion: state.definitionVersion,
+          step: command.step,
+          phase: command.phase,
+          attempt: command.attempt,
+          idempotencyKey: command.idempotencyKey,
+        },
+        () => executeStep(definition, state, command, abort, env.random),
+      ),
+    ),
+  );
 }
 
 interface Committed {

@@ -7,7 +7,7 @@ import type { Clock } from "./clock.js";
 import type { GroupCommitter } from "./committer.js";
 import { LazyAbort } from "./lazy-abort.js";
 import type { Logger } from "./logger.js";
-import { driveSaga, type DriverEnv, type DriverCrash, type DriverExit, type TransitionNotice } from "./saga-driver.js";
+import { driveSaga, type AttemptWrapper, type DriverEnv, type DriverCrash, type DriverExit, type TransitionNotice } from "./saga-driver.js";
 
 type AnyDefinition = SagaDefinition<unknown, Record<string, unknown>>;
 
@@ -24,6 +24,7 @@ export interface WorkerOptions {
   random: () => number;
   logger: Logger;
   onTransition: (notice: TransitionNotice) => void;
+  wrapAttempt?: AttemptWrapper | undefined;
 }
 
 const DONE: Promise<void> = Promise.resolve();
@@ -90,6 +91,7 @@ export class Worker {
       released: (sagaId, epoch) => this.#free(sagaId, epoch),
       scheduleWake: (atMs) => this.#scheduleWake(atMs),
       finished: (sagaId, epoch, exit) => this.#finished(sagaId, epoch, exit),
+      wrapAttempt: options.wrapAttempt,
     };
     this.#definitionKeys = [...options.definitions.values()].map((d) => definitionKey(d.name, d.version));
   }

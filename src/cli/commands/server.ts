@@ -3,7 +3,7 @@ import { Command, Option } from "commander";
 import type { FastifyInstance } from "fastify";
 import { createOrderSaga, openOrderServices } from "../../examples/order/index.js";
 import { Orchestrator, type AnyDefinition } from "../../runtime/orchestrator.js";
-import { API_PREFIX, createServer, DEFAULT_BODY_LIMIT_BYTES, SagaMetrics, transitionLogger } from "../../server/index.js";
+import { API_PREFIX, createServer, DEFAULT_BODY_LIMIT_BYTES, SagaMetrics, tracingInstrumentation, transitionLogger } from "../../server/index.js";
 import { loadDefinitionModules } from "../definition-modules.js";
 import { UsageError } from "../errors.js";
 import { createCliLogger } from "../logger.js";
@@ -70,6 +70,8 @@ export function serverCommand(): Command {
             concurrency: options.concurrency,
             leaseMs: options.leaseMs,
             logger,
+            // A no-op until an OpenTelemetry SDK is registered (e.g. node --import with the SDK's auto-setup).
+            wrapAttempt: tracingInstrumentation(),
           });
           orchestrator.onTransition(metrics.observe);
           orchestrator.onTransition(transitionLogger(logger));

@@ -1,0 +1,165 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import {
+  context,
+  ROOT_CONTEXT,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+  type ContextManager,
+  type Span,
+  type SpanContext,
+  type SpanStatus,
+  type Tracer,
+} from "@opentelemetry/api";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { defineSaga, Orchestrator, RetryableError, TerminalError } from "../../src/index.js";
+import { tracingInstrumentation } from "../../src/observability/index.js";
+import { createMemoryStore } from "../../src/testing/index.js";
+
+/** The context manager an SDK would register: the active context follows async calls. */
+class AsyncLocalContextManager implements ContextManager {
+  readonly #storage = new AsyncLocalStorage<Context>();
+  active(): Context {
+    return this.#storage.getStore() ?? ROOT_CONTEXT;
+  }
+  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(ctx: Context, fn: F, thisArg?: ThisParameterType<F>, ...args: A): ReturnType<F> {
+    return this.#storage.run(ctx, () => fn.call(thisArg, ...args));
+  }
+  bind<T>(_ctx: Context, target: T): T {
+    return target;
+  }
+  enable(): this {
+    return this;
+  }
+  disable(): this {
+    this.#storage.disable();
+    return this;
+  }
+}
+
+interface RecordedSpan {
+  name: string;
+  attributes: Attributes;
+  status: SpanStatus | undefined;
+  ended: boolean;
+  span: Span;
+}
+
+/** A tracer that keeps what it was told, as an exporter would receive it. */
+function recordingTracer(): { tracer: Tracer; spans: RecordedSpan[] } {
+  const spans: RecordedSpan[] = [];
+  let next = 1;
+  const startSpan = (name: string, options: { attributes?: Attributes } = {}): Span => {
+    const spanContext: SpanContext = { traceId: "0af7651916cd43dd8448eb211c80319c", spanId: (next++).toString(16).padStart(16, "0"), traceFlags: 1 };
+    const record: RecordedSpan = { name, attributes: { ...options.attributes }, status: undefined, ended: false, span: undefined as unknown as Span };
+    const span: Span = {
+      spanContext: () => spanContext,
+      setAttribute: (key, value) => {
+        if (value !== undefined) record.attributes[key] = value;
+        return span;
+      },
+      setAttributes: (attributes) => {
+        Object.assign(record.attributes, attributes);
+        return span;
+      },
+      addEvent: () => span,
+      addLink: () => span,
+      addLinks: () => span,
+      setStatus: (status) => {
+        record.status = status;
+        return span;
+      },
+      updateName: () => span,
+      end: () => {
+        record.ended = true;
+      },
+      isRecording: () => !record.ended,
+      recordException: () => undefined,
+    };
+    record.span = span;
+    spans.push(record);
+    return span;
+  };
+  const tracer = {
+    startSpan,
+    startActiveSpan: (name: string, options: { attributes?: Attributes }, fn: (span: Span) => unknown) => {
+      const span = startSpan(name, options);
+      return context.with(trace.setSpan(context.active(), span), fn, undefined, span);
+    },
+  } as unknown as Tracer;
+  return { tracer, spans };
+}
+
+const manager = new AsyncLocalContextManager();
+beforeAll(() => {
+  context.setGlobalContextManager(manager);
+});
+afterAll(() => {
+  context.disable();
+});
+
+describe("tracingInstrumentation", () => {
+  it("runs each attempt inside its own span, with the saga's attributes and the attempt's outcome", async () => {
+    const { tracer, spans } = recordingTracer();
+    const seenInside: (Span | undefined)[] = [];
+    let calls = 0;
+    const saga = defineSaga<null>({ name: "traced", version: 3 })
+      .step("book", {
+        action: () => {
+          seenInside.push(trace.getSpan(context.active()));
+          calls++;
+          if (calls === 1) throw new RetryableError("busy", { retryAfterMs: 1 });
+          return { booked: true };
+        },
+        compensate: () => void seenInside.push(trace.getSpan(context.active())),
+        retry: { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 1 },
+      })
+      .step("pay", {
+        action: () => {
+          throw new TerminalError("declined");
+        },
+        retry: { maxAttempts: 1 },
+      })
+      .build();
+    const orchestrator = await Orchestrator.create({ store: createMemoryStore(), definitions: [saga], wrapAttempt: tracingInstrumentation(tracer) });
+    try {
+      const { id } = await orchestrator.start(saga, null, { id: "traced-1" });
+      expect((await orchestrator.waitFor(id)).status).toBe("compensated");
+    } finally {
+      await orchestrator.close();
+    }
+
+    expect(spans.map((s) => s.name)).toEqual(["saga.action book", "saga.action book", "saga.action pay", "saga.compensation book"]);
+    expect(spans.every((s) => s.ended)).toBe(true);
+    expect(spans[0]?.attributes).toMatchObject({
+      "sagaflow.saga_id": "traced-1",
+      "sagaflow.definition": "traced",
+      "sagaflow.definition_version": 3,
+      "sagaflow.step": "book",
+      "sagaflow.phase": "action",
+      "sagaflow.attempt": 1,
+      "sagaflow.idempotency_key": "traced-1:book",
+      "sagaflow.retryable": true,
+    });
+    expect(spans.map((s) => s.status?.code)).toEqual([SpanStatusCode.ERROR, SpanStatusCode.OK, SpanStatusCode.ERROR, SpanStatusCode.OK]);
+    expect(spans[0]?.status?.message).toBe("RetryableError: busy");
+    expect(spans[1]?.attributes["sagaflow.attempt"]).toBe(2);
+    expect(spans[3]?.attributes["sagaflow.idempotency_key"]).toBe("traced-1:book:compensate");
+    // The step's own code ran with its attempt's span active: a participant call made there carries it.
+    expect(seenInside).toEqual([spans[0]?.span, spans[1]?.span, spans[3]?.span]);
+  });
+
+  it("is a no-op without a registered tracer provider, and leaves outcomes alone", async () => {
+    const saga = defineSaga<null>({ name: "untraced", version: 1 }).step("only", { action: () => ({ ok: 1 }) }).build();
+    const orchestrator = await Orchestrator.create({ store: createMemoryStore(), definitions: [saga], wrapAttempt: tracingInstrumentation() });
+    try {
+      const { id } = await orchestrator.start(saga, null);
+      const final = await orchestrator.waitFor(id);
+      expect(final.status).toBe("completed");
+      expect(final.steps[0]?.output).toEqual({ ok: 1 });
+    } finally {
+      await orchestrator.close();
+    }
+  });
+});
