@@ -17,6 +17,8 @@ export const ErrorCode = {
   Retryable: "RETRYABLE",
   NotSerializable: "NOT_SERIALIZABLE",
   OrchestratorClosed: "ORCHESTRATOR_CLOSED",
+  StepNotFound: "STEP_NOT_FOUND",
+  StepNotWaiting: "STEP_NOT_WAITING",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -100,6 +102,28 @@ export class SchemaTooNewError extends SagaflowError {
 export class LeaseLostError extends SagaflowError {
   constructor(sagaId: string, epoch: number) {
     super(ErrorCode.LeaseLost, `lease on saga ${sagaId} at epoch ${epoch} was lost; another worker owns it now`);
+  }
+}
+
+/** The saga's definition has no step of that name. */
+export class StepNotFoundError extends SagaflowError {
+  readonly sagaId: string;
+  readonly step: string;
+  constructor(sagaId: string, step: string, known: readonly string[]) {
+    super(ErrorCode.StepNotFound, `saga ${sagaId} has no step ${JSON.stringify(step)}; its steps are ${known.map((s) => JSON.stringify(s)).join(", ")}`);
+    this.sagaId = sagaId;
+    this.step = step;
+  }
+}
+
+/** An answer was sent to a step that is not waiting for one (not a waiting step, or not now). */
+export class StepNotWaitingError extends SagaflowError {
+  readonly sagaId: string;
+  readonly step: string;
+  constructor(sagaId: string, step: string, reason: string) {
+    super(ErrorCode.StepNotWaiting, `step ${step} of saga ${sagaId} is not waiting for an answer: ${reason}`);
+    this.sagaId = sagaId;
+    this.step = step;
   }
 }
 

@@ -10,7 +10,9 @@ export type SagaEvent =
   | TimerFiredEvent
   | PhaseSucceededEvent
   | PhaseFailedEvent
-  | CancelRequestedEvent;
+  | CancelRequestedEvent
+  | StepCompletedEvent
+  | StepFailedEvent;
 
 /**
  * A worker took the instance from the store. Any attempt still marked running was started
@@ -50,5 +52,27 @@ export interface PhaseFailedEvent {
 export interface CancelRequestedEvent {
   type: "cancel_requested";
   reason: string;
+  by: string;
+}
+
+/** Someone outside completed a waiting step (see `StepPlan.wait`) with its output. */
+export interface StepCompletedEvent {
+  type: "step_completed";
+  step: string;
+  /** The waiting attempt this answers; an answer to an earlier one is stale and ignored. */
+  attempt: number;
+  output: JsonValue;
+  /** Who answered, for the history. */
+  by: string;
+}
+
+/** Someone outside failed a waiting step. */
+export interface StepFailedEvent {
+  type: "step_failed";
+  step: string;
+  attempt: number;
+  error: ErrorInfo;
+  /** Whether the step's retry policy may wait again; false fails it for good. */
+  retryable: boolean;
   by: string;
 }

@@ -7,7 +7,8 @@ import type { Outstanding, StopReason } from "./state.js";
 export type HistoryEntry =
   | { type: "saga_started"; atMs: number; input: JsonValue; idempotencyKey: string | null }
   | { type: "attempt_started"; atMs: number; step: string; phase: Phase; attempt: number }
-  | { type: "attempt_succeeded"; atMs: number; step: string; phase: Phase; attempt: number; output?: JsonValue }
+  /** `by`: who completed a waiting step from outside. */
+  | { type: "attempt_succeeded"; atMs: number; step: string; phase: Phase; attempt: number; output?: JsonValue; by?: string }
   | {
       type: "attempt_failed";
       atMs: number;
@@ -18,6 +19,8 @@ export type HistoryEntry =
       timedOut: boolean;
       /** Set when another attempt will follow. */
       nextAttemptAtMs?: number;
+      /** Who failed a waiting step from outside. */
+      by?: string;
     }
   | { type: "phase_gave_up"; atMs: number; step: string; phase: Phase; attempts: number; error: ErrorInfo }
   | { type: "attempt_in_doubt"; atMs: number; step: string; phase: Phase; attempt: number; recoveries: number }

@@ -12,6 +12,8 @@ export type {
   PhaseSucceededEvent,
   PhaseFailedEvent,
   CancelRequestedEvent,
+  StepCompletedEvent,
+  StepFailedEvent,
 } from "./events.js";
 export type { SagaCommand, RunPhaseCommand } from "./commands.js";
 export { idempotencyKeyFor } from "./commands.js";

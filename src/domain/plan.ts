@@ -27,4 +27,9 @@ export interface StepPlan {
   readonly timeoutMs: number;
   readonly compensationRetry: RetryPolicy;
   readonly compensationTimeoutMs: number;
+  /**
+   * The action is no call of ours: the step waits until someone outside completes or fails it
+   * (`Orchestrator.completeStep`, the HTTP API), for at most `timeoutMs` per attempt (0: forever).
+   */
+  readonly wait?: boolean;
 }

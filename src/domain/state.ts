@@ -16,6 +16,8 @@ export interface PhaseState {
   lastError?: ErrorInfo;
   /** True when the last recorded failure was a timeout: the attempt may still have taken effect. */
   lastTimedOut?: boolean;
+  /** Set while a waiting step waits with a timeout: when the attempt times out. */
+  deadlineAtMs?: number;
 }
 
 export interface StepState {

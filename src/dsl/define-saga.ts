@@ -50,6 +50,24 @@ export interface StepOptions<Input, Outputs, Output> {
   compensateOnFailure?: boolean;
 }
 
+/** A step that waits for an answer from outside instead of running an action of its own. */
+export interface WaitStepOptions<Input, Outputs, Output> {
+  /**
+   * How long each attempt waits for `completeStep`/`failStep` (or the HTTP API's equivalents) in
+   * ms; 0 (default) waits forever. A wait that times out fails the attempt like a timed-out call:
+   * retried (waiting again) under `retry`, then compensated if it had a compensation.
+   */
+  timeoutMs?: number;
+  /** Undoes whatever the answer stood for (e.g. withdraw an approval request). */
+  compensate?: (ctx: CompensationContext<Input, Outputs, Output>) => unknown;
+  /** Default: one attempt (an outside answer is not retried unless asked for). */
+  retry?: RetryOptions;
+  compensationRetry?: RetryOptions;
+  compensationTimeoutMs?: number;
+  pivot?: boolean;
+  compensateOnFailure?: boolean;
+}
+
 /** A step as the runtime holds it: the plan plus its functions, with the types erased. */
 export interface StepRuntime {
   readonly plan: StepPlan;
@@ -144,6 +162,28 @@ export class SagaBuilder<Input, Outputs extends Record<string, unknown>> {
     return new SagaBuilder(this.#options, [...this.#steps, runtime]);
   }
 
+  /**
+   * A step that waits, holding no worker, until someone outside answers it with
+   * `orchestrator.completeStep(sagaId, name, output)` or `failStep` (HTTP: `POST
+   * /api/v1/sagas/{id}/steps/{name}/complete` or `/fail`): a human approval, a callback from a
+   * service that works asynchronously, a reply over a message broker. Its output is the answer's.
+   */
+  waitStep<Name extends string, Output = unknown>(
+    name: Name extends keyof Outputs ? never : Name,
+    options: WaitStepOptions<Input, Outputs, Output> = {},
+  ): SagaBuilder<Input, Outputs & { readonly [K in Name]: Output }> {
+    const field = `steps[${this.#steps.length}]`;
+    if (typeof options !== "object" || options === null) {
+      throw new InvalidDefinitionError(this.#options.name, field, `options must be an object, got ${describe(options)}`);
+    }
+    if ("action" in options) throw new InvalidDefinitionError(this.#options.name, `${field}.action`, "is not an option of a waiting step: its answer comes from outside");
+    const built = this.step<Name, Output>(name, { ...options, retry: options.retry ?? { maxAttempts: 1 }, action: waitingAction(name) });
+    const steps = built.#steps;
+    const last = steps[steps.length - 1] as StepRuntime;
+    const runtime: StepRuntime = Object.freeze({ ...last, plan: Object.freeze({ ...last.plan, wait: true }) });
+    return new SagaBuilder(this.#options, [...steps.slice(0, -1), runtime]);
+  }
+
   /** Freezes the definition. Throws InvalidDefinitionError for a saga without steps. */
   build(): SagaDefinition<Input, Outputs> {
     const saga = this.#options.name;
@@ -178,4 +218,11 @@ export function defineSaga<Input>(options: SagaOptions<Input>): SagaBuilder<Inpu
   if (options.maxRecoveries !== undefined) requireInteger(name, "maxRecoveries", options.maxRecoveries, 0);
   if (options.parseInput !== undefined) requireFunction(name, "parseInput", options.parseInput);
   return new SagaBuilder<Input, Record<never, never>>({ ...options }, []);
+}
+
+/** The action of a waiting step, which the engine never starts; reaching it is a bug. */
+function waitingAction(step: string): () => never {
+  return () => {
+    throw new Error(`engine invariant: step ${step} waits for an outside answer and has no action to run`);
+  };
 }

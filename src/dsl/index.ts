@@ -3,6 +3,7 @@ export type {
   SagaDefinition,
   SagaOptions,
   StepOptions,
+  WaitStepOptions,
   StepContext,
   CompensationContext,
   RetryOptions,

@@ -1,6 +1,6 @@
 import { idempotencyKeyFor, type SagaCommand } from "../domain/commands.js";
 import type { ErrorInfo } from "../domain/error-info.js";
-import type { PhaseFailedEvent, PhaseSucceededEvent, SagaEvent } from "../domain/events.js";
+import type { PhaseFailedEvent, PhaseSucceededEvent, SagaEvent, StepCompletedEvent, StepFailedEvent } from "../domain/events.js";
 import type { HistoryEntry } from "../domain/history.js";
 import type { SagaPlan } from "../domain/plan.js";
 import type { Outstanding, PhaseState, SagaState, StepState, StopReason } from "../domain/state.js";
@@ -54,6 +54,7 @@ export function decide(plan: SagaPlan, state: SagaState, event: SagaEvent, nowMs
       recoverInDoubt(d);
       break;
     case "timer_fired":
+      expireWaits(d);
       break;
     case "action_succeeded":
     case "compensation_succeeded":
@@ -65,6 +66,12 @@ export function decide(plan: SagaPlan, state: SagaState, event: SagaEvent, nowMs
       break;
     case "cancel_requested":
       ignored = applyCancel(d, event.reason, event.by);
+      break;
+    case "step_completed":
+      ignored = applyAnswer(d, event);
+      break;
+    case "step_failed":
+      ignored = applyAnswer(d, event);
       break;
   }
   if (ignored !== undefined) return ignore(state, ignored);
@@ -112,13 +119,14 @@ function locate(d: Draft, stepName: string, phase: Phase, attempt: number): { in
   return { index, p: edit(d, index, phase) };
 }
 
-function applySuccess(d: Draft, event: PhaseSucceededEvent): string | undefined {
+function applySuccess(d: Draft, event: PhaseSucceededEvent, by?: string): string | undefined {
   const phase: Phase = event.type === "action_succeeded" ? "action" : "compensation";
   const found = locate(d, event.step, phase, event.attempt);
   if (typeof found === "string") return found;
   const { index, p } = found;
   p.status = "succeeded";
   p.settledAtMs = d.now;
+  delete p.deadlineAtMs;
   if (phase === "action") {
     const output = event.output ?? null;
     const step = editStep(d, index);
@@ -127,18 +135,19 @@ function applySuccess(d: Draft, event: PhaseSucceededEvent): string | undefined 
     d.s.steps[index] = { name: step.name, action: step.action, compensation: step.compensation, output };
     d.s.settledOrder.push(index);
     if (d.plan.steps[index]?.pivot === true) d.s.pivotPassed = true;
-    d.history.push({ type: "attempt_succeeded", atMs: d.now, step: event.step, phase, attempt: event.attempt, output });
+    d.history.push({ type: "attempt_succeeded", atMs: d.now, step: event.step, phase, attempt: event.attempt, output, ...(by === undefined ? {} : { by }) });
   } else {
     d.history.push({ type: "attempt_succeeded", atMs: d.now, step: event.step, phase, attempt: event.attempt });
   }
   return undefined;
 }
 
-function applyFailure(d: Draft, event: PhaseFailedEvent): string | undefined {
+function applyFailure(d: Draft, event: PhaseFailedEvent, by?: string): string | undefined {
   const phase: Phase = event.type === "action_failed" ? "action" : "compensation";
   const found = locate(d, event.step, phase, event.attempt);
   if (typeof found === "string") return found;
   const { index, p } = found;
+  delete p.deadlineAtMs;
   const stepPlan = d.plan.steps[index];
   if (stepPlan === undefined) return `unknown step ${event.step}`;
   const policy = phase === "action" ? stepPlan.retry : stepPlan.compensationRetry;
@@ -164,6 +173,7 @@ function applyFailure(d: Draft, event: PhaseFailedEvent): string | undefined {
       error: event.error,
       timedOut: event.timedOut,
       nextAttemptAtMs,
+      ...(by === undefined ? {} : { by }),
     });
     return undefined;
   }
@@ -176,6 +186,7 @@ function applyFailure(d: Draft, event: PhaseFailedEvent): string | undefined {
     attempt: event.attempt,
     error: event.error,
     timedOut: event.timedOut,
+    ...(by === undefined ? {} : { by }),
   });
   giveUp(d, index, phase, event.error);
   return undefined;
@@ -213,11 +224,17 @@ function applyCancel(d: Draft, reason: string, by: string): string | undefined {
   if (d.s.pivotPassed) return "saga passed its pivot step and can only roll forward";
   d.s.cancel = { reason, by, atMs: d.now };
   d.history.push({ type: "cancel_requested", atMs: d.now, reason, by });
-  // A step waiting to retry has settled as far as the cancel is concerned: its next attempt never starts.
+  // A step waiting to retry has settled as far as the cancel is concerned: its next attempt never
+  // starts. So has a step waiting for an outside answer: no call of ours is in flight.
   d.s.steps.forEach((step, index) => {
-    if (step.action.status !== "retrying") return;
-    const error = step.action.lastError ?? { name: "Cancelled", message: "cancelled before retry" };
-    giveUp(d, index, "action", error);
+    if (step.action.status === "retrying") {
+      giveUp(d, index, "action", step.action.lastError ?? { name: "Cancelled", message: "cancelled before retry" });
+    } else if (step.action.status === "running" && d.plan.steps[index]?.wait === true) {
+      const p = edit(d, index, "action");
+      delete p.deadlineAtMs;
+      p.lastError = { name: "Cancelled", message: `cancelled while waiting for an outside answer: ${reason}` };
+      giveUp(d, index, "action", p.lastError);
+    }
   });
   return undefined;
 }
@@ -225,7 +242,8 @@ function applyCancel(d: Draft, reason: string, by: string): string | undefined {
 function recoverInDoubt(d: Draft): void {
   const inDoubt: Array<{ index: number; phase: Phase }> = [];
   d.s.steps.forEach((step, index) => {
-    if (step.action.status === "running") inDoubt.push({ index, phase: "action" });
+    // A step waiting for an outside answer ran no call of ours: it just goes on waiting.
+    if (step.action.status === "running" && d.plan.steps[index]?.wait !== true) inDoubt.push({ index, phase: "action" });
     if (step.compensation.status === "running") inDoubt.push({ index, phase: "compensation" });
   });
   if (inDoubt.length === 0) return;
@@ -261,6 +279,41 @@ function recoverInDoubt(d: Draft): void {
   }
   // Run each in-doubt attempt again with the same idempotency key: the participant de-duplicates (G3).
   for (const { index, phase } of inDoubt) startAttempt(d, index, phase);
+}
+
+/** An outside answer to a waiting step: its success or failure, as if the step had run. */
+function applyAnswer(d: Draft, event: StepCompletedEvent | StepFailedEvent): string | undefined {
+  const index = d.s.steps.findIndex((step) => step.name === event.step);
+  if (index < 0) return `unknown step ${event.step}`;
+  if (d.plan.steps[index]?.wait !== true) return `step ${event.step} does not wait for an outside answer`;
+  if (event.type === "step_completed") {
+    return applySuccess(d, { type: "action_succeeded", step: event.step, attempt: event.attempt, output: event.output }, event.by);
+  }
+  // A fixed jitter keeps the engine pure; an answer carries no randomness of its own.
+  return applyFailure(
+    d,
+    { type: "action_failed", step: event.step, attempt: event.attempt, error: event.error, retryable: event.retryable, timedOut: false, jitter: 1 },
+    event.by,
+  );
+}
+
+/** Fails the attempts of waiting steps whose deadline passed, under their retry policy. */
+function expireWaits(d: Draft): void {
+  d.s.steps.forEach((step, index) => {
+    const { action } = step;
+    if (action.status !== "running" || action.deadlineAtMs === undefined || action.deadlineAtMs > d.now) return;
+    const timeoutMs = d.plan.steps[index]?.timeoutMs ?? 0;
+    applyFailure(d, {
+      type: "action_failed",
+      step: step.name,
+      attempt: action.attempt,
+      error: { name: "WaitTimeoutError", message: `no outside answer to step ${step.name} attempt ${action.attempt} within ${timeoutMs} ms` },
+      retryable: true,
+      // The party asked may still act on it.
+      timedOut: true,
+      jitter: 1,
+    });
+  });
 }
 
 /** Starts whatever is due next, or finishes the saga. */
@@ -316,9 +369,16 @@ function startAttempt(d: Draft, index: number, phase: Phase): void {
   p.status = "running";
   p.startedAtMs = d.now;
   delete p.nextAttemptAtMs;
+  d.history.push({ type: "attempt_started", atMs: d.now, step: stepName, phase, attempt: p.attempt });
+  if (phase === "action" && stepPlan.wait === true) {
+    // Nothing to run: the saga waits, holding no worker, until an answer is delivered or the
+    // deadline's wake-up expires the attempt.
+    if (stepPlan.timeoutMs > 0) p.deadlineAtMs = d.now + stepPlan.timeoutMs;
+    d.s.wakeAtMs = p.deadlineAtMs ?? null;
+    return;
+  }
   // Due now: if this worker dies, whoever claims the instance after its lease finds the attempt in doubt.
   d.s.wakeAtMs = d.now;
-  d.history.push({ type: "attempt_started", atMs: d.now, step: stepName, phase, attempt: p.attempt });
   d.commands.push({
     type: "run",
     phase,

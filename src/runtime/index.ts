@@ -1,5 +1,5 @@
 export { Orchestrator } from "./orchestrator.js";
-export type { OrchestratorOptions, StartOptions, StartResult, CancelOptions, InputOf } from "./orchestrator.js";
+export type { OrchestratorOptions, StartOptions, StartResult, CancelOptions, AnswerOptions, InputOf, AnyDefinition } from "./orchestrator.js";
 export type { AttemptInfo, AttemptWrapper, TransitionNotice } from "./saga-driver.js";
 export { systemClock } from "./clock.js";
 export type { Clock } from "./clock.js";

@@ -14,9 +14,12 @@ import {
   OrchestratorClosedError,
   SagaNotFoundError,
   SagaflowError,
+  StepNotFoundError,
+  StepNotWaitingError,
   UnknownDefinitionError,
 } from "../errors.js";
-import { definitionKey, type ListPage, type ListQuery, type SagaStore } from "../store/saga-store.js";
+import { definitionKey, type InboxPayload, type ListPage, type ListQuery, type SagaStore } from "../store/saga-store.js";
+import type { ErrorInfo } from "../domain/error-info.js";
 import { systemClock, type Clock } from "./clock.js";
 import { GroupCommitter } from "./committer.js";
 import { silentLogger, type Logger } from "./logger.js";
@@ -70,6 +73,12 @@ export interface StartResult {
   /** False when `idempotencyKey` named an existing instance, which is returned instead. */
   created: boolean;
   state: SagaState;
+}
+
+/** Who answered a waiting step, for the history. */
+export interface AnswerOptions {
+  /** Default "api". */
+  by?: string;
 }
 
 export interface CancelOptions {
@@ -238,6 +247,28 @@ export class Orchestrator {
     this.#worker?.wake();
   }
 
+  /**
+   * Answers a waiting step (see `SagaBuilder.waitStep`) with its output; the saga goes on with the
+   * next step. Throws `StepNotFoundError`, or `StepNotWaitingError` when the step is not waiting
+   * now (not reached yet, answered already, timed out or cancelled): an answer is taken once.
+   */
+  async completeStep(sagaId: string, step: string, output: unknown, options: AnswerOptions = {}): Promise<void> {
+    const attempt = await this.#waitingAttempt(sagaId, step);
+    const json = toJsonValue(output === undefined ? null : output, () => `the output of step ${step}`);
+    await this.#deliverAnswer(sagaId, step, { type: "step_completed", step, attempt, output: json, by: options.by ?? "api" });
+  }
+
+  /**
+   * Fails a waiting step: for good (the saga compensates what completed) unless `retryable`, which
+   * lets the step's retry policy wait for another answer. Throws like `completeStep`.
+   */
+  async failStep(sagaId: string, step: string, error: { message: string; name?: string; code?: string }, options: AnswerOptions & { retryable?: boolean } = {}): Promise<void> {
+    if (typeof error?.message !== "string" || error.message === "") throw new InvalidArgumentError("error.message", "must be a non-empty string");
+    const attempt = await this.#waitingAttempt(sagaId, step);
+    const info: ErrorInfo = { name: error.name ?? "StepFailedError", message: error.message, ...(error.code === undefined ? {} : { code: error.code }) };
+    await this.#deliverAnswer(sagaId, step, { type: "step_failed", step, attempt, error: info, retryable: options.retryable ?? false, by: options.by ?? "api" });
+  }
+
   /** Resolves with the final state once the saga ends, or rejects after `timeoutMs`. */
   async waitFor(sagaId: string, timeoutMs = 60_000): Promise<SagaState> {
     return new Promise<SagaState>((resolve, reject) => {
@@ -313,6 +344,31 @@ export class Orchestrator {
     const found = this.#definitions.get(definitionKey(definition.name, definition.version));
     if (found === undefined) throw new UnknownDefinitionError(definition.name, definition.version);
     return found;
+  }
+
+  /** The attempt a waiting step waits on now; throws why there is none. */
+  async #waitingAttempt(sagaId: string, step: string): Promise<number> {
+    this.#assertOpen();
+    const record = await this.store.getInstance(sagaId);
+    if (record === null) throw new SagaNotFoundError(sagaId);
+    const { state } = record;
+    const index = state.steps.findIndex((s) => s.name === step);
+    if (index < 0) throw new StepNotFoundError(sagaId, step, state.steps.map((s) => s.name));
+    const plan = this.#definitions.get(definitionKey(state.definitionName, state.definitionVersion))?.plan.steps[index];
+    if (plan !== undefined && plan.wait !== true) throw new StepNotWaitingError(sagaId, step, "it runs an action of its own");
+    const action = state.steps[index]?.action;
+    if (isTerminal(state.status)) throw new StepNotWaitingError(sagaId, step, `the saga already ended ${state.status}`);
+    if (action?.status !== "running") throw new StepNotWaitingError(sagaId, step, `its action is ${action?.status ?? "unknown"}`);
+    return action.attempt;
+  }
+
+  async #deliverAnswer(sagaId: string, step: string, answer: InboxPayload): Promise<void> {
+    const outcome = await this.store.deliver(sagaId, answer, this.#clock.now());
+    if (!outcome.accepted) {
+      if (outcome.reason === "not_found") throw new SagaNotFoundError(sagaId);
+      throw new StepNotWaitingError(sagaId, step, `the saga already ended ${outcome.status}`);
+    }
+    this.#worker?.wake();
   }
 
   #assertOpen(): void {

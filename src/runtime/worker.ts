@@ -7,6 +7,7 @@ import type { Clock } from "./clock.js";
 import type { GroupCommitter } from "./committer.js";
 import { LazyAbort } from "./lazy-abort.js";
 import type { Logger } from "./logger.js";
+import type { SagaEvent } from "../domain/events.js";
 import { driveSaga, type AttemptWrapper, type DriverEnv, type DriverCrash, type DriverExit, type TransitionNotice } from "./saga-driver.js";
 
 type AnyDefinition = SagaDefinition<unknown, Record<string, unknown>>;
@@ -251,7 +252,11 @@ export class Worker {
       return;
     }
     const inboxSeq = inbox.reduce((max, message) => Math.max(max, message.seq), record.inboxAppliedSeq);
-    this.#spawn(definition, record.state, record.epoch, inboxSeq, [{ type: "claimed" }, ...inbox.map((m) => m.event)], [], record.leaseExpiresAtMs);
+    const events: SagaEvent[] = [{ type: "claimed" }, ...inbox.map((m) => m.event)];
+    // A waiting step's deadline is checked after the inbox: an answer delivered in time wins over
+    // the timeout whose wake-up happens to be processed with it.
+    if (record.state.steps.some((step) => step.action.deadlineAtMs !== undefined)) events.push({ type: "timer_fired" });
+    this.#spawn(definition, record.state, record.epoch, inboxSeq, events, [], record.leaseExpiresAtMs);
   }
 
   #spawn(

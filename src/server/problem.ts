@@ -27,6 +27,8 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.UnknownDefinition]: 400,
   [ErrorCode.SagaNotFound]: 404,
   [ErrorCode.CancelNotAllowed]: 409,
+  [ErrorCode.StepNotFound]: 404,
+  [ErrorCode.StepNotWaiting]: 409,
   [ErrorCode.IdempotencyKeyConflict]: 409,
   [ErrorCode.StoreUnavailable]: 503,
   [ErrorCode.OrchestratorClosed]: 503,

@@ -135,6 +135,7 @@ export const definitionSchema = {
           pivot: { type: "boolean" },
           hasCompensation: { type: "boolean" },
           compensateOnFailure: { type: "boolean" },
+          wait: { type: "boolean", description: "the step waits for an outside answer (complete/fail) instead of running an action" },
           retry: retryPolicy,
           timeoutMs: { type: "integer", description: "per attempt; 0: none" },
           compensationRetry: retryPolicy,
@@ -166,7 +167,7 @@ function describeStatus(status: number): string {
     case 401:
       return "a bearer token is required (the server was started with --token)";
     case 404:
-      return "no such saga";
+      return "no such saga (or step)";
     case 409:
       return "the saga's state does not allow this";
     case 413:
@@ -249,3 +250,42 @@ export const definitionList = {
 } as const;
 
 export { ref };
+
+export const stepParams = {
+  type: "object",
+  required: ["id", "step"],
+  properties: {
+    id: { type: "string", pattern: SAGA_ID_PATTERN, description: "the saga's id" },
+    step: { type: "string", minLength: 1, maxLength: 200, description: "the name of the waiting step" },
+  },
+  additionalProperties: false,
+} as const;
+
+export const completeBody = {
+  type: ["object", "null"],
+  properties: {
+    output: { ...jsonValue, description: "the step's output, seen by later steps and its compensation. Default null" },
+    by: { type: "string", minLength: 1, maxLength: 200, description: "who answered, recorded in the history. Default \"http-api\"" },
+  },
+  additionalProperties: false,
+} as const;
+
+export const failBody = {
+  type: "object",
+  required: ["error"],
+  properties: {
+    error: {
+      type: "object",
+      required: ["message"],
+      properties: {
+        message: { type: "string", minLength: 1, maxLength: 4000 },
+        name: { type: "string", minLength: 1, maxLength: 200, description: "Default StepFailedError" },
+        code: { type: "string", minLength: 1, maxLength: 200 },
+      },
+      additionalProperties: false,
+    },
+    retryable: { type: "boolean", description: "let the step's retry policy wait for another answer. Default false: the step fails for good and the saga compensates" },
+    by: { type: "string", minLength: 1, maxLength: 200 },
+  },
+  additionalProperties: false,
+} as const;

@@ -59,10 +59,15 @@ const plain = defineSaga<unknown>({ name: "plain", version: 1, parseInput: (valu
   .step("only", { action: () => null })
   .build();
 
+const approval = defineSaga<{ amount: number }>({ name: "approval", version: 1 })
+  .step("hold", { action: () => ({ held: true }), compensate: () => void booked.push("approval:release") })
+  .waitStep("approve")
+  .build();
+
 let current: { app: FastifyInstance; orchestrator: Orchestrator } | undefined;
 
 async function serve(options: Partial<ServerOptions> = {}): Promise<{ app: FastifyInstance; orchestrator: Orchestrator }> {
-  const orchestrator = await Orchestrator.create({ store: createMemoryStore(), definitions: [trip, tripV2, plain], workerId: "api-test" });
+  const orchestrator = await Orchestrator.create({ store: createMemoryStore(), definitions: [trip, tripV2, plain, approval], workerId: "api-test" });
   const app = await createServer({ orchestrator, ...options });
   current = { app, orchestrator };
   return current;
@@ -251,14 +256,58 @@ describe("POST /api/v1/sagas/{id}/cancel", () => {
   });
 });
 
+describe("POST /api/v1/sagas/{id}/steps/{step}/complete and /fail", () => {
+  async function startWaiting(app: FastifyInstance, orchestrator: Orchestrator, id: string): Promise<void> {
+    expect((await start(app, { definition: "approval", input: { amount: 5 }, id })).statusCode).toBe(201);
+    await expect.poll(async () => (await orchestrator.get(id)).steps[1]?.action.status).toBe("running");
+  }
+
+  it("completes a waiting step once (202), with the answer as its output; 409 after; 404 for an unknown step or saga", async () => {
+    const { app, orchestrator } = await serve();
+    await startWaiting(app, orchestrator, "ap-1");
+    const url = "/api/v1/sagas/ap-1/steps/approve/complete";
+    const answered = await app.inject({ method: "POST", url, payload: { output: { approvedBy: "ana" }, by: "ops:ana" } });
+    expect(answered.statusCode, answered.body).toBe(202);
+    const final = await orchestrator.waitFor("ap-1");
+    expect(final.status).toBe("completed");
+    expect(final.steps[1]?.output).toEqual({ approvedBy: "ana" });
+    expectProblem(await app.inject({ method: "POST", url, payload: { output: 1 } }), 409, "STEP_NOT_WAITING");
+    expectProblem(await app.inject({ method: "POST", url: "/api/v1/sagas/ap-1/steps/fly/complete", payload: {} }), 404, "STEP_NOT_FOUND");
+    expectProblem(await app.inject({ method: "POST", url: "/api/v1/sagas/none/steps/approve/complete", payload: {} }), 404, "SAGA_NOT_FOUND");
+    expectProblem(await app.inject({ method: "POST", url, payload: { output: 1, note: "x" } }), 400, "VALIDATION_FAILED", "body.note");
+  });
+
+  it("fails a waiting step (202) and the saga compensates; a failure without a message is refused (400) and changes nothing", async () => {
+    const { app, orchestrator } = await serve();
+    booked.length = 0;
+    await startWaiting(app, orchestrator, "ap-2");
+    const url = "/api/v1/sagas/ap-2/steps/approve/fail";
+    expectProblem(await app.inject({ method: "POST", url, payload: { error: {} } }), 400, "VALIDATION_FAILED", "body.error.message");
+    expect((await orchestrator.get("ap-2")).steps[1]?.action.status).toBe("running");
+    const failed = await app.inject({ method: "POST", url, payload: { error: { message: "over budget", code: "BUDGET" }, by: "ops:bo" } });
+    expect(failed.statusCode, failed.body).toBe(202);
+    const final = await orchestrator.waitFor("ap-2");
+    expect(final.status).toBe("compensated");
+    expect(final.stop?.error).toMatchObject({ name: "StepFailedError", message: "over budget", code: "BUDGET" });
+    expect(booked).toEqual(["approval:release"]);
+  });
+
+  it("refuses an answer to a step that runs its own action (409)", async () => {
+    const { app, orchestrator } = await serve();
+    await startWaiting(app, orchestrator, "ap-3");
+    expectProblem(await app.inject({ method: "POST", url: "/api/v1/sagas/ap-3/steps/hold/complete", payload: {} }), 409, "STEP_NOT_WAITING");
+  });
+});
+
 describe("GET /api/v1/definitions", () => {
   it("lists every definition and version with its steps and policies", async () => {
     const { app } = await serve();
     const response = await app.inject({ method: "GET", url: "/api/v1/definitions" });
     expect(response.statusCode).toBe(200);
     const items = json<{ items: { name: string; version: number; steps: { name: string; hasCompensation: boolean; retry: { maxAttempts: number } }[] }[] }>(response).items;
-    expect(items.map((d) => `${d.name}@${d.version}`)).toEqual(["plain@1", "trip@1", "trip@2"]);
-    expect(items[1]?.steps).toMatchObject([
+    expect(items.map((d) => `${d.name}@${d.version}`)).toEqual(["approval@1", "plain@1", "trip@1", "trip@2"]);
+    expect(items.find((d) => d.name === "approval")?.steps.map((s) => (s as { wait?: boolean }).wait)).toEqual([false, true]);
+    expect(items.find((d) => d.name === "trip" && d.version === 1)?.steps).toMatchObject([
       { name: "reserve", hasCompensation: true },
       { name: "charge", hasCompensation: false, retry: { maxAttempts: 1 } },
     ]);

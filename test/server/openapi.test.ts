@@ -77,7 +77,7 @@ describe("the OpenAPI document", () => {
       })
       .filter((route) => !route.endsWith("/openapi.json"));
     expect(documented.sort()).toEqual(served.sort());
-    expect(documented).toEqual(expect.arrayContaining(["POST /api/v1/sagas", "GET /api/v1/sagas", "GET /api/v1/sagas/{id}", "GET /api/v1/sagas/{id}/history", "POST /api/v1/sagas/{id}/cancel", "GET /api/v1/definitions", "GET /healthz", "GET /readyz", "GET /metrics"]));
+    expect(documented).toEqual(expect.arrayContaining(["POST /api/v1/sagas", "GET /api/v1/sagas", "GET /api/v1/sagas/{id}", "GET /api/v1/sagas/{id}/history", "POST /api/v1/sagas/{id}/cancel", "POST /api/v1/sagas/{id}/steps/{step}/complete", "POST /api/v1/sagas/{id}/steps/{step}/fail", "GET /api/v1/definitions", "GET /healthz", "GET /readyz", "GET /metrics"]));
     expect(JSON.stringify(doc)).toContain('"scheme":"bearer"');
 
     // docs/http-api.md's endpoint table names the same routes.
@@ -114,6 +114,8 @@ describe("the OpenAPI document", () => {
     check("/api/v1/sagas/{id}", "get", await app.inject({ method: "GET", url: "/api/v1/sagas/none", headers: auth }));
     check("/api/v1/sagas/{id}/history", "get", await app.inject({ method: "GET", url: "/api/v1/sagas/doc-1/history", headers: auth }));
     check("/api/v1/sagas/{id}/cancel", "post", await app.inject({ method: "POST", url: "/api/v1/sagas/doc-1/cancel", headers: auth }));
+    check("/api/v1/sagas/{id}/steps/{step}/complete", "post", await app.inject({ method: "POST", url: "/api/v1/sagas/doc-1/steps/first/complete", headers: auth, payload: {} }));
+    check("/api/v1/sagas/{id}/steps/{step}/fail", "post", await app.inject({ method: "POST", url: "/api/v1/sagas/doc-1/steps/first/fail", headers: auth, payload: { error: {} } }));
     check("/api/v1/definitions", "get", await app.inject({ method: "GET", url: "/api/v1/definitions", headers: auth }));
     check("/healthz", "get", await app.inject({ method: "GET", url: "/healthz" }));
     check("/readyz", "get", await app.inject({ method: "GET", url: "/readyz" }));

@@ -25,6 +25,7 @@ export const definitionRoutes: FastifyPluginCallback<{ orchestrator: Orchestrato
             pivot: step.pivot,
             hasCompensation: step.hasCompensation,
             compensateOnFailure: step.compensateOnFailure,
+            wait: step.wait === true,
             retry: step.retry,
             timeoutMs: step.timeoutMs,
             compensationRetry: step.compensationRetry,

@@ -5,7 +5,7 @@ import { definitionKey } from "../../store/saga-store.js";
 import type { Orchestrator } from "../../runtime/orchestrator.js";
 import { decodeListCursor } from "../../store/list-cursor.js";
 import { problem, sendProblem } from "../problem.js";
-import { cancelBody, historyPage, listQuery, problems, ref, sagaIdParams, sagaPage, startBody } from "../schemas.js";
+import { cancelBody, completeBody, failBody, historyPage, listQuery, problems, ref, sagaIdParams, sagaPage, startBody, stepParams } from "../schemas.js";
 
 interface StartBody {
   definition: string;
@@ -140,6 +140,47 @@ export const sagaRoutes: FastifyPluginCallback<{ orchestrator: Orchestrator }> =
     async (request, reply) => {
       const { id } = request.params;
       await orchestrator.cancel(id, { reason: request.body?.reason ?? "cancelled", by: request.body?.by ?? "http-api" });
+      return reply.code(202).send(await orchestrator.get(id));
+    },
+  );
+
+  app.post<{ Params: { id: string; step: string }; Body: { output?: unknown; by?: string } | null }>(
+    "/sagas/:id/steps/:step/complete",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "Complete a waiting step",
+        description:
+          "Answers a step that waits for an outside answer (a callback, an approval) with its output; the saga goes on. " +
+          "Taken once: 409 when the step is not waiting now (not reached, answered, timed out, cancelled).",
+        params: stepParams,
+        body: completeBody,
+        response: { 202: { ...ref("Saga"), description: "the answer is recorded; the saga as it is now" }, ...problems(400, 401, 404, 409, 413, 503) },
+      },
+    },
+    async (request, reply) => {
+      const { id, step } = request.params;
+      await orchestrator.completeStep(id, step, request.body?.output ?? null, { by: request.body?.by ?? "http-api" });
+      return reply.code(202).send(await orchestrator.get(id));
+    },
+  );
+
+  app.post<{ Params: { id: string; step: string }; Body: { error: { message: string; name?: string; code?: string }; retryable?: boolean; by?: string } }>(
+    "/sagas/:id/steps/:step/fail",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "Fail a waiting step",
+        description: "Fails a waiting step: for good unless retryable, so the saga compensates what completed. 409 when the step is not waiting now.",
+        params: stepParams,
+        body: failBody,
+        response: { 202: { ...ref("Saga"), description: "the failure is recorded; the saga as it is now" }, ...problems(400, 401, 404, 409, 413, 503) },
+      },
+    },
+    async (request, reply) => {
+      const { id, step } = request.params;
+      const { error, retryable, by } = request.body;
+      await orchestrator.failStep(id, step, error, { retryable: retryable ?? false, by: by ?? "http-api" });
       return reply.code(202).send(await orchestrator.get(id));
     },
   );
