@@ -144,12 +144,19 @@ export class TerminalError extends SagaflowError {
   }
 }
 
-/** Throw to ask for a retry no sooner than `retryAfterMs`; the attempt still counts against the step's `maxAttempts`. */
+/**
+ * Throw to ask for a retry no sooner than `retryAfterMs`; the attempt still counts against the
+ * step's `maxAttempts`. Set `outcomeUnknown` when the call may have taken effect although it
+ * failed (a timeout, a connection lost after the request went out): if the retries run out, the
+ * step is then compensated like one that timed out, rather than assumed to have done nothing.
+ */
 export class RetryableError extends SagaflowError {
   readonly retryAfterMs: number | undefined;
-  constructor(message: string, options?: { cause?: unknown; retryAfterMs?: number }) {
+  readonly outcomeUnknown: boolean;
+  constructor(message: string, options?: { cause?: unknown; retryAfterMs?: number; outcomeUnknown?: boolean }) {
     super(ErrorCode.Retryable, message, options);
     this.retryAfterMs = options?.retryAfterMs;
+    this.outcomeUnknown = options?.outcomeUnknown ?? false;
   }
 }
 

@@ -72,6 +72,12 @@ describe("layering", () => {
     expect([...packages].filter((p) => ["pg", "better-sqlite3", "commander"].includes(p))).toEqual([]);
   });
 
+  it("HTTP participant steps need only the platform's fetch: no package, store, server or CLI", () => {
+    const { files, packages } = closure(join(src, "http-participants/index.ts"));
+    expect([...packages].filter((p) => !p.startsWith("node:"))).toEqual([]);
+    expect(rel(files).filter((f) => /^(store|server|cli|examples|runtime)\//.test(f))).toEqual([]);
+  });
+
   it("has no import cycles between source files", () => {
     const graph = new Map(sourceFiles(src).map((file) => [file, importsOf(file).filter((s) => s.startsWith(".")).map((s) => resolveLocal(file, s))]));
     const state = new Map<string, "visiting" | "done">();

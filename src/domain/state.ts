@@ -14,7 +14,7 @@ export interface PhaseState {
   startedAtMs?: number;
   settledAtMs?: number;
   lastError?: ErrorInfo;
-  /** True when the last recorded failure was a timeout: the attempt may still have taken effect. */
+  /** True when the last recorded failure may have taken effect: a timeout, or a `RetryableError` with `outcomeUnknown`. */
   lastTimedOut?: boolean;
   /** Set while a waiting step waits with a timeout: when the attempt times out. */
   deadlineAtMs?: number;

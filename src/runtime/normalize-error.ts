@@ -34,7 +34,9 @@ export interface FailureClassification {
 export function classifyFailure(thrown: unknown): FailureClassification {
   const error = toErrorInfo(thrown);
   const terminal = thrown instanceof TerminalError || thrown instanceof NotSerializableError || error.name === "TerminalError";
-  const result: FailureClassification = { error, retryable: !terminal, timedOut: thrown instanceof StepTimeoutError };
+  // "Timed out" stands for "may have taken effect": a step timeout, or a failure the step says it cannot tell from success.
+  const timedOut = thrown instanceof StepTimeoutError || (thrown instanceof RetryableError && thrown.outcomeUnknown);
+  const result: FailureClassification = { error, retryable: !terminal, timedOut };
   if (thrown instanceof RetryableError && thrown.retryAfterMs !== undefined) result.retryAfterMs = thrown.retryAfterMs;
   return result;
 }

@@ -1,4 +1,4 @@
-import type { CancelRequestedEvent } from "../domain/events.js";
+import type { CancelRequestedEvent, StepCompletedEvent, StepFailedEvent } from "../domain/events.js";
 import type { HistoryEntry, StoredHistoryEntry } from "../domain/history.js";
 import type { SagaState } from "../domain/state.js";
 import type { SagaStatus } from "../domain/status.js";
@@ -183,7 +183,8 @@ export interface ClaimedInstance {
   inbox: InboxMessage[];
 }
 
-export type InboxPayload = CancelRequestedEvent;
+/** What can be delivered to a saga from outside: a cancel, or the answer to a waiting step. */
+export type InboxPayload = CancelRequestedEvent | StepCompletedEvent | StepFailedEvent;
 
 export interface InboxMessage {
   seq: number;

@@ -6,7 +6,7 @@ import { driveSync, type Effect, type Statement } from "./participant-statements
 const BUSY_TIMEOUT_MS = 5_000;
 
 /**
- * Opens a participant's own SQLite connection (WAL, busy timeout) and, unless `readOnly`,
+ * Opens a participant's own SQLite connection (WAL, synchronous FULL, busy timeout) and, unless `readOnly`,
  * creates its tables and seeds the stock. `readOnly` never creates the file.
  */
 export function openSqliteParticipantDb(path: string, readOnly: boolean): ParticipantDb {
@@ -14,6 +14,8 @@ export function openSqliteParticipantDb(path: string, readOnly: boolean): Partic
   try {
     if (!readOnly) {
       db.pragma("journal_mode = WAL");
+      // WAL's default (NORMAL) could lose a booking to a power cut after the participant answered.
+      db.pragma("synchronous = FULL");
       db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
       db.exec(CREATE_PARTICIPANT_TABLES);
       const seed = db.prepare(SEED_STOCK);
