@@ -110,13 +110,7 @@ export class Orchestrator {
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.#leaseMs = positiveInteger("leaseMs", options.leaseMs ?? 15_000);
     this.#committer = new GroupCommitter(this.store);
-    for (const definition of options.definitions) {
-      const key = definitionKey(definition.name, definition.version);
-      if (this.#definitions.has(key)) throw new InvalidDefinitionError(definition.name, "version", `${definition.version} is registered twice`);
-      this.#definitions.set(key, definition as ErasedDefinition);
-      const latest = this.#latest.get(definition.name);
-      if (latest === undefined || latest.version < definition.version) this.#latest.set(definition.name, definition as ErasedDefinition);
-    }
+    for (const definition of options.definitions) this.#add(definition, "is registered twice");
     if (options.worker !== false) {
       this.#worker = new Worker({
         store: this.store,
@@ -269,6 +263,18 @@ export class Orchestrator {
     await this.#deliverAnswer(sagaId, step, { type: "step_failed", step, attempt, error: info, retryable: options.retryable ?? false, by: options.by ?? "api" });
   }
 
+  /**
+   * Adds a definition to a running orchestrator (declarative sagas registered over the API): new
+   * starts may use it, and this worker from now on claims its instances. A `name@version` is
+   * registered once; a new version becomes the default for starts by name, while running
+   * instances finish on the version they started with.
+   */
+  register(definition: AnyDefinition): void {
+    this.#assertOpen();
+    this.#add(definition, "is already registered; a changed definition needs a new version");
+    this.#worker?.definitionsChanged();
+  }
+
   /** Resolves with the final state once the saga ends, or rejects after `timeoutMs`. */
   async waitFor(sagaId: string, timeoutMs = 60_000): Promise<SagaState> {
     return new Promise<SagaState>((resolve, reject) => {
@@ -369,6 +375,14 @@ export class Orchestrator {
       throw new StepNotWaitingError(sagaId, step, `the saga already ended ${outcome.status}`);
     }
     this.#worker?.wake();
+  }
+
+  #add(definition: AnyDefinition, duplicate: string): void {
+    const key = definitionKey(definition.name, definition.version);
+    if (this.#definitions.has(key)) throw new InvalidDefinitionError(definition.name, "version", `${definition.version} ${duplicate}`);
+    this.#definitions.set(key, definition as ErasedDefinition);
+    const latest = this.#latest.get(definition.name);
+    if (latest === undefined || latest.version < definition.version) this.#latest.set(definition.name, definition as ErasedDefinition);
   }
 
   #assertOpen(): void {

@@ -57,7 +57,7 @@ export class Worker {
   readonly #o: WorkerOptions;
   readonly #committer: GroupCommitter;
   readonly #active = new Map<string, Active>();
-  readonly #definitionKeys: string[];
+  #definitionKeys: string[];
   #reserved = 0;
   #running = false;
   #loopDone: Promise<void> = Promise.resolve();
@@ -117,6 +117,12 @@ export class Worker {
   }
 
   /** Wakes the claim loop now (a saga was started or delivered to locally). */
+  /** The orchestrator registered a definition: claim its instances too, starting now. */
+  definitionsChanged(): void {
+    this.#definitionKeys = [...this.#o.definitions.values()].map((d) => definitionKey(d.name, d.version));
+    this.wake();
+  }
+
   wake(): void {
     this.#wakeSeq++;
     this.#backlog = true;
