@@ -1,4 +1,5 @@
 export { definitionKey } from "./saga-store.js";
+export { DEFINITION_NAME_PATTERN, MAX_DEFINITION_BYTES, MAX_DEFINITION_DEPTH, MAX_DEFINITION_VERSION } from "./definition-checks.js";
 export type {
   SagaStore,
   InstanceRecord,
@@ -17,4 +18,6 @@ export type {
   WriteBatch,
   WriteBatchResult,
   CreateOutcome,
+  StoredDefinition,
+  SaveDefinitionOutcome,
 } from "./saga-store.js";

@@ -1,5 +1,6 @@
 import type { CancelRequestedEvent, StepCompletedEvent, StepFailedEvent } from "../domain/events.js";
 import type { HistoryEntry, StoredHistoryEntry } from "../domain/history.js";
+import type { JsonValue } from "../domain/json.js";
 import type { SagaState } from "../domain/state.js";
 import type { SagaStatus } from "../domain/status.js";
 
@@ -27,6 +28,10 @@ import type { SagaStatus } from "../domain/status.js";
  * - Group commit: `writeBatch` writes new instances and transitions of many sagas in one
  *   transaction, each item with its own outcome (`Orchestrator.start` and the worker's drivers
  *   share it through the runtime's group committer).
+ * - Saga definitions registered at run time (declarative ones) are kept by `name@version`, which
+ *   is immutable once saved: of any number of concurrent saves of one `name@version`, from any
+ *   process, exactly one writes; the others are told what was kept. Every worker of a fleet
+ *   reads the same definitions.
  *
  * What it leaves out on purpose: no connections or transactions in its types (each adapter
  * owns those), no engine logic (it stores state, it does not interpret it), no clock (every
@@ -100,6 +105,36 @@ export interface SagaStore {
 
   /** Earliest `wakeAtMs` of a non-terminal, unleased instance of `definitions`, or null. */
   nextWakeAtMs(definitions: readonly string[]): Promise<number | null>;
+
+  /**
+   * Keeps a saga definition registered at run time (a declarative document), immutable once saved.
+   * Writes it only when its `name@version` is new (`saved: true`, with `createdAtMs` = `nowMs`);
+   * otherwise writes nothing and returns the definition already kept: `exists` when its hash is
+   * the same (an idempotent repeat), `conflict` when it differs. Of concurrent saves of one
+   * `name@version` from any connection or process, exactly one is `saved`. The store does not
+   * recompute `hash`: the caller hashes its canonical form of the document.
+   *
+   * Throws `InvalidArgumentError` naming the field, writing nothing, unless `name` matches the
+   * saga name pattern (`DEFINITION_NAME_PATTERN`), `version` is an integer from 1 to
+   * `MAX_DEFINITION_VERSION`, `hash` is 64 lower-case hex digits, `document` is a JSON object
+   * (plain objects, arrays, strings, finite numbers, booleans, null; nested at most
+   * `MAX_DEFINITION_DEPTH` deep) of at most `MAX_DEFINITION_BYTES` of UTF-8 JSON, and `nowMs`
+   * is an integer.
+   *
+   * @example
+   * const outcome = await store.saveDefinition({ name: "trip", version: 2, hash, document }, Date.now());
+   * if (!outcome.saved && outcome.reason === "conflict") throw new Error(`trip@2 is already saved with hash ${outcome.definition.hash}`);
+   */
+  saveDefinition(definition: Omit<StoredDefinition, "createdAtMs">, nowMs: number): Promise<SaveDefinitionOutcome>;
+
+  /** Every saved definition, ordered by name (by code point), then version; documents included. */
+  listDefinitions(): Promise<StoredDefinition[]>;
+
+  /**
+   * The definition saved as `name@version`, or null. Throws `InvalidArgumentError` for a `name`
+   * or `version` that `saveDefinition` would refuse.
+   */
+  getDefinition(name: string, version: number): Promise<StoredDefinition | null>;
 
   /**
    * Calls `listener` when work may have become due without this process knowing: an
@@ -223,3 +258,29 @@ export type CommitOutcome =
   | { ok: false; reason: "fenced" }
   /** Messages arrived that the caller did not apply; apply them and commit again. */
   | { ok: false; reason: "inbox_changed"; inbox: InboxMessage[] };
+
+/**
+ * A saga definition registered at run time, as the store keeps it. Every call returns copies the
+ * caller owns: the document went in and comes out as JSON text.
+ */
+export interface StoredDefinition {
+  /** The saga's name, as in `defineSaga` (`DEFINITION_NAME_PATTERN`). */
+  name: string;
+  /** A positive integer; `name@version` never changes once saved. */
+  version: number;
+  /** SHA-256 of the canonical document, 64 lower-case hex digits, computed by the caller. */
+  hash: string;
+  /** The declarative document: a JSON object. */
+  document: JsonValue;
+  /** When it was first saved (the `nowMs` of the save that wrote it). */
+  createdAtMs: number;
+}
+
+/**
+ * What `saveDefinition` did. Unless `saved`, nothing was written and `definition` is the one kept
+ * before: `exists` for the same hash (an idempotent repeat), `conflict` for another hash.
+ */
+export type SaveDefinitionOutcome =
+  | { saved: true; definition: StoredDefinition }
+  | { saved: false; reason: "exists"; definition: StoredDefinition }
+  | { saved: false; reason: "conflict"; definition: StoredDefinition };

@@ -1,12 +1,14 @@
 /**
  * Row shapes the SQL adapters (SQLite, PostgreSQL) read, and their conversion to the contract's
  * types. Both dialects name and type their columns alike (ids text, times epoch ms, JSON text),
- * so one set of converters serves both.
+ * so one set of converters serves both. The memory store keeps definitions as `DefinitionRow`s too,
+ * so that their documents go in and come out as JSON text exactly as in the SQL adapters.
  */
 import type { HistoryEntry, StoredHistoryEntry } from "../domain/history.js";
+import type { JsonValue } from "../domain/json.js";
 import type { SagaState } from "../domain/state.js";
 import { StoreUnavailableError } from "../errors.js";
-import type { InboxMessage, InboxPayload, InstanceRecord } from "./saga-store.js";
+import type { InboxMessage, InboxPayload, InstanceRecord, StoredDefinition } from "./saga-store.js";
 
 /** Columns of `saga_instances` an `InstanceRecord` is built from. */
 export interface InstanceRow {
@@ -56,6 +58,15 @@ export interface InboxRow {
 export interface StatusCountRow {
   status: string;
   count: number;
+}
+
+/** A row of `saga_definitions`. */
+export interface DefinitionRow {
+  name: string;
+  version: number;
+  hash: string;
+  document_json: string;
+  created_at_ms: number;
 }
 
 /** Parses JSON the store wrote; a failure means the database was damaged or edited by hand. */
@@ -108,4 +119,14 @@ export function toInboxMessage(sagaId: string, row: InboxRow): InboxMessage {
     event: parseStored<InboxPayload>(row.event_json, `saga_inbox.event_json of ${sagaId} #${row.seq}`),
     receivedAtMs: row.received_at_ms,
   };
+}
+
+/** The definition a row describes, its document parsed: a fresh copy on every call. */
+export function toStoredDefinition(row: DefinitionRow): StoredDefinition {
+  const what = `saga_definitions.document_json of ${row.name}@${row.version}`;
+  const document = parseStored<JsonValue>(row.document_json, what);
+  if (typeof document !== "object" || document === null || Array.isArray(document)) {
+    throw new StoreUnavailableError(`the store holds a non-object in ${what}; restore the database from a backup`);
+  }
+  return { name: row.name, version: row.version, hash: row.hash, document, createdAtMs: row.created_at_ms };
 }

@@ -4,6 +4,7 @@ import { describeBatchCases } from "./conformance-batch.js";
 import { describeClaimCases } from "./conformance-claim.js";
 import { describeCommitCases } from "./conformance-commit.js";
 import { describeCreateCases } from "./conformance-create.js";
+import { describeDefinitionCases } from "./conformance-definitions.js";
 import { describeInboxAndLeaseCases } from "./conformance-inbox.js";
 import { describeListCases } from "./conformance-list.js";
 
@@ -52,5 +53,6 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
     describeBatchCases(store);
     describeInboxAndLeaseCases(store);
     describeListCases(store);
+    describeDefinitionCases(store);
   });
 }

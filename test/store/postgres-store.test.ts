@@ -8,6 +8,7 @@ import { createQueries } from "../../src/store/postgres/queries.js";
 import { TextBlob } from "../../src/store/postgres/text-blob.js";
 import { createTestSchema, withClient, type TestSchema } from "../support/postgres.js";
 import { describeStoreConformance } from "./conformance.js";
+import { definitionOf, tripDocument } from "./conformance-definitions.js";
 import { cancel, claim, commitOf, create, LEASE_MS, newSaga, ORDER, sagaCompleted, stepSucceeded, T0 } from "./fixtures.js";
 
 /** Awaits a promise that must reject, and returns the reason. */
@@ -33,7 +34,8 @@ afterAll(async () => {
 
 describeStoreConformance("PostgresStore", async () => {
   const store = await openPostgresStore({ connectionString: conformance.url, schema: conformance.schema, poolSize: 4 });
-  await admin?.query(`TRUNCATE "${conformance.schema}".saga_history, "${conformance.schema}".saga_inbox, "${conformance.schema}".saga_instances`);
+  const s = `"${conformance.schema}"`;
+  await admin?.query(`TRUNCATE ${s}.saga_history, ${s}.saga_inbox, ${s}.saga_instances, ${s}.saga_definitions`);
   return { store, cleanup: () => store.close() };
 });
 
@@ -140,6 +142,46 @@ describe("PostgresStore schema and migrations", () => {
     expect(foreignKeys).toBe("0");
   });
 
+  it("upgrades a schema written at version 3 to saved definitions without losing its sagas, history or inbox", async () => {
+    const schema = await fresh("upgrade_v3");
+    const s = `"${schema.schema}"`;
+    const { state, history } = newSaga("old");
+    await withClient(schema.url, async (client) => {
+      await client.query(`CREATE SCHEMA ${s}`);
+      await client.query(`CREATE TABLE ${s}.sagaflow_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at_ms BIGINT NOT NULL)`);
+      for (const migration of MIGRATIONS.filter((m) => m.version <= 3)) {
+        await client.query(migration.sql(s));
+        await client.query(`INSERT INTO ${s}.sagaflow_migrations VALUES ($1, $2, 0)`, [migration.version, migration.name]);
+      }
+      await client.query(
+        `INSERT INTO ${s}.saga_instances (id, definition_name, definition_version, status, state_json, wake_at_ms, epoch, inbox_seq,
+           history_count, created_at_ms, updated_at_ms) VALUES ('old', $1, $2, 'running', $3, $4, 0, 1, $5, $4, $4)`,
+        [state.definitionName, state.definitionVersion, JSON.stringify(state), T0, history.length],
+      );
+      await client.query(`INSERT INTO ${s}.saga_history (saga_id, seq, entry_count, at_ms, entries_json) VALUES ('old', 1, $1, $2, $3)`, [
+        history.length,
+        T0,
+        JSON.stringify(history),
+      ]);
+      await client.query(`INSERT INTO ${s}.saga_inbox (saga_id, seq, event_json, received_at_ms) VALUES ('old', 1, $1, $2)`, [JSON.stringify(cancel()), T0]);
+    });
+
+    const store = await openPostgresStore({ connectionString: schema.url, schema: schema.schema, poolSize: 2 });
+    try {
+      expect((await store.getInstance("old"))?.state).toEqual(state);
+      expect(await store.getHistory("old")).toEqual(history.map((entry, index) => ({ ...entry, seq: index + 1 })));
+      const [claimed] = await claim(store, "w1", T0, ["old"]);
+      expect(claimed?.inbox).toEqual([{ seq: 1, event: cancel(), receivedAtMs: T0 }]);
+      expect(await store.listDefinitions()).toEqual([]);
+      expect(await store.saveDefinition(definitionOf("trip", 1), T0)).toMatchObject({ saved: true });
+      expect(await store.getDefinition("trip", 1)).toMatchObject({ name: "trip", version: 1, createdAtMs: T0 });
+    } finally {
+      await store.close();
+    }
+    expect(await ledger(schema)).toEqual(Array.from({ length: LATEST_SCHEMA_VERSION }, (_, i) => ({ version: i + 1 })));
+    expect(LATEST_SCHEMA_VERSION).toBeGreaterThanOrEqual(4);
+  });
+
   it("refuses a schema migrated by a newer Sagaflow with SchemaTooNewError, changing nothing", async () => {
     const schema = await fresh("too_new");
     await (await openPostgresStore({ connectionString: schema.url, schema: schema.schema })).close();
@@ -242,6 +284,79 @@ describe("PostgresStore under concurrency", () => {
     expect([...claimedBy.values()].every((owners) => owners.length === 1)).toBe(true);
     expect(new Set([...claimedBy.values()].flat())).toEqual(new Set(["w0", "w1"]));
     for (const id of ids) expect((await a.getInstance(id))?.epoch).toBe(1);
+  });
+});
+
+describe("PostgresStore saved definitions under concurrency", () => {
+  const schemas = useSchemas();
+
+  it("saves exactly one of 10 documents racing for one name@version from 10 connections; the nine others get conflict and the winner", async () => {
+    const first = await schemas.open("definition_race", { poolSize: 1 });
+    const stores = [first, ...(await Promise.all(Array.from({ length: 9 }, () => schemas.another(first, { poolSize: 1 }))))];
+    for (let version = 1; version <= 5; version++) {
+      const candidates = stores.map((_, i) => definitionOf("trip", version, tripDocument(`racer-${i}`)));
+
+      const outcomes = await Promise.all(stores.map((store, i) => store.saveDefinition(candidates[i] as (typeof candidates)[number], T0 + i)));
+
+      const winners = outcomes.flatMap((outcome, i) => (outcome.saved ? [i] : []));
+      expect(winners).toHaveLength(1);
+      const winner = winners[0] as number;
+      const kept = { ...candidates[winner], createdAtMs: T0 + winner };
+      expect(outcomes.filter((outcome) => !outcome.saved && outcome.reason === "conflict")).toHaveLength(9);
+      for (const outcome of outcomes) expect(outcome.definition).toEqual(kept);
+      for (const store of stores) expect(await store.getDefinition("trip", version)).toEqual(kept);
+    }
+    expect(await first.listDefinitions()).toHaveLength(5);
+  });
+
+  it("reports as a conflict the insert it waited for, once that commits, and saves when it rolls back", async () => {
+    const application = `sagaflow-definition-wait-${process.pid}`;
+    const store = await schemas.open("definition_wait", { poolSize: 1, applicationName: application });
+    const s = `"${store.schema}"`;
+    const theirs = definitionOf("trip", 1, tripDocument("theirs"));
+    const ours = definitionOf("trip", 1, tripDocument("ours"));
+    // Until the store's insert waits on the other transaction's row lock.
+    const untilWaiting = (client: pg.Client): Promise<void> =>
+      (async () => {
+        for (let attempt = 0; attempt < 200; attempt++) {
+          const { rows } = await client.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",
+            [application],
+          );
+          if (rows[0]?.n === 1) return;
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        throw new Error("the store's insert never waited for the open transaction");
+      })();
+
+    for (const end of ["COMMIT", "ROLLBACK"] as const) {
+      const version = end === "COMMIT" ? 1 : 2;
+      const outcome = await withClient(conformance.url, (other) =>
+        withClient(conformance.url, async (watcher) => {
+          await other.query("BEGIN");
+          await other.query(`INSERT INTO ${s}.saga_definitions (name, version, hash, document_json, created_at_ms) VALUES ($1, $2, $3, $4, $5)`, [
+            theirs.name,
+            version,
+            theirs.hash,
+            JSON.stringify(theirs.document),
+            T0,
+          ]);
+          const saving = store.saveDefinition({ ...ours, version }, T0 + 1);
+          // Observed when returned; this keeps a failure while the transaction is still open from being reported unhandled.
+          saving.catch(() => undefined);
+          try {
+            await untilWaiting(watcher);
+          } finally {
+            await other.query(end);
+          }
+          return saving;
+        }),
+      );
+
+      const kept = end === "COMMIT" ? { ...theirs, version, createdAtMs: T0 } : { ...ours, version, createdAtMs: T0 + 1 };
+      expect(outcome).toEqual(end === "COMMIT" ? { saved: false, reason: "conflict", definition: kept } : { saved: true, definition: kept });
+      expect(await store.getDefinition("trip", version)).toEqual(kept);
+    }
   });
 });
 

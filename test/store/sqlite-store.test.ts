@@ -10,6 +10,7 @@ import { LATEST_SCHEMA_VERSION, openSqliteStore, SqliteStore } from "../../src/s
 import { MIGRATIONS } from "../../src/store/sqlite/migrations.js";
 import { CREATE_LEDGER } from "../../src/store/sqlite/queries.js";
 import { describeStoreConformance } from "./conformance.js";
+import { definitionOf, tripDocument } from "./conformance-definitions.js";
 import { cancel, claim, commitOf, create, expectInvalidArgument, newSaga, stepSucceeded, T0 } from "./fixtures.js";
 
 const tempDirs: string[] = [];
@@ -103,6 +104,66 @@ describe("SqliteStore on disk", () => {
       expect(check.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE name = 'saga_events'").get()).toEqual({ n: 0 });
     } finally {
       check.close();
+    }
+  });
+
+  it("upgrades a database written at schema version 3 to saved definitions without losing its sagas, history or inbox", async () => {
+    const { state, history } = newSaga("old");
+    const raw = new Database(path);
+    raw.exec(CREATE_LEDGER);
+    for (const migration of MIGRATIONS.filter((m) => m.version <= 3)) {
+      raw.exec(migration.sql);
+      raw.prepare("INSERT INTO sagaflow_migrations (version, name, applied_at_ms) VALUES (?, ?, 0)").run(migration.version, migration.name);
+    }
+    raw
+      .prepare(
+        `INSERT INTO saga_instances (id, definition_name, definition_version, status, idempotency_key, state_json, wake_at_ms,
+           lease_owner, lease_expires_at_ms, epoch, inbox_seq, inbox_applied_seq, history_count, created_at_ms, updated_at_ms)
+         VALUES ('old', ?, ?, 'running', NULL, ?, ?, NULL, NULL, 0, 1, 0, ?, ?, ?)`,
+      )
+      .run(state.definitionName, state.definitionVersion, JSON.stringify(state), T0, history.length, T0, T0);
+    raw.prepare("INSERT INTO saga_history (saga_id, seq, entry_count, at_ms, entries_json) VALUES ('old', 1, ?, ?, ?)").run(history.length, T0, JSON.stringify(history));
+    raw.prepare("INSERT INTO saga_inbox (saga_id, seq, event_json, received_at_ms) VALUES ('old', 1, ?, ?)").run(JSON.stringify(cancel()), T0);
+    raw.close();
+
+    const store = await openSqliteStore({ path });
+    try {
+      expect((await store.getInstance("old"))?.state).toEqual(state);
+      expect(await store.getHistory("old")).toEqual(history.map((entry, index) => ({ ...entry, seq: index + 1 })));
+      const [claimed] = await claim(store, "w1", T0, ["old"]);
+      expect(claimed?.inbox).toEqual([{ seq: 1, event: cancel(), receivedAtMs: T0 }]);
+      expect(await store.listDefinitions()).toEqual([]);
+      expect(await store.saveDefinition(definitionOf("trip", 1), T0)).toMatchObject({ saved: true });
+    } finally {
+      await store.close();
+    }
+    const check = new Database(path, { readonly: true });
+    try {
+      const versions = check.prepare("SELECT version FROM sagaflow_migrations ORDER BY version").pluck().all();
+      expect(versions).toEqual(Array.from({ length: LATEST_SCHEMA_VERSION }, (_, i) => i + 1));
+      expect(LATEST_SCHEMA_VERSION).toBeGreaterThanOrEqual(4);
+      expect(check.prepare("SELECT name, version FROM saga_definitions").all()).toEqual([{ name: "trip", version: 1 }]);
+    } finally {
+      check.close();
+    }
+  });
+
+  it("shares saved definitions between two stores on one file: the second is told of the first's", async () => {
+    const one = await openSqliteStore({ path });
+    const two = await openSqliteStore({ path });
+    try {
+      const first = definitionOf("trip", 1, tripDocument("one"));
+      const second = definitionOf("trip", 1, tripDocument("two"));
+      const [a, b] = await Promise.all([one.saveDefinition(first, T0), two.saveDefinition(second, T0 + 1)]);
+
+      expect(a).toEqual({ saved: true, definition: { ...first, createdAtMs: T0 } });
+      expect(b).toEqual({ saved: false, reason: "conflict", definition: { ...first, createdAtMs: T0 } });
+      expect(await two.getDefinition("trip", 1)).toEqual({ ...first, createdAtMs: T0 });
+      expect(await two.saveDefinition(first, T0 + 2)).toMatchObject({ saved: false, reason: "exists" });
+      expect(await one.listDefinitions()).toEqual(await two.listDefinitions());
+    } finally {
+      await one.close();
+      await two.close();
     }
   });
 
@@ -256,6 +317,48 @@ describe("SqliteStore shared by two processes", () => {
       expect(codes).toEqual(["ok", "ok", "ok", "ok"]);
     }
   }, 60_000);
+
+  it("lets exactly one of two racing processes save each name@version; the other is told of the winner's", async () => {
+    const racer = fileURLToPath(new URL("./support/definition-race.ts", import.meta.url));
+    const path = join(tempDir(), "definitions.db");
+    const count = 40;
+    const children = [
+      ["p1", "asc"],
+      ["p2", "desc"],
+    ].map(([worker, order]) =>
+      spawn(process.execPath, ["--import", "tsx", racer, path, String(worker), String(count), String(order)], { stdio: ["pipe", "pipe", "inherit"] }),
+    );
+    const outputs = children.map((child) => {
+      let text = "";
+      child.stdout.on("data", (chunk: Buffer) => (text += chunk.toString()));
+      const ready = new Promise<void>((resolve) => child.stdout.on("data", () => text.includes("ready") && resolve()));
+      const done = new Promise<string>((resolve, reject) =>
+        child.on("exit", (code) => (code === 0 ? resolve(text) : reject(new Error(`race child exited with ${code}`)))),
+      );
+      return { ready, done };
+    });
+    await Promise.all(outputs.map((o) => o.ready));
+    for (const child of children) child.stdin.end("go\n");
+    const answers = (await Promise.all(outputs.map((o) => o.done))).flatMap(
+      (text) =>
+        JSON.parse(text.slice(text.indexOf("\n") + 1)) as { version: number; saved: boolean; reason: string | null; keptHash: string; ownHash: string }[],
+    );
+
+    const store = await openSqliteStore({ path, mustExist: true });
+    try {
+      for (let version = 1; version <= count; version++) {
+        const forVersion = answers.filter((a) => a.version === version);
+        expect(forVersion).toHaveLength(2);
+        const winner = forVersion.find((a) => a.saved);
+        const loser = forVersion.find((a) => !a.saved);
+        expect(loser).toMatchObject({ reason: "conflict", keptHash: winner?.ownHash });
+        expect((await store.getDefinition("trip", version))?.hash).toBe(winner?.ownHash);
+      }
+      expect(await store.listDefinitions()).toHaveLength(count);
+    } finally {
+      await store.close();
+    }
+  });
 
   it("lets exactly one of two racing processes create each idempotency key", async () => {
     const path = join(tempDir(), "race.db");

@@ -2,6 +2,7 @@ import type { HistoryEntry, StoredHistoryEntry } from "../../domain/history.js";
 import type { SagaState } from "../../domain/state.js";
 import { isTerminal, type SagaStatus } from "../../domain/status.js";
 import { InvalidArgumentError, StoreUnavailableError } from "../../errors.js";
+import { checkDefinitionKey, checkDefinitionToSave, refusedSave } from "../definition-checks.js";
 import { compareIds, encodeListCursor } from "../list-cursor.js";
 import { rejectedWriteEntry } from "../rejected-write.js";
 import { checkClaimRequest, checkCommitInboxSeq, checkCommitStateId, checkListQuery, zeroCounts } from "../request-checks.js";
@@ -20,11 +21,14 @@ import type {
   ListPage,
   ListQuery,
   SagaStore,
+  SaveDefinitionOutcome,
+  StoredDefinition,
   TransitionCommit,
   WriteBatch,
   WriteBatchResult,
 } from "../saga-store.js";
 import { definitionKey } from "../saga-store.js";
+import { toStoredDefinition, type DefinitionRow } from "../stored-rows.js";
 import { DueIndex, newSlot, type DueSlot } from "./due-index.js";
 
 /** One instance as the memory store holds it: the same columns the SQL adapters keep. */
@@ -69,12 +73,15 @@ interface Undo {
  * a state it committed or got from those calls (the engine returns fresh objects and the runtime
  * never mutates them). The read calls users make (`getInstance`, `findByIdempotencyKey`,
  * `getHistory`, `listInstances`) return deep copies. Claims use an index of due instances, so
- * they cost O(k log n), not a scan.
+ * they cost O(k log n), not a scan. Saved definitions are kept as JSON text, so their documents
+ * are copied in and out, as the SQL adapters do.
  */
 export class MemoryStore implements SagaStore {
   readonly #instances = new Map<string, StoredInstance>();
   readonly #idsByKey = new Map<string, string>();
   readonly #due = new DueIndex();
+  /** Saved definitions by `name@version`, as the SQL adapters' rows. */
+  readonly #definitions = new Map<string, DefinitionRow>();
   #closed = false;
 
   init(): Promise<void> {
@@ -229,6 +236,38 @@ export class MemoryStore implements SagaStore {
     return this.#call(() => this.#due.nextAt(definitions));
   }
 
+  saveDefinition(definition: Omit<StoredDefinition, "createdAtMs">, nowMs: number): Promise<SaveDefinitionOutcome> {
+    return this.#call((): SaveDefinitionOutcome => {
+      const checked = checkDefinitionToSave(definition, nowMs);
+      const key = definitionKey(checked.name, checked.version);
+      const kept = this.#definitions.get(key);
+      if (kept !== undefined) return refusedSave(toStoredDefinition(kept), checked.hash);
+      const row: DefinitionRow = {
+        name: checked.name,
+        version: checked.version,
+        hash: checked.hash,
+        document_json: checked.documentJson,
+        created_at_ms: checked.createdAtMs,
+      };
+      this.#definitions.set(key, row);
+      return { saved: true, definition: toStoredDefinition(row) };
+    });
+  }
+
+  listDefinitions(): Promise<StoredDefinition[]> {
+    return this.#call(() =>
+      [...this.#definitions.values()].sort((a, b) => compareIds(a.name, b.name) || a.version - b.version).map((row) => toStoredDefinition(row)),
+    );
+  }
+
+  getDefinition(name: string, version: number): Promise<StoredDefinition | null> {
+    return this.#call(() => {
+      checkDefinitionKey(name, version);
+      const row = this.#definitions.get(definitionKey(name, version));
+      return row === undefined ? null : toStoredDefinition(row);
+    });
+  }
+
   /** Instances the due index holds (non-terminal ones with a wake-up), for tests. */
   get dueIndexSize(): number {
     return this.#due.size;
@@ -239,6 +278,7 @@ export class MemoryStore implements SagaStore {
     this.#closed = true;
     this.#instances.clear();
     this.#idsByKey.clear();
+    this.#definitions.clear();
     return Promise.resolve();
   }
 

@@ -110,6 +110,24 @@ INSERT INTO ${s}.saga_history (saga_id, seq, entry_count, at_ms, worker_id, epoc
 DROP TABLE ${s}.saga_events;
 `,
   },
+  {
+    version: 4,
+    name: "saga definitions saved at run time",
+    // Declarative definitions registered through the API, shared by every worker of the fleet;
+    // `name@version` is the key and is never rewritten (see `insertDefinition` for the race).
+    // Names use the "C" collation so listings order them by code point, as SQLite and the memory
+    // store do; versions order numerically.
+    sql: (s) => `
+CREATE TABLE ${s}.saga_definitions (
+  name TEXT COLLATE "C" NOT NULL,
+  version INTEGER NOT NULL,
+  hash TEXT NOT NULL,
+  document_json TEXT NOT NULL,
+  created_at_ms BIGINT NOT NULL,
+  PRIMARY KEY (name, version)
+);
+`,
+  },
 ];
 
 /** The schema version this code writes and understands. */

@@ -2,6 +2,7 @@ import type { StoredHistoryEntry } from "../../domain/history.js";
 import type { SagaState } from "../../domain/state.js";
 import { isSagaStatus, type SagaStatus } from "../../domain/status.js";
 import { StoreUnavailableError } from "../../errors.js";
+import { checkDefinitionKey, checkDefinitionToSave, refusedSave } from "../definition-checks.js";
 import { compareIds, encodeListCursor } from "../list-cursor.js";
 import { checkClaimRequest, checkCommitStateId, checkListQuery, zeroCounts } from "../request-checks.js";
 import type {
@@ -18,6 +19,8 @@ import type {
   ListPage,
   ListQuery,
   SagaStore,
+  SaveDefinitionOutcome,
+  StoredDefinition,
   TransitionCommit,
   WriteBatch,
   WriteBatchResult,
@@ -25,8 +28,10 @@ import type {
 import {
   parseStored,
   toInstanceRecord,
+  toStoredDefinition,
   toStoredHistory,
   type ClaimedRow,
+  type DefinitionRow,
   type HistoryRow,
   type InstanceRow,
   type StatusCountRow,
@@ -234,6 +239,34 @@ export class PostgresStore implements SagaStore {
       if (definitions.length === 0) return null;
       const [row] = await this.#db.query<{ next_wake_at_ms: number | null }>(this.#q.selectNextWake, [[...definitions]]);
       return row?.next_wake_at_ms ?? null;
+    });
+  }
+
+  /** Inserts if new, else reads what is kept: two statements, for the reason given at `insertDefinition`. */
+  saveDefinition(definition: Omit<StoredDefinition, "createdAtMs">, nowMs: number): Promise<SaveDefinitionOutcome> {
+    return this.#call(async (): Promise<SaveDefinitionOutcome> => {
+      const checked = checkDefinitionToSave(definition, nowMs);
+      const { name, version, hash } = checked;
+      const written = await this.#db.write(this.#q.insertDefinition, [name, version, hash, checked.documentJson, checked.createdAtMs]);
+      if (written.length === 1) {
+        const row: DefinitionRow = { name, version, hash, document_json: checked.documentJson, created_at_ms: checked.createdAtMs };
+        return { saved: true, definition: toStoredDefinition(row) };
+      }
+      const [kept] = await this.#db.query<DefinitionRow>(this.#q.selectDefinition, [name, version]);
+      if (kept === undefined) throw new StoreUnavailableError(`${this.#db.label} refused to save ${name}@${version} without a definition in the way`);
+      return refusedSave(toStoredDefinition(kept), hash);
+    });
+  }
+
+  listDefinitions(): Promise<StoredDefinition[]> {
+    return this.#call(async () => (await this.#db.query<DefinitionRow>(this.#q.selectDefinitions)).map((row) => toStoredDefinition(row)));
+  }
+
+  getDefinition(name: string, version: number): Promise<StoredDefinition | null> {
+    return this.#call(async () => {
+      checkDefinitionKey(name, version);
+      const [row] = await this.#db.query<DefinitionRow>(this.#q.selectDefinition, [name, version]);
+      return row === undefined ? null : toStoredDefinition(row);
     });
   }
 

@@ -15,6 +15,9 @@ const TERMINAL = TERMINAL_STATUSES.map((status) => `'${status}'`).join(", ");
 /** The columns an `InstanceRecord` is built from (see `InstanceRow`), for table alias `i`. */
 const INSTANCE_COLUMNS = "i.id, i.state_json, i.epoch, i.lease_owner, i.lease_expires_at_ms, i.inbox_seq, i.inbox_applied_seq";
 
+/** The columns a `StoredDefinition` is built from (see `DefinitionRow`). */
+const DEFINITION_COLUMNS = "name, version, hash, document_json, created_at_ms";
+
 /** Which filters a list query uses; each present one adds a fixed fragment and one parameter. */
 export interface ListFilters {
   statuses: boolean;
@@ -31,6 +34,7 @@ export function createQueries(schema: string) {
   const history = `${s}.saga_history`;
   const inbox = `${s}.saga_inbox`;
   const ledger = `${s}.sagaflow_migrations`;
+  const definitions = `${s}.saga_definitions`;
 
   // Every shape, by `shapeKey`.
   const writes = new Map<string, string>();
@@ -298,6 +302,26 @@ SELECT inbox_seq, pg_notify($4, '') AS notified FROM reserved`,
 FROM ${inbox} b JOIN unnest($1::text[], $2::int[], $3::int[]) AS r(saga_id, after_seq, upto_seq)
   ON b.saga_id = r.saga_id AND b.seq > r.after_seq AND b.seq <= r.upto_seq
 ORDER BY b.saga_id, b.seq`,
+
+    // --- saga definitions -----------------------------------------------------------------------
+
+    /**
+     * Saves a definition unless its name@version is taken: $1 name, $2 version, $3 hash, $4
+     * document JSON, $5 created at (ms). Returns a row only when it wrote. A concurrent insert of
+     * the same key makes this one wait for its transaction's end, then do nothing; so of any number
+     * of racing saves exactly one writes. The caller then reads the kept row with
+     * `selectDefinition`, in a statement of its own: a read within this statement (a CTE) would
+     * use the snapshot taken before the wait, in which the winner's row is not yet visible.
+     */
+    insertDefinition: `INSERT INTO ${definitions} (${DEFINITION_COLUMNS}) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (name, version) DO NOTHING
+RETURNING created_at_ms`,
+
+    /** One definition. $1 name, $2 version. */
+    selectDefinition: `SELECT ${DEFINITION_COLUMNS} FROM ${definitions} WHERE name = $1 AND version = $2`,
+
+    /** Every definition, by name (collation "C": code point order, as the other adapters) then version. No parameters. */
+    selectDefinitions: `SELECT ${DEFINITION_COLUMNS} FROM ${definitions} ORDER BY name, version`,
   } as const;
 }
 

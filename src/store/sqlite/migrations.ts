@@ -126,6 +126,24 @@ INSERT INTO saga_history (saga_id, seq, entry_count, at_ms, worker_id, epoch, en
 DROP TABLE saga_events;
 `,
   },
+  {
+    version: 4,
+    name: "saga definitions saved at run time",
+    // Declarative definitions registered through the API, shared by every process on the file;
+    // `name@version` is the key and is never rewritten. A table with rowids, unlike the others:
+    // documents may reach 1 MiB, and SQLite advises WITHOUT ROWID only for rows well under a
+    // page. Versions order numerically in listings, names by BINARY (code point) collation.
+    sql: `
+CREATE TABLE saga_definitions (
+  name TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  hash TEXT NOT NULL,
+  document_json TEXT NOT NULL,
+  created_at_ms INTEGER NOT NULL,
+  PRIMARY KEY (name, version)
+);
+`,
+  },
 ];
 
 /** The schema version this code writes and understands. */

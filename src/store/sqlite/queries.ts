@@ -192,6 +192,28 @@ WHERE saga_id = @sagaId AND seq > @afterSeq ORDER BY seq`;
 /** Drops the messages of @sagaId a commit applied (seq ≤ @inboxSeq). */
 export const DELETE_APPLIED_INBOX = "DELETE FROM saga_inbox WHERE saga_id = @sagaId AND seq <= @inboxSeq";
 
+// --- saga definitions ------------------------------------------------------------------
+
+/** The columns a `StoredDefinition` is built from (see `DefinitionRow`). */
+const DEFINITION_COLUMNS = "name, version, hash, document_json, created_at_ms";
+
+/**
+ * Saves a definition unless its name@version is taken: @name, @version, @hash, @documentJson,
+ * @createdAtMs. A taken one writes nothing (changes = 0) and the caller reads what is kept with
+ * `SELECT_DEFINITION` in the same IMMEDIATE transaction. The write lock is held from before the
+ * insert to after the read, so of two processes saving one name@version with different hashes
+ * exactly one writes, and the other reads the winner's row, never a row still to come.
+ */
+export const INSERT_DEFINITION = `INSERT INTO saga_definitions (${DEFINITION_COLUMNS})
+VALUES (@name, @version, @hash, @documentJson, @createdAtMs)
+ON CONFLICT (name, version) DO NOTHING`;
+
+/** One definition. Positional: name, version. */
+export const SELECT_DEFINITION = `SELECT ${DEFINITION_COLUMNS} FROM saga_definitions WHERE name = ? AND version = ?`;
+
+/** Every definition, by name (BINARY: code point order, as the other adapters) then version. No parameters. */
+export const SELECT_DEFINITIONS = `SELECT ${DEFINITION_COLUMNS} FROM saga_definitions ORDER BY name, version`;
+
 // --- connection settings ---------------------------------------------------------------
 
 /**

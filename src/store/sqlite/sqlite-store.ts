@@ -4,6 +4,7 @@ import type { HistoryEntry, StoredHistoryEntry } from "../../domain/history.js";
 import type { SagaState } from "../../domain/state.js";
 import { isSagaStatus, isTerminal, type SagaStatus } from "../../domain/status.js";
 import { InvalidArgumentError, SagaflowError, StoreUnavailableError } from "../../errors.js";
+import { checkDefinitionKey, checkDefinitionToSave, refusedSave } from "../definition-checks.js";
 import { compareIds, encodeListCursor } from "../list-cursor.js";
 import { rejectedWriteEntry } from "../rejected-write.js";
 import { checkClaimRequest, checkCommitInboxSeq, checkCommitStateId, checkListQuery, zeroCounts } from "../request-checks.js";
@@ -22,6 +23,8 @@ import type {
   ListPage,
   ListQuery,
   SagaStore,
+  SaveDefinitionOutcome,
+  StoredDefinition,
   TransitionCommit,
   WriteBatch,
   WriteBatchResult,
@@ -33,9 +36,11 @@ import {
   parseStored,
   toInboxMessage,
   toInstanceRecord,
+  toStoredDefinition,
   toStoredHistory,
   type ClaimedRow,
   type CommitGuardRow,
+  type DefinitionRow,
   type HistoryRow,
   type InboxRow,
   type InstanceRow,
@@ -251,6 +256,33 @@ export class SqliteStore implements SagaStore {
       if (definitions.length === 0) return null;
       const row = this.#sql.get<{ next_wake_at_ms: number | null }>(q.SELECT_NEXT_WAKE, { definitions: JSON.stringify(definitions) });
       return row?.next_wake_at_ms ?? null;
+    });
+  }
+
+  saveDefinition(definition: Omit<StoredDefinition, "createdAtMs">, nowMs: number): Promise<SaveDefinitionOutcome> {
+    return this.#call(() => {
+      const checked = checkDefinitionToSave(definition, nowMs);
+      const { name, version } = checked;
+      return this.#write((): SaveDefinitionOutcome => {
+        const row: DefinitionRow = { name, version, hash: checked.hash, document_json: checked.documentJson, created_at_ms: checked.createdAtMs };
+        const inserted = this.#sql.run(q.INSERT_DEFINITION, { name, version, hash: row.hash, documentJson: row.document_json, createdAtMs: row.created_at_ms });
+        if (inserted.changes === 1) return { saved: true, definition: toStoredDefinition(row) };
+        const kept = this.#sql.get<DefinitionRow>(q.SELECT_DEFINITION, [name, version]);
+        if (kept === undefined) throw new StoreUnavailableError(`the SQLite store at ${this.path} refused to save ${name}@${version} without a definition in the way`);
+        return refusedSave(toStoredDefinition(kept), checked.hash);
+      });
+    });
+  }
+
+  listDefinitions(): Promise<StoredDefinition[]> {
+    return this.#call(() => this.#sql.all<DefinitionRow>(q.SELECT_DEFINITIONS, []).map((row) => toStoredDefinition(row)));
+  }
+
+  getDefinition(name: string, version: number): Promise<StoredDefinition | null> {
+    return this.#call(() => {
+      checkDefinitionKey(name, version);
+      const row = this.#sql.get<DefinitionRow>(q.SELECT_DEFINITION, [name, version]);
+      return row === undefined ? null : toStoredDefinition(row);
     });
   }
 
