@@ -204,6 +204,8 @@ export class SagaBuilder<Input, Outputs extends Record<string, unknown>> {
   }
 }
 
+const MAX_VERSION = 2_147_483_647;
+
 /** Starts a saga definition. `Input` is the type of the input every instance receives. */
 export function defineSaga<Input>(options: SagaOptions<Input>): SagaBuilder<Input, Record<never, never>> {
   if (typeof options !== "object" || options === null) {
@@ -215,6 +217,8 @@ export function defineSaga<Input>(options: SagaOptions<Input>): SagaBuilder<Inpu
     if (!known.has(key)) throw new InvalidDefinitionError(name, key, `is not a saga option (known: ${[...known].join(", ")})`);
   }
   requireInteger(name, "version", options.version, 1);
+  // Stores keep versions as 32-bit integers (PostgreSQL INTEGER).
+  if (options.version > MAX_VERSION) throw new InvalidDefinitionError(name, "version", `must be at most ${MAX_VERSION}, got ${options.version}`);
   if (options.maxRecoveries !== undefined) requireInteger(name, "maxRecoveries", options.maxRecoveries, 0);
   if (options.parseInput !== undefined) requireFunction(name, "parseInput", options.parseInput);
   return new SagaBuilder<Input, Record<never, never>>({ ...options }, []);

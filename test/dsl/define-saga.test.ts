@@ -39,6 +39,7 @@ describe("defineSaga: rejects malformed definitions, naming the field", () => {
     { name: "a negative version", options: { name: "order", version: -2 }, field: "version" },
     { name: "a fractional version", options: { name: "order", version: 1.5 }, field: "version" },
     { name: "a version given as a string", options: { name: "order", version: "1" }, field: "version" },
+    { name: "a version beyond what the stores keep (2^31 - 1)", options: { name: "order", version: 2_147_483_648 }, field: "version" },
     { name: "version NaN", options: { name: "order", version: Number.NaN }, field: "version" },
     { name: "a negative maxRecoveries", options: { name: "order", version: 1, maxRecoveries: -1 }, field: "maxRecoveries" },
     { name: "a fractional maxRecoveries", options: { name: "order", version: 1, maxRecoveries: 0.5 }, field: "maxRecoveries" },
