@@ -19,6 +19,7 @@ export const ErrorCode = {
   OrchestratorClosed: "ORCHESTRATOR_CLOSED",
   StepNotFound: "STEP_NOT_FOUND",
   StepNotWaiting: "STEP_NOT_WAITING",
+  DefinitionConflict: "DEFINITION_CONFLICT",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -102,6 +103,15 @@ export class SchemaTooNewError extends SagaflowError {
 export class LeaseLostError extends SagaflowError {
   constructor(sagaId: string, epoch: number) {
     super(ErrorCode.LeaseLost, `lease on saga ${sagaId} at epoch ${epoch} was lost; another worker owns it now`);
+  }
+}
+
+/** A definition was registered under a `name@version` that already holds a different one. */
+export class DefinitionConflictError extends SagaflowError {
+  readonly definition: string;
+  constructor(name: string, version: number, detail: string) {
+    super(ErrorCode.DefinitionConflict, `saga definition ${name}@${version} ${detail}; a changed definition needs a new version`);
+    this.definition = `${name}@${version}`;
   }
 }
 

@@ -16,6 +16,7 @@ export {
   UnknownDefinitionError,
   CancelNotAllowedError,
   StepNotFoundError,
+  DefinitionConflictError,
   StepNotWaitingError,
   IdempotencyKeyConflictError,
   StoreUnavailableError,

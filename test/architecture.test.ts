@@ -78,6 +78,11 @@ describe("layering", () => {
     expect(rel(files).filter((f) => /^(store|server|cli|examples|runtime)\//.test(f))).toEqual([]);
   });
 
+  it("declarative sagas build on the DSL and HTTP steps: no store, server, runtime or CLI", () => {
+    const { files } = closure(join(src, "declarative/index.ts"));
+    expect(rel(files).filter((f) => /^(store|server|cli|examples|runtime)\//.test(f))).toEqual([]);
+  });
+
   it("has no import cycles between source files", () => {
     const graph = new Map(sourceFiles(src).map((file) => [file, importsOf(file).filter((s) => s.startsWith(".")).map((s) => resolveLocal(file, s))]));
     const state = new Map<string, "visiting" | "done">();

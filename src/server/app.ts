@@ -3,6 +3,7 @@ import addFormats from "ajv-formats";
 import swagger from "@fastify/swagger";
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
 import type { SagaMetrics } from "../observability/metrics.js";
+import type { DefinitionCatalog } from "./definition-catalog.js";
 import type { Orchestrator } from "../runtime/orchestrator.js";
 import { bearerMatches } from "./auth.js";
 import { problem, sendProblem, toProblem } from "./problem.js";
@@ -26,6 +27,8 @@ export interface ServerOptions {
   logger?: FastifyBaseLogger;
   /** Served at `/metrics` when given (feed it with `orchestrator.onTransition(metrics.observe)`). */
   metrics?: SagaMetrics;
+  /** With a catalog, `PUT /api/v1/definitions/{name}` registers declarative definitions. */
+  catalog?: DefinitionCatalog;
 }
 
 /**
@@ -92,7 +95,7 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   await app.register(healthRoutes, { orchestrator: options.orchestrator });
   if (options.metrics !== undefined) await app.register(metricsRoute, { registry: options.metrics.registry });
   await app.register(sagaRoutes, { prefix: API_PREFIX, orchestrator: options.orchestrator });
-  await app.register(definitionRoutes, { prefix: API_PREFIX, orchestrator: options.orchestrator });
+  await app.register(definitionRoutes, { prefix: API_PREFIX, orchestrator: options.orchestrator, catalog: options.catalog });
   app.get(`${API_PREFIX}/openapi.json`, { schema: { hide: true } }, () => app.swagger());
   await app.ready();
   return app;

@@ -17,6 +17,8 @@ export interface Problem {
   code: string;
   field?: string;
   instance?: string;
+  /** Every problem of an invalid saga definition document, with its line and column. */
+  issues?: readonly { field: string; line?: number; column?: number; message: string }[];
 }
 
 /** What the server answers with for each library error, and why. */
@@ -29,6 +31,8 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.CancelNotAllowed]: 409,
   [ErrorCode.StepNotFound]: 404,
   [ErrorCode.StepNotWaiting]: 409,
+  [ErrorCode.DefinitionConflict]: 409,
+  [ErrorCode.InvalidDefinition]: 400,
   [ErrorCode.IdempotencyKeyConflict]: 409,
   [ErrorCode.StoreUnavailable]: 503,
   [ErrorCode.OrchestratorClosed]: 503,
@@ -80,7 +84,16 @@ export function toProblem(error: FastifyError, request: FastifyRequest): Problem
     const status = STATUS_BY_CODE[error.code] ?? 500;
     if (status === 500) return internal(request);
     const field = "field" in error && typeof error.field === "string" ? error.field : error.code === ErrorCode.UnknownDefinition ? "definition" : undefined;
-    return problem(status, error.code, error.message, field === undefined ? undefined : bodyField(field));
+    const body = problem(status, error.code, error.message, field === undefined ? undefined : bodyField(field));
+    if ("issues" in error && Array.isArray(error.issues)) {
+      body.issues = (error.issues as { field: string; line?: number; column?: number; message: string }[]).map(({ field: path, line, column, message }) => ({
+        field: path,
+        message,
+        ...(line === undefined ? {} : { line }),
+        ...(column === undefined ? {} : { column }),
+      }));
+    }
+    return body;
   }
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) return problem(status, error.code || "BAD_REQUEST", error.message);

@@ -85,6 +85,16 @@ export const problemSchema = {
     code: { type: "string", description: "Sagaflow's error code, or VALIDATION_FAILED" },
     field: { type: "string", description: "the part of the request that was wrong, such as body.input or query.limit" },
     instance: { type: "string" },
+    issues: {
+      type: "array",
+      description: "every problem of an invalid saga definition document",
+      items: {
+        type: "object",
+        required: ["field", "message"],
+        properties: { field: { type: "string" }, line: { type: "integer" }, column: { type: "integer" }, message: { type: "string" } },
+        additionalProperties: false,
+      },
+    },
   },
   additionalProperties: false,
 } as const;
@@ -286,6 +296,18 @@ export const failBody = {
     },
     retryable: { type: "boolean", description: "let the step's retry policy wait for another answer. Default false: the step fails for good and the saga compensates" },
     by: { type: "string", minLength: 1, maxLength: 200 },
+  },
+  additionalProperties: false,
+} as const;
+
+export const savedDefinition = {
+  type: "object",
+  required: ["name", "version", "hash", "createdAtMs"],
+  properties: {
+    name: { type: "string" },
+    version: { type: "integer" },
+    hash: { type: "string", description: "sha256 of the canonical document: the same document always has the same hash" },
+    createdAtMs: { type: "integer", description: "when this name@version was first saved" },
   },
   additionalProperties: false,
 } as const;

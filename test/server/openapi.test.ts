@@ -5,7 +5,8 @@ import ajvDraft04 from "ajv-draft-04";
 import addFormats from "ajv-formats";
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { defineSaga, Orchestrator, TerminalError } from "../../src/index.js";
+import { defineSaga, Orchestrator, silentLogger, TerminalError } from "../../src/index.js";
+import { DefinitionCatalog } from "../../src/server/definition-catalog.js";
 import { createServer, SagaMetrics } from "../../src/server/index.js";
 import { createMemoryStore } from "../../src/testing/index.js";
 
@@ -40,7 +41,8 @@ let doc: Document;
 beforeAll(async () => {
   const store = createMemoryStore();
   orchestrator = await Orchestrator.create({ store, definitions: [saga] });
-  app = await createServer({ orchestrator, token: "a-token-long-enough-for-tests", metrics: new SagaMetrics({ store }) });
+  const catalog = new DefinitionCatalog({ orchestrator, store, variables: {}, logger: silentLogger });
+  app = await createServer({ orchestrator, token: "a-token-long-enough-for-tests", metrics: new SagaMetrics({ store }), catalog });
   const response = await app.inject({ method: "GET", url: "/api/v1/openapi.json", headers: { authorization: "Bearer a-token-long-enough-for-tests" } });
   expect(response.statusCode).toBe(200);
   doc = response.json<Document>();
@@ -77,7 +79,7 @@ describe("the OpenAPI document", () => {
       })
       .filter((route) => !route.endsWith("/openapi.json"));
     expect(documented.sort()).toEqual(served.sort());
-    expect(documented).toEqual(expect.arrayContaining(["POST /api/v1/sagas", "GET /api/v1/sagas", "GET /api/v1/sagas/{id}", "GET /api/v1/sagas/{id}/history", "POST /api/v1/sagas/{id}/cancel", "POST /api/v1/sagas/{id}/steps/{step}/complete", "POST /api/v1/sagas/{id}/steps/{step}/fail", "GET /api/v1/definitions", "GET /healthz", "GET /readyz", "GET /metrics"]));
+    expect(documented).toEqual(expect.arrayContaining(["POST /api/v1/sagas", "GET /api/v1/sagas", "GET /api/v1/sagas/{id}", "GET /api/v1/sagas/{id}/history", "POST /api/v1/sagas/{id}/cancel", "POST /api/v1/sagas/{id}/steps/{step}/complete", "POST /api/v1/sagas/{id}/steps/{step}/fail", "GET /api/v1/definitions", "PUT /api/v1/definitions/{name}", "GET /healthz", "GET /readyz", "GET /metrics"]));
     expect(JSON.stringify(doc)).toContain('"scheme":"bearer"');
 
     // docs/http-api.md's endpoint table names the same routes.
@@ -116,6 +118,9 @@ describe("the OpenAPI document", () => {
     check("/api/v1/sagas/{id}/cancel", "post", await app.inject({ method: "POST", url: "/api/v1/sagas/doc-1/cancel", headers: auth }));
     check("/api/v1/sagas/{id}/steps/{step}/complete", "post", await app.inject({ method: "POST", url: "/api/v1/sagas/doc-1/steps/first/complete", headers: auth, payload: {} }));
     check("/api/v1/sagas/{id}/steps/{step}/fail", "post", await app.inject({ method: "POST", url: "/api/v1/sagas/doc-1/steps/first/fail", headers: auth, payload: { error: {} } }));
+    const yaml = { ...auth, "content-type": "application/yaml" };
+    check("/api/v1/definitions/{name}", "put", await app.inject({ method: "PUT", url: "/api/v1/definitions/w", headers: yaml, payload: "name: w\nversion: 1\nsteps:\n  - name: a\n    wait: {}\n" }));
+    check("/api/v1/definitions/{name}", "put", await app.inject({ method: "PUT", url: "/api/v1/definitions/w", headers: yaml, payload: "name: w\nversion: 1\nsteps: 7\n" }));
     check("/api/v1/definitions", "get", await app.inject({ method: "GET", url: "/api/v1/definitions", headers: auth }));
     check("/healthz", "get", await app.inject({ method: "GET", url: "/healthz" }));
     check("/readyz", "get", await app.inject({ method: "GET", url: "/readyz" }));

@@ -3,6 +3,7 @@ import { Command, Option } from "commander";
 import type { FastifyInstance } from "fastify";
 import { createOrderSaga, openOrderServices } from "../../examples/order/index.js";
 import { Orchestrator, type AnyDefinition } from "../../runtime/orchestrator.js";
+import { DefinitionCatalog } from "../../server/definition-catalog.js";
 import { API_PREFIX, createServer, DEFAULT_BODY_LIMIT_BYTES, SagaMetrics, tracingInstrumentation, transitionLogger } from "../../server/index.js";
 import { loadDefinitionModules } from "../definition-modules.js";
 import { UsageError } from "../errors.js";
@@ -17,6 +18,7 @@ interface ServerCommandOptions extends CommonOptions, DatabaseFlags {
   token?: string;
   bodyLimit: number;
   module: string[];
+  definitions?: string;
   example?: "order";
   concurrency: number;
   leaseMs: number;
@@ -25,6 +27,8 @@ interface ServerCommandOptions extends CommonOptions, DatabaseFlags {
 }
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
+/** How often a server looks for definitions other servers of the fleet saved. */
+const DEFINITIONS_REFRESH_MS = 5_000;
 
 /** `sagaflow server`: the HTTP API over an orchestrator that also runs the sagas. */
 export function serverCommand(): Command {
@@ -40,6 +44,7 @@ export function serverCommand(): Command {
     .addOption(new Option("--token <token>", "require Authorization: Bearer <token> on every API call (at least 16 characters)").env("SAGAFLOW_TOKEN"))
     .option("--body-limit <bytes>", "largest request body accepted (413 above it)", integerAtLeast(1024), DEFAULT_BODY_LIMIT_BYTES)
     .option("--module <file>", "a JavaScript module exporting saga definitions (`definitions` array or default export); repeatable", collect, [])
+    .option("--definitions <dir>", "declarative saga definitions (*.yaml, *.yml, *.json) to save and run; ${VARIABLES} in their URLs come from the environment")
     .addOption(new Option("--example <name>", "also run a built-in example saga with its participants in the same database").choices(["order"]))
     .option("--concurrency <n>", "sagas driven at once", integerAtLeast(1), 32)
     .addOption(new Option("--lease-ms <ms>", "how long a claim holds without renewal").argParser(integerAtLeast(100)).default(15_000))
@@ -80,10 +85,22 @@ export function serverCommand(): Command {
           await participants?.close();
           throw error;
         }
-        if (definitions.length === 0) logger.warn({}, "no saga definitions: pass --module FILE (or --example order); the API can list and inspect but not start sagas");
+        const catalog = new DefinitionCatalog({ orchestrator, store, variables: process.env, logger });
         let app: FastifyInstance | undefined;
+        let stopRefreshing = (): void => undefined;
         try {
-          app = await createServer({ orchestrator, logger, metrics, bodyLimitBytes: options.bodyLimit, ...(options.token === undefined ? {} : { token: options.token }) });
+          // Saved definitions first (other servers' PUTs), then this server's files, which may add new versions.
+          await catalog.refresh();
+          if (options.definitions !== undefined) {
+            for (const outcome of await catalog.loadDirectory(options.definitions)) {
+              logger.info({ definition: `${outcome.definition.name}@${outcome.definition.version}`, status: outcome.status }, "saga definition loaded");
+            }
+          }
+          if (orchestrator.definitions.size === 0) {
+            logger.warn({}, "no saga definitions yet: pass --module FILE, --definitions DIR or --example order, or PUT /api/v1/definitions/{name}");
+          }
+          stopRefreshing = catalog.refreshEvery(DEFINITIONS_REFRESH_MS);
+          app = await createServer({ orchestrator, logger, metrics, catalog, bodyLimitBytes: options.bodyLimit, ...(options.token === undefined ? {} : { token: options.token }) });
           const address = await app.listen({ port: options.port, host: options.host });
           const access = options.token === undefined ? `no token: listening on ${options.host} only` : "bearer token required";
           process.stderr.write(`sagaflow: API at ${address}${API_PREFIX} (${access}); sagas in ${describeDatabase(location)}; stop with Ctrl-C or SIGTERM\n`);
@@ -92,6 +109,7 @@ export function serverCommand(): Command {
           logger.info({ signal, graceMs: options.graceMs }, "stopping: refusing new requests, letting held sagas finish");
         } finally {
           // Fastify answers 503 to requests that arrive while it closes, and waits for those in flight.
+          stopRefreshing();
           await app?.close();
           await orchestrator.close(options.graceMs);
           await participants?.close();

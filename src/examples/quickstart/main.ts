@@ -1,0 +1,30 @@
+// `npm start`: the order example for real (see launch.ts). Keeps running so the API can be
+// explored; Ctrl-C stops every process. `--exit` stops after the two orders; `--dir DIR` keeps
+// the SQLite files there (default: a new temporary directory); `--port P` (default 8080).
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { startQuickstart } from "./launch.js";
+
+const { values } = parseArgs({ options: { exit: { type: "boolean", default: false }, dir: { type: "string" }, port: { type: "string", default: "8080" } } });
+const port = Number(values.port);
+if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+  process.stderr.write(`--port must be an integer from 0 to 65535, got ${values.port ?? ""}\n`);
+  process.exit(2);
+}
+const dir = values.dir ?? mkdtempSync(join(tmpdir(), "sagaflow-quickstart-"));
+const print = (line: string): void => void process.stdout.write(`${line}\n`);
+print(`Sagaflow quickstart: three participant services and the orchestrator, each its own process; SQLite files in ${dir}`);
+const running = await startQuickstart({ dir, port, print });
+if (values.exit) {
+  await running.stop();
+} else {
+  print("");
+  print(`Try: curl -s ${running.api}/sagas | head -c 400   ·   Ctrl-C stops everything.`);
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
+  await running.stop();
+}
