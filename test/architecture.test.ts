@@ -72,9 +72,9 @@ describe("layering", () => {
     expect([...packages].filter((p) => ["pg", "better-sqlite3", "commander"].includes(p))).toEqual([]);
   });
 
-  it("HTTP participant steps need only the platform's fetch: no package, store, server or CLI", () => {
+  it("HTTP participant steps need only the platform's fetch and the OpenTelemetry API: no store, server or CLI", () => {
     const { files, packages } = closure(join(src, "http-participants/index.ts"));
-    expect([...packages].filter((p) => !p.startsWith("node:"))).toEqual([]);
+    expect([...packages].filter((p) => !p.startsWith("node:"))).toEqual(["@opentelemetry/api"]);
     expect(rel(files).filter((f) => /^(store|server|cli|examples|runtime)\//.test(f))).toEqual([]);
   });
 

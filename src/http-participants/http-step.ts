@@ -1,3 +1,4 @@
+import { context, propagation, type TextMapSetter } from "@opentelemetry/api";
 import type { JsonValue } from "../domain/json.js";
 import type { CompensationContext, StepContext } from "../dsl/define-saga.js";
 import { InvalidArgumentError, RetryableError, TerminalError } from "../errors.js";
@@ -13,6 +14,8 @@ import {
   truncate,
 } from "./response-body.js";
 import { renderBody, renderText, type HttpPhase, type TemplateScope } from "./template.js";
+
+const HEADERS_SETTER: TextMapSetter<Headers> = { set: (carrier, key, value) => carrier.set(key, value) };
 
 /**
  * Failures after which the participant may have acted although we got no answer: no complete
@@ -140,6 +143,9 @@ function render(call: CompiledHttpCall, ctx: AnyStepContext, scope: TemplateScop
     headers.set("content-type", "application/json");
   }
   for (const [name, template] of call.headers) headers.set(name, renderText(template, scope, "header"));
+  // The attempt's trace context (traceparent, …) from whatever propagator the host registered; a
+  // no-op without an OpenTelemetry SDK. Spec headers of the same name give way to it.
+  propagation.inject(context.active(), headers, HEADERS_SETTER);
   if (extraHeaders !== undefined) {
     for (const [name, value] of Object.entries(extraHeaders(ctx))) {
       try {

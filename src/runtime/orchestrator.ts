@@ -167,10 +167,12 @@ export class Orchestrator {
         const decision = decide(resolved.plan, initial.state, { type: "claimed" }, now);
         commands = decision.commands;
         firstHistory = [...initial.history, ...decision.history];
+        // Nothing to run (the first step waits for an outside answer): the saga is created
+        // waiting and unleased, so an answer is taken at once rather than after the lease.
         outcome = await this.#committer.create({
           state: decision.state,
           history: firstHistory,
-          lease: { owner: this.workerId, expiresAtMs: now + this.#leaseMs },
+          ...(commands.length > 0 ? { lease: { owner: this.workerId, expiresAtMs: now + this.#leaseMs } } : {}),
         });
       } else {
         outcome = await this.#committer.create({ state: initial.state, history: initial.history });
@@ -194,8 +196,12 @@ export class Orchestrator {
     }
     // Subscribers hear of the first commit (started, and the first attempt when claimed) before that attempt runs.
     this.#emit({ sagaId: id, state: record.state, history: firstHistory, workerId: this.workerId, epoch: record.epoch });
-    if (reserved && this.#worker) this.#worker.adopt(resolved, record.state, record.epoch, commands, record.leaseExpiresAtMs);
-    else this.#worker?.wake();
+    if (reserved && this.#worker && commands.length > 0) {
+      this.#worker.adopt(resolved, record.state, record.epoch, commands, record.leaseExpiresAtMs);
+    } else {
+      if (reserved) this.#worker?.unreserve();
+      this.#worker?.wake();
+    }
     return { id, created: true, state: record.state };
   }
 

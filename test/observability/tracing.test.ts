@@ -1,6 +1,9 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import { createServer, type IncomingHttpHeaders } from "node:http";
+import type { AddressInfo } from "node:net";
 import {
   context,
+  propagation,
   ROOT_CONTEXT,
   SpanStatusCode,
   trace,
@@ -10,8 +13,10 @@ import {
   type Span,
   type SpanContext,
   type SpanStatus,
+  type TextMapPropagator,
   type Tracer,
 } from "@opentelemetry/api";
+import { httpAction } from "../../src/http-participants/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defineSaga, Orchestrator, RetryableError, TerminalError } from "../../src/index.js";
 import { tracingInstrumentation } from "../../src/observability/index.js";
@@ -161,5 +166,43 @@ describe("tracingInstrumentation", () => {
     } finally {
       await orchestrator.close();
     }
+  });
+});
+
+/** W3C trace context, as an SDK's default propagator writes it. */
+const traceContextPropagator: TextMapPropagator = {
+  inject(ctx, carrier, setter) {
+    const span = trace.getSpanContext(ctx);
+    if (span !== undefined) setter.set(carrier, "traceparent", `00-${span.traceId}-${span.spanId}-0${span.traceFlags}`);
+  },
+  extract: (ctx) => ctx,
+  fields: () => ["traceparent"],
+};
+
+describe("trace context to HTTP participants", () => {
+  it("sends the attempt span's traceparent with every HTTP step call", async () => {
+    const seen: IncomingHttpHeaders[] = [];
+    const server = createServer((request, response) => {
+      seen.push(request.headers);
+      response.writeHead(200, { "content-type": "application/json" }).end('{"ok":true}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/book`;
+    propagation.setGlobalPropagator(traceContextPropagator);
+    const { tracer, spans } = recordingTracer();
+    const saga = defineSaga<null>({ name: "propagated", version: 1 }).step("book", { action: httpAction({ method: "POST", url }) }).build();
+    const orchestrator = await Orchestrator.create({ store: createMemoryStore(), definitions: [saga], wrapAttempt: tracingInstrumentation(tracer) });
+    try {
+      const { id } = await orchestrator.start(saga, null);
+      expect((await orchestrator.waitFor(id)).status).toBe("completed");
+    } finally {
+      await orchestrator.close();
+      propagation.disable();
+      server.close();
+    }
+    const span = spans[0]?.span.spanContext();
+    expect(seen).toHaveLength(1);
+    expect(seen[0]?.traceparent).toBe(`00-${span?.traceId ?? ""}-${span?.spanId ?? ""}-01`);
+    expect(seen[0]?.["idempotency-key"]).toMatch(/:book$/);
   });
 });

@@ -70,6 +70,18 @@ describe("waiting steps through the orchestrator", () => {
     expect(booked).toEqual(["hold:nice", "book:ana"]);
   });
 
+  it("takes an answer at once when the first step waits (the new saga is not held under a lease)", async () => {
+    const first = defineSaga<null>({ name: "first-waits", version: 1 }).waitStep("sign").step("file", { action: () => ({ filed: true }) }).build();
+    const o = await Orchestrator.create({ store: createMemoryStore(), definitions: [first], leaseMs: 60_000 });
+    opened.push(o);
+    const { id } = await o.start(first, null);
+    await o.completeStep(id, "sign", { by: "ana" });
+    // Held under the start's lease, the answer would wait for that lease's 60 s to run out.
+    const final = await o.waitFor(id, 5_000);
+    expect(final.status).toBe("completed");
+    expect(final.steps[0]?.output).toEqual({ by: "ana" });
+  });
+
   it("times out when nobody answers, and the saga compensates", async () => {
     const o = await orchestrator(trip(150));
     const { id } = await o.start("trip", { trip: "bern" });
