@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { buildDeclarativeSaga, definitionHash, parseDefinitionDocument, type DeclarativeDocument } from "../../src/declarative/index.js";
 import { httpErrorCodeOf } from "../../src/http-participants/index.js";
 import { InvalidArgumentError, Orchestrator, type SagaDefinition } from "../../src/index.js";
@@ -47,17 +47,8 @@ const APPROVAL_YAML = lines(
   '    action: { http: { method: POST, url: "${BASE_URL}/bookings", body: { holdId: "{{ steps.Hold.output.holdId }}", approvedBy: "{{ steps.ManagerApproval.output.approvedBy }}" } } }',
 );
 
-let server: TestServer;
+const server = TestServer.forFile();
 const opened: Orchestrator[] = [];
-beforeAll(async () => {
-  server = await TestServer.start();
-});
-afterAll(async () => {
-  await server.close();
-});
-beforeEach(() => {
-  server.requests.length = 0;
-});
 afterEach(async () => {
   await Promise.all(opened.splice(0).map((orchestrator) => orchestrator.close(1_000)));
 });

@@ -1,22 +1,12 @@
 import { createServer } from "node:net";
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { RetryableError, StepTimeoutError, TerminalError } from "../../src/errors.js";
 import { httpAction, httpCompensation, HttpErrorCode, MAX_RESPONSE_BYTES, MAX_RETRY_AFTER_MS } from "../../src/http-participants/index.js";
 import { parseRetryAfter } from "../../src/http-participants/response-body.js";
 import { actionContext, compensationContext, httpCause, rejectionOf } from "./support.js";
 import { hang, json, TestServer } from "./test-server.js";
 
-let server: TestServer;
-beforeAll(async () => {
-  server = await TestServer.start();
-});
-afterAll(async () => {
-  await server.close();
-});
-beforeEach(() => {
-  server.requests.length = 0;
-  server.handler = (_, response) => json(response, 200, { ok: true });
-});
+const server = TestServer.forFile((_, response) => json(response, 200, { ok: true }));
 
 const post = (path = "/payments") => httpAction({ method: "POST", url: server.url(path), body: { amountCents: "{{ input.amountCents }}" } });
 

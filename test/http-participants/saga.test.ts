@@ -1,20 +1,11 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { defineSaga, Orchestrator } from "../../src/index.js";
 import { httpAction, httpCompensation, httpErrorCodeOf } from "../../src/http-participants/index.js";
 import { createMemoryStore } from "../../src/testing/index.js";
 import { json, TestServer, type RecordedRequest } from "./test-server.js";
 
-let server: TestServer;
+const server = TestServer.forFile();
 const open: Orchestrator[] = [];
-beforeAll(async () => {
-  server = await TestServer.start();
-});
-afterAll(async () => {
-  await server.close();
-});
-beforeEach(() => {
-  server.requests.length = 0;
-});
 afterEach(async () => {
   await Promise.all(open.splice(0).map((orchestrator) => orchestrator.close(1_000)));
 });

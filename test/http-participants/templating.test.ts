@@ -1,20 +1,10 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { RetryableError, TerminalError } from "../../src/errors.js";
 import { httpAction, httpCompensation, HttpErrorCode, httpErrorCodeOf } from "../../src/http-participants/index.js";
 import { actionContext, compensationContext, httpCause, rejectionOf } from "./support.js";
 import { json, TestServer } from "./test-server.js";
 
-let server: TestServer;
-beforeAll(async () => {
-  server = await TestServer.start();
-});
-afterAll(async () => {
-  await server.close();
-});
-beforeEach(() => {
-  server.requests.length = 0;
-  server.handler = (_, response) => json(response, 200, { ok: true });
-});
+const server = TestServer.forFile((_, response) => json(response, 200, { ok: true }));
 
 function bodyOf(index = 0): unknown {
   const request = server.requests[index];

@@ -1,5 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, beforeEach } from "vitest";
 
 export interface RecordedRequest {
   method: string;
@@ -24,9 +25,28 @@ export class TestServer {
 
   static async start(): Promise<TestServer> {
     const server = new TestServer();
-    await new Promise<void>((resolve) => server.#server.listen(0, "127.0.0.1", resolve));
-    server.#base = `http://127.0.0.1:${(server.#server.address() as AddressInfo).port}`;
+    await server.#listen();
     return server;
+  }
+
+  /**
+   * One server for the calling test file: listening before its tests, closed after them, and
+   * before each test its recorded requests cleared and its handler set back to `handler`.
+   */
+  static forFile(handler: Handler = (_, response) => json(response, 200, {})): TestServer {
+    const server = new TestServer();
+    beforeAll(() => server.#listen());
+    afterAll(() => server.close());
+    beforeEach(() => {
+      server.requests.length = 0;
+      server.handler = handler;
+    });
+    return server;
+  }
+
+  async #listen(): Promise<void> {
+    await new Promise<void>((resolve) => this.#server.listen(0, "127.0.0.1", resolve));
+    this.#base = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
   }
 
   /** `http://127.0.0.1:<port>` followed by `path`. */
