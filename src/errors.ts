@@ -20,6 +20,7 @@ export const ErrorCode = {
   StepNotFound: "STEP_NOT_FOUND",
   StepNotWaiting: "STEP_NOT_WAITING",
   DefinitionConflict: "DEFINITION_CONFLICT",
+  RetryNotAllowed: "RETRY_NOT_ALLOWED",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -112,6 +113,15 @@ export class DefinitionConflictError extends SagaflowError {
   constructor(name: string, version: number, detail: string) {
     super(ErrorCode.DefinitionConflict, `saga definition ${name}@${version} ${detail}; a changed definition needs a new version`);
     this.definition = `${name}@${version}`;
+  }
+}
+
+/** A retry was asked of a saga that has nothing to retry: it is not `failed`, or nothing is outstanding. */
+export class RetryNotAllowedError extends SagaflowError {
+  readonly sagaId: string;
+  constructor(sagaId: string, reason: string) {
+    super(ErrorCode.RetryNotAllowed, `saga ${sagaId} cannot be retried: ${reason}`);
+    this.sagaId = sagaId;
   }
 }
 

@@ -17,6 +17,7 @@ export {
   CancelNotAllowedError,
   StepNotFoundError,
   DefinitionConflictError,
+  RetryNotAllowedError,
   StepNotWaitingError,
   IdempotencyKeyConflictError,
   StoreUnavailableError,

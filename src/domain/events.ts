@@ -12,7 +12,8 @@ export type SagaEvent =
   | PhaseFailedEvent
   | CancelRequestedEvent
   | StepCompletedEvent
-  | StepFailedEvent;
+  | StepFailedEvent
+  | RetryRequestedEvent;
 
 /**
  * A worker took the instance from the store. Any attempt still marked running was started
@@ -74,5 +75,15 @@ export interface StepFailedEvent {
   error: ErrorInfo;
   /** Whether the step's retry policy may wait again; false fails it for good. */
   retryable: boolean;
+  by: string;
+}
+
+/**
+ * An operator asks a `failed` saga to try what it left outstanding again (after fixing the
+ * cause): its failed compensations, or the step it was parked on, each with a fresh retry budget.
+ */
+export interface RetryRequestedEvent {
+  type: "retry_requested";
+  reason: string;
   by: string;
 }

@@ -25,6 +25,8 @@ export type HistoryEntry =
   | { type: "phase_gave_up"; atMs: number; step: string; phase: Phase; attempts: number; error: ErrorInfo }
   | { type: "attempt_in_doubt"; atMs: number; step: string; phase: Phase; attempt: number; recoveries: number }
   | { type: "cancel_requested"; atMs: number; reason: string; by: string }
+  /** An operator reopened a `failed` saga to try `outstanding` again. */
+  | { type: "retry_requested"; atMs: number; reason: string; by: string; outstanding: Outstanding[] }
   | { type: "compensation_started"; atMs: number; reason: StopReason; step?: string; order: string[] }
   | { type: "saga_ended"; atMs: number; status: SagaStatus; reason?: StopReason; outstanding?: Outstanding[] }
   /**

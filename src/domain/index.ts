@@ -14,6 +14,7 @@ export type {
   CancelRequestedEvent,
   StepCompletedEvent,
   StepFailedEvent,
+  RetryRequestedEvent,
 } from "./events.js";
 export type { SagaCommand, RunPhaseCommand } from "./commands.js";
 export { idempotencyKeyFor } from "./commands.js";

@@ -44,7 +44,8 @@ export function decide(plan: SagaPlan, state: SagaState, event: SagaEvent, nowMs
       `plan ${plan.name}@${plan.version} does not match instance ${state.id} (${state.definitionName}@${state.definitionVersion})`,
     );
   }
-  if (isTerminal(state.status)) return ignore(state, `saga is already ${state.status}`);
+  // A failed saga takes one event still: an operator's retry, which reopens it.
+  if (isTerminal(state.status) && !(state.status === "failed" && event.type === "retry_requested")) return ignore(state, `saga is already ${state.status}`);
 
   const s: SagaState = { ...state, steps: state.steps.slice(), settledOrder: state.settledOrder.slice() };
   const d: Draft = { plan, s, copied: [], now: nowMs, commands: [], history: [] };
@@ -72,6 +73,9 @@ export function decide(plan: SagaPlan, state: SagaState, event: SagaEvent, nowMs
       break;
     case "step_failed":
       ignored = applyAnswer(d, event);
+      break;
+    case "retry_requested":
+      ignored = applyRetry(d, event.reason, event.by);
       break;
   }
   if (ignored !== undefined) return ignore(state, ignored);
@@ -279,6 +283,36 @@ function recoverInDoubt(d: Draft): void {
   }
   // Run each in-doubt attempt again with the same idempotency key: the participant de-duplicates (G3).
   for (const { index, phase } of inDoubt) startAttempt(d, index, phase);
+}
+
+/**
+ * Reopens a failed saga on what it left outstanding: those phases start again (a new attempt,
+ * with the same idempotency key) with a fresh retry budget. Outstanding compensations resume
+ * compensating in their order; an outstanding action (after the pivot, or parked by the recovery
+ * limit) resumes going forward.
+ */
+function applyRetry(d: Draft, reason: string, by: string): string | undefined {
+  if (d.s.status !== "failed") return `saga is ${d.s.status}; only a failed saga can be retried`;
+  const outstanding = d.s.outstanding ?? [];
+  if (outstanding.length === 0) return "nothing is outstanding";
+  for (const { step, phase } of outstanding) {
+    const index = d.s.steps.findIndex((s) => s.name === step);
+    if (index < 0) continue;
+    const p = edit(d, index, phase);
+    p.status = "pending";
+    p.failures = 0;
+    delete p.settledAtMs;
+    delete p.nextAttemptAtMs;
+  }
+  const compensating = outstanding.some((o) => o.phase === "compensation");
+  d.s.status = compensating ? "compensating" : "running";
+  // Going forward again: what stopped it is what is being retried.
+  if (!compensating) delete d.s.stop;
+  d.s.recoveries = 0;
+  delete d.s.outstanding;
+  delete d.s.endedAtMs;
+  d.history.push({ type: "retry_requested", atMs: d.now, reason, by, outstanding });
+  return undefined;
 }
 
 /** An outside answer to a waiting step: its success or failure, as if the step had run. */

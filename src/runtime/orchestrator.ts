@@ -13,6 +13,7 @@ import {
   InvalidDefinitionError,
   OrchestratorClosedError,
   SagaNotFoundError,
+  RetryNotAllowedError,
   SagaflowError,
   StepNotFoundError,
   StepNotWaitingError,
@@ -279,6 +280,28 @@ export class Orchestrator {
     this.#assertOpen();
     this.#add(definition, "is already registered; a changed definition needs a new version");
     this.#worker?.definitionsChanged();
+  }
+
+  /**
+   * Reopens a `failed` saga, once an operator fixed what made it fail: its outstanding
+   * compensations run again (then it ends `compensated`), or the step it was parked on after its
+   * pivot or by the recovery limit runs again, each with a fresh retry budget and the same
+   * idempotency key. Recorded in its history with who asked and why. Throws
+   * `RetryNotAllowedError` for a saga that is not failed.
+   */
+  async retry(sagaId: string, options: CancelOptions = {}): Promise<void> {
+    this.#assertOpen();
+    const record = await this.store.getInstance(sagaId);
+    if (record === null) throw new SagaNotFoundError(sagaId);
+    const { state } = record;
+    if (state.status !== "failed") throw new RetryNotAllowedError(sagaId, `it is ${state.status}; only a failed saga is retried`);
+    if ((state.outstanding ?? []).length === 0) throw new RetryNotAllowedError(sagaId, "nothing is outstanding");
+    const outcome = await this.store.deliver(sagaId, { type: "retry_requested", reason: options.reason ?? "retried", by: options.by ?? "api" }, this.#clock.now());
+    if (!outcome.accepted) {
+      if (outcome.reason === "not_found") throw new SagaNotFoundError(sagaId);
+      throw new RetryNotAllowedError(sagaId, `it is ${outcome.status}`);
+    }
+    this.#worker?.wake();
   }
 
   /** Resolves with the final state once the saga ends, or rejects after `timeoutMs`. */

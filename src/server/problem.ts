@@ -32,6 +32,7 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.StepNotFound]: 404,
   [ErrorCode.StepNotWaiting]: 409,
   [ErrorCode.DefinitionConflict]: 409,
+  [ErrorCode.RetryNotAllowed]: 409,
   [ErrorCode.InvalidDefinition]: 400,
   [ErrorCode.IdempotencyKeyConflict]: 409,
   [ErrorCode.StoreUnavailable]: 503,

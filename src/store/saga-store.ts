@@ -1,4 +1,4 @@
-import type { CancelRequestedEvent, StepCompletedEvent, StepFailedEvent } from "../domain/events.js";
+import type { CancelRequestedEvent, RetryRequestedEvent, StepCompletedEvent, StepFailedEvent } from "../domain/events.js";
 import type { HistoryEntry, StoredHistoryEntry } from "../domain/history.js";
 import type { JsonValue } from "../domain/json.js";
 import type { SagaState } from "../domain/state.js";
@@ -67,7 +67,7 @@ export interface SagaStore {
   countByStatus(): Promise<Record<SagaStatus, number>>;
 
   /**
-   * Takes up to `limit` instances that are due (`wakeAtMs ≤ nowMs`), not terminal, of one of
+   * Takes up to `limit` instances that are due (`wakeAtMs ≤ nowMs`), not terminal (or `failed` with a retry delivered), of one of
    * `definitions`, and not leased (or whose lease expired), oldest wake-up first. Each claimed
    * instance gets `epoch + 1` and a lease for `workerId` until `nowMs + leaseMs`.
    */
@@ -99,7 +99,9 @@ export interface SagaStore {
 
   /**
    * Delivers a message to an instance's inbox and makes the instance due at `nowMs`, so a
-   * worker picks it up. Refused (nothing written) when the instance is terminal or unknown.
+   * worker picks it up. Refused (nothing written) when the instance is terminal or unknown, except
+   * a `retry_requested` to a `failed` instance: that reopens it, and `claimDue` then hands the
+   * failed instance to a worker until the retry is applied.
    */
   deliver(sagaId: string, message: InboxPayload, nowMs: number): Promise<DeliverOutcome>;
 
@@ -218,8 +220,11 @@ export interface ClaimedInstance {
   inbox: InboxMessage[];
 }
 
-/** What can be delivered to a saga from outside: a cancel, or the answer to a waiting step. */
-export type InboxPayload = CancelRequestedEvent | StepCompletedEvent | StepFailedEvent;
+/**
+ * What can be delivered to a saga from outside: a cancel, the answer to a waiting step, or an
+ * operator's retry, the one message a `failed` saga still takes (it reopens it).
+ */
+export type InboxPayload = CancelRequestedEvent | StepCompletedEvent | StepFailedEvent | RetryRequestedEvent;
 
 export interface InboxMessage {
   seq: number;

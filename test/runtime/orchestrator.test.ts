@@ -129,6 +129,28 @@ describe.each(stores)("Orchestrator on the %s store", (_name, createStore) => {
     expect(history.every((h) => h.type === "saga_started" || h.workerId === o.workerId)).toBe(true);
   });
 
+  it("retries a failed saga on request: the compensation that gave up runs again with its key, and the saga ends compensated", async () => {
+    const refund = { broken: true, keys: [] as string[] };
+    const saga = defineSaga<null>({ name: "repairable", version: 1 })
+      .step("charge", {
+        action: () => ({ charged: true }),
+        compensate: ({ idempotencyKey }) => {
+          refund.keys.push(idempotencyKey);
+          if (refund.broken) throw new TerminalError("refunds are switched off");
+        },
+      })
+      .step("ship", { action: () => Promise.reject(new TerminalError("no courier")) })
+      .build();
+    const o = await orchestrate(createStore(), [saga], { pollIntervalMs: 20 });
+    const { id } = await o.start(saga, null);
+    expect((await o.waitFor(id, 5_000)).status).toBe("failed");
+    refund.broken = false;
+    await o.retry(id, { reason: "refunds are back", by: "ops" });
+    await expect.poll(async () => (await o.get(id)).status, { timeout: 5_000 }).toBe("compensated");
+    expect(refund.keys).toEqual([`${id}:charge:compensate`, `${id}:charge:compensate`]);
+    await expect(o.retry(id)).rejects.toMatchObject({ code: "RETRY_NOT_ALLOWED" });
+  });
+
   it("retries a retryable failure with the same idempotency key and then succeeds", async () => {
     const calls: Call[] = [];
     const saga = tripSaga(calls, { failBook: 2 });

@@ -64,10 +64,27 @@ const approval = defineSaga<{ amount: number }>({ name: "approval", version: 1 }
   .waitStep("approve")
   .build();
 
+/** Whether the refund participant refuses for good; an operator "fixes" it between tests' steps. */
+const refund = { broken: true, calls: 0 };
+const refundable = defineSaga<null>({ name: "refundable", version: 1 })
+  .step("charge", {
+    action: () => ({ charged: true }),
+    compensate: () => {
+      refund.calls++;
+      if (refund.broken) throw new TerminalError("refund API is down for maintenance");
+    },
+  })
+  .step("ship", {
+    action: () => {
+      throw new TerminalError("no courier");
+    },
+  })
+  .build();
+
 let current: { app: FastifyInstance; orchestrator: Orchestrator } | undefined;
 
 async function serve(options: Partial<ServerOptions> = {}): Promise<{ app: FastifyInstance; orchestrator: Orchestrator }> {
-  const orchestrator = await Orchestrator.create({ store: createMemoryStore(), definitions: [trip, tripV2, plain, approval], workerId: "api-test" });
+  const orchestrator = await Orchestrator.create({ store: createMemoryStore(), definitions: [trip, tripV2, plain, approval, refundable], workerId: "api-test" });
   const app = await createServer({ orchestrator, ...options });
   current = { app, orchestrator };
   return current;
@@ -299,13 +316,38 @@ describe("POST /api/v1/sagas/{id}/steps/{step}/complete and /fail", () => {
   });
 });
 
+describe("POST /api/v1/sagas/{id}/retry", () => {
+  it("reopens a failed saga once its cause is fixed (202): the failed compensation runs again and the saga ends compensated", async () => {
+    const { app, orchestrator } = await serve();
+    refund.broken = true;
+    refund.calls = 0;
+    await start(app, { definition: "refundable", id: "rf-1" });
+    const failed = await orchestrator.waitFor("rf-1");
+    expect(failed).toMatchObject({ status: "failed", outstanding: [{ step: "charge", phase: "compensation" }] });
+    const callsWhileBroken = refund.calls;
+
+    refund.broken = false;
+    const retried = await app.inject({ method: "POST", url: "/api/v1/sagas/rf-1/retry", payload: { reason: "refund API is back", by: "ops:ana" } });
+    expect(retried.statusCode, retried.body).toBe(202);
+    await expect.poll(async () => (await orchestrator.get("rf-1")).status, { timeout: 5_000 }).toBe("compensated");
+    expect(refund.calls).toBe(callsWhileBroken + 1);
+    const history = await orchestrator.history("rf-1");
+    expect(history).toContainEqual(expect.objectContaining({ type: "retry_requested", by: "ops:ana", reason: "refund API is back" }));
+    expect(history.at(-1)).toMatchObject({ type: "saga_ended", status: "compensated" });
+
+    expectProblem(await app.inject({ method: "POST", url: "/api/v1/sagas/rf-1/retry" }), 409, "RETRY_NOT_ALLOWED");
+    expectProblem(await app.inject({ method: "POST", url: "/api/v1/sagas/nobody/retry" }), 404, "SAGA_NOT_FOUND");
+    expectProblem(await app.inject({ method: "POST", url: "/api/v1/sagas/rf-1/retry", payload: { by: 1 } }), 400, "VALIDATION_FAILED", "body.by");
+  });
+});
+
 describe("GET /api/v1/definitions", () => {
   it("lists every definition and version with its steps and policies", async () => {
     const { app } = await serve();
     const response = await app.inject({ method: "GET", url: "/api/v1/definitions" });
     expect(response.statusCode).toBe(200);
     const items = json<{ items: { name: string; version: number; steps: { name: string; hasCompensation: boolean; retry: { maxAttempts: number } }[] }[] }>(response).items;
-    expect(items.map((d) => `${d.name}@${d.version}`)).toEqual(["approval@1", "plain@1", "trip@1", "trip@2"]);
+    expect(items.map((d) => `${d.name}@${d.version}`)).toEqual(["approval@1", "plain@1", "refundable@1", "trip@1", "trip@2"]);
     expect(items.find((d) => d.name === "approval")?.steps.map((s) => (s as { wait?: boolean }).wait)).toEqual([false, true]);
     expect(items.find((d) => d.name === "trip" && d.version === 1)?.steps).toMatchObject([
       { name: "reserve", hasCompensation: true },

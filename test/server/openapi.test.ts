@@ -79,7 +79,7 @@ describe("the OpenAPI document", () => {
       })
       .filter((route) => !route.endsWith("/openapi.json"));
     expect(documented.sort()).toEqual(served.sort());
-    expect(documented).toEqual(expect.arrayContaining(["POST /api/v1/sagas", "GET /api/v1/sagas", "GET /api/v1/sagas/{id}", "GET /api/v1/sagas/{id}/history", "POST /api/v1/sagas/{id}/cancel", "POST /api/v1/sagas/{id}/steps/{step}/complete", "POST /api/v1/sagas/{id}/steps/{step}/fail", "GET /api/v1/definitions", "PUT /api/v1/definitions/{name}", "GET /healthz", "GET /readyz", "GET /metrics"]));
+    expect(documented).toEqual(expect.arrayContaining(["POST /api/v1/sagas", "GET /api/v1/sagas", "GET /api/v1/sagas/{id}", "GET /api/v1/sagas/{id}/history", "POST /api/v1/sagas/{id}/cancel", "POST /api/v1/sagas/{id}/retry", "POST /api/v1/sagas/{id}/steps/{step}/complete", "POST /api/v1/sagas/{id}/steps/{step}/fail", "GET /api/v1/definitions", "PUT /api/v1/definitions/{name}", "GET /healthz", "GET /readyz", "GET /metrics"]));
     expect(JSON.stringify(doc)).toContain('"scheme":"bearer"');
 
     // docs/http-api.md's endpoint table names the same routes.
@@ -116,6 +116,7 @@ describe("the OpenAPI document", () => {
     check("/api/v1/sagas/{id}", "get", await app.inject({ method: "GET", url: "/api/v1/sagas/none", headers: auth }));
     check("/api/v1/sagas/{id}/history", "get", await app.inject({ method: "GET", url: "/api/v1/sagas/doc-1/history", headers: auth }));
     check("/api/v1/sagas/{id}/cancel", "post", await app.inject({ method: "POST", url: "/api/v1/sagas/doc-1/cancel", headers: auth }));
+    check("/api/v1/sagas/{id}/retry", "post", await app.inject({ method: "POST", url: "/api/v1/sagas/doc-1/retry", headers: auth }));
     check("/api/v1/sagas/{id}/steps/{step}/complete", "post", await app.inject({ method: "POST", url: "/api/v1/sagas/doc-1/steps/first/complete", headers: auth, payload: {} }));
     check("/api/v1/sagas/{id}/steps/{step}/fail", "post", await app.inject({ method: "POST", url: "/api/v1/sagas/doc-1/steps/first/fail", headers: auth, payload: { error: {} } }));
     const yaml = { ...auth, "content-type": "application/yaml" };

@@ -63,6 +63,29 @@ export function describeInboxAndLeaseCases(store: () => SagaStore): void {
       expect((await store().getInstance("a"))?.inboxSeq).toBe(0);
       expect(await store().getInstance("ghost")).toBeNull();
     });
+
+    it("takes an operator's retry for a failed instance only, and hands the reopened instance to the next claim", async () => {
+      await create(store(), "f");
+      await create(store(), "c");
+      for (const claimed of await claim(store(), "w1", T0, ["c", "f"])) {
+        const ended = sagaCompleted(claimed.record.state, T0 + 1);
+        ended.state.status = claimed.record.state.id === "f" ? "failed" : "completed";
+        await store().commitTransitions([commitOf(claimed, ended, { nowMs: T0 + 1, lease: "release" })]);
+      }
+      const retry = { type: "retry_requested" as const, reason: "fixed the refund API", by: "ops" };
+      // A failed saga takes nothing but a retry; a completed one not even that.
+      expect(await store().deliver("f", cancel(), T0 + 2)).toEqual({ accepted: false, reason: "terminal", status: "failed" });
+      expect(await store().deliver("c", retry, T0 + 2)).toEqual({ accepted: false, reason: "terminal", status: "completed" });
+      expect(await store().claimDue({ workerId: "w2", nowMs: T0 + 3, leaseMs: LEASE_MS, limit: 10, definitions: [ORDER, REFUND] })).toEqual([]);
+
+      expect(await store().deliver("f", retry, T0 + 4)).toEqual({ accepted: true, seq: 1 });
+      const [reopened, ...others] = await store().claimDue({ workerId: "w2", nowMs: T0 + 5, leaseMs: LEASE_MS, limit: 10, definitions: [ORDER, REFUND] });
+      expect(others).toEqual([]);
+      expect(reopened?.record.state).toMatchObject({ id: "f", status: "failed" });
+      expect(reopened?.inbox).toEqual([{ seq: 1, event: retry, receivedAtMs: T0 + 4 }]);
+      // Now leased: it is due again only if that lease runs out.
+      expect(await store().nextWakeAtMs([ORDER, REFUND])).toBe(T0 + 5 + LEASE_MS + 1);
+    });
   });
 
   describe("leases", () => {

@@ -80,7 +80,7 @@ function describeEntry(entry: StoredHistoryEntry): string {
     case "attempt_started":
       return `${entry.step} ${entry.phase} attempt ${entry.attempt} started`;
     case "attempt_succeeded":
-      return `${entry.step} ${entry.phase} attempt ${entry.attempt} succeeded`;
+      return `${entry.step} ${entry.phase} attempt ${entry.attempt} succeeded${entry.by === undefined ? "" : ` (answered by ${entry.by})`}`;
     case "attempt_failed":
       return `${entry.step} ${entry.phase} attempt ${entry.attempt} failed: ${entry.error.message}${entry.timedOut ? " (timed out)" : ""}${
         entry.nextAttemptAtMs === undefined ? "" : "; will retry"
@@ -91,6 +91,8 @@ function describeEntry(entry: StoredHistoryEntry): string {
       return `${entry.step} ${entry.phase} attempt ${entry.attempt} in doubt (its worker stopped); recovery ${entry.recoveries}`;
     case "cancel_requested":
       return `cancel requested by ${entry.by}: ${entry.reason}`;
+    case "retry_requested":
+      return `retry requested by ${entry.by}: ${entry.reason} (${entry.outstanding.map((o) => `${o.step} ${o.phase}`).join(", ")})`;
     case "compensation_started":
       return `compensation started (${entry.reason}${entry.step === undefined ? "" : ` at ${entry.step}`}): ${entry.order.join(" → ") || "nothing to undo"}`;
     case "saga_ended":

@@ -144,6 +144,27 @@ export const sagaRoutes: FastifyPluginCallback<{ orchestrator: Orchestrator }> =
     },
   );
 
+  app.post<{ Params: { id: string }; Body: CancelBody | null }>(
+    "/sagas/:id/retry",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "Retry a failed saga",
+        description:
+          "For a saga that ended failed, once the cause is fixed: its outstanding compensations run again (then it can end compensated), " +
+          "or the step it was parked on runs again, each with a fresh retry budget and the same idempotency key. 409 for a saga that is not failed.",
+        params: sagaIdParams,
+        body: cancelBody,
+        response: { 202: { ...ref("Saga"), description: "the retry is recorded; the saga as it is now" }, ...problems(400, 401, 404, 409, 503) },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      await orchestrator.retry(id, { reason: request.body?.reason ?? "retried", by: request.body?.by ?? "http-api" });
+      return reply.code(202).send(await orchestrator.get(id));
+    },
+  );
+
   app.post<{ Params: { id: string; step: string }; Body: { output?: unknown; by?: string } | null }>(
     "/sagas/:id/steps/:step/complete",
     {

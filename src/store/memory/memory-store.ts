@@ -221,7 +221,8 @@ export class MemoryStore implements SagaStore {
     return this.#call((): DeliverOutcome => {
       const instance = this.#instances.get(sagaId);
       if (instance === undefined) return { accepted: false, reason: "not_found" };
-      if (isTerminal(instance.state.status)) return { accepted: false, reason: "terminal", status: instance.state.status };
+      const reopens = instance.state.status === "failed" && message.type === "retry_requested";
+      if (isTerminal(instance.state.status) && !reopens) return { accepted: false, reason: "terminal", status: instance.state.status };
       const seq = instance.inboxSeq + 1;
       instance.inboxSeq = seq;
       instance.inbox.push({ seq, event: structuredClone(message), receivedAtMs: nowMs });

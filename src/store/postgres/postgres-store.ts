@@ -225,7 +225,7 @@ export class PostgresStore implements SagaStore {
 
   deliver(sagaId: string, message: InboxPayload, nowMs: number): Promise<DeliverOutcome> {
     return this.#call(async (): Promise<DeliverOutcome> => {
-      const [reserved] = await this.#db.write<{ inbox_seq: number }>(this.#q.deliver, [sagaId, nowMs, JSON.stringify(message), this.channel]);
+      const [reserved] = await this.#db.write<{ inbox_seq: number }>(this.#q.deliver, [sagaId, nowMs, JSON.stringify(message), this.channel, message.type === "retry_requested"]);
       if (reserved !== undefined) return { accepted: true, seq: reserved.inbox_seq };
       const [row] = await this.#db.query<{ status: string }>(this.#q.selectStatus, [sagaId]);
       if (row === undefined || !isSagaStatus(row.status)) return { accepted: false, reason: "not_found" };

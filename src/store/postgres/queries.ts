@@ -11,6 +11,11 @@ import { sliceSql } from "./text-blob.js";
 
 /** `'completed', 'compensated', 'failed'`, from the domain so the two cannot drift apart. */
 const TERMINAL = TERMINAL_STATUSES.map((status) => `'${status}'`).join(", ");
+/**
+ * A `failed` instance with a message it has not applied: an operator's retry (the only message
+ * delivered to a failed saga), which a claim hands to a worker to reopen it.
+ */
+const REOPENED = "(status = 'failed' AND inbox_seq > inbox_applied_seq)";
 
 /** The columns an `InstanceRecord` is built from (see `InstanceRow`), for table alias `i`. */
 const INSTANCE_COLUMNS = "i.id, i.state_json, i.epoch, i.lease_owner, i.lease_expires_at_ms, i.inbox_seq, i.inbox_applied_seq";
@@ -137,7 +142,7 @@ SET epoch = i.epoch + 1, lease_owner = $1, lease_expires_at_ms = $2
 FROM (
   SELECT id FROM ${instances}
   WHERE wake_at_ms <= $3
-    AND status NOT IN (${TERMINAL})
+    AND (status NOT IN (${TERMINAL}) OR ${REOPENED})
     AND CASE WHEN definition_name || '@' || definition_version = ANY($4::text[]) THEN true ELSE false END
     AND (lease_owner IS NULL OR lease_expires_at_ms < $3)
   ORDER BY wake_at_ms, id
@@ -156,7 +161,7 @@ RETURNING ${INSTANCE_COLUMNS}, i.wake_at_ms`,
                   ELSE GREATEST(wake_at_ms, lease_expires_at_ms + 1) END) AS next_wake_at_ms
 FROM ${instances}
 WHERE wake_at_ms IS NOT NULL
-  AND status NOT IN (${TERMINAL})
+  AND (status NOT IN (${TERMINAL}) OR ${REOPENED})
   AND definition_name || '@' || definition_version = ANY($1::text[])`,
 
     /**
@@ -277,14 +282,15 @@ SELECT b.id, b.history_count, 1, e.at_ms, e.worker_id, e.epoch, e.entries_json F
 
     /**
      * Delivers message $3 (JSON) to $1 at $2 (now) and makes the instance due at $2 (sooner if it
-     * already was), in one statement; matches nothing for a terminal or unknown instance. Returns
+     * already was), in one statement; matches nothing for a terminal or unknown instance, except a
+     * `failed` one when $5 (an operator's retry, which reopens it). Returns
      * the message's seq. The row lock of the UPDATE orders deliveries to one instance, so seqs
      * never collide, and a commit of that instance either sees the message or waits for it. Notifies
      * $4: the instance is due now for whoever holds or next claims it.
      */
     deliver: `WITH reserved AS (
   UPDATE ${instances} SET inbox_seq = inbox_seq + 1, wake_at_ms = LEAST(COALESCE(wake_at_ms, $2), $2)
-  WHERE id = $1 AND status NOT IN (${TERMINAL})
+  WHERE id = $1 AND (status NOT IN (${TERMINAL}) OR (status = 'failed' AND $5::boolean))
   RETURNING id, inbox_seq
 ), stored AS (
   INSERT INTO ${inbox} (saga_id, seq, event_json, received_at_ms) SELECT id, inbox_seq, $3, $2 FROM reserved

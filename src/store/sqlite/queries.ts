@@ -7,6 +7,11 @@ import { TERMINAL_STATUSES } from "../../domain/status.js";
 
 /** `'completed', 'compensated', 'failed'`, from the domain so the two cannot drift apart. */
 const TERMINAL = TERMINAL_STATUSES.map((status) => `'${status}'`).join(", ");
+/**
+ * A `failed` instance with a message it has not applied: an operator's retry (the only message
+ * delivered to a failed saga), which the claim hands to a worker to reopen it.
+ */
+const REOPENED = "(status = 'failed' AND inbox_seq > inbox_applied_seq)";
 
 /** The columns an `InstanceRecord` is built from (see `InstanceRow`). */
 const INSTANCE_COLUMNS = "id, state_json, epoch, lease_owner, lease_expires_at_ms, inbox_seq, inbox_applied_seq";
@@ -96,7 +101,7 @@ SET epoch = epoch + 1, lease_owner = @workerId, lease_expires_at_ms = @leaseExpi
 WHERE id IN (
   SELECT id FROM saga_instances
   WHERE wake_at_ms <= @nowMs
-    AND status NOT IN (${TERMINAL})
+    AND (status NOT IN (${TERMINAL}) OR ${REOPENED})
     AND definition_name || '@' || definition_version IN (SELECT value FROM json_each(@definitions))
     AND (lease_owner IS NULL OR lease_expires_at_ms < @nowMs)
   ORDER BY wake_at_ms, id
@@ -113,7 +118,7 @@ export const SELECT_NEXT_WAKE = `SELECT MIN(CASE WHEN lease_owner IS NULL THEN w
                   ELSE MAX(wake_at_ms, lease_expires_at_ms + 1) END) AS next_wake_at_ms
 FROM saga_instances
 WHERE wake_at_ms IS NOT NULL
-  AND status NOT IN (${TERMINAL})
+  AND (status NOT IN (${TERMINAL}) OR ${REOPENED})
   AND definition_name || '@' || definition_version IN (SELECT value FROM json_each(@definitions))`;
 
 /** Extends a lease still held by @workerId at @epoch on @sagaId to @expiresAtMs; one that expired before @nowMs stays lost. */
@@ -171,11 +176,12 @@ export const SELECT_HISTORY = "SELECT seq, worker_id, epoch, entries_json FROM s
 
 /**
  * Numbers a new message for @sagaId and makes the instance due at @nowMs (sooner if it already
- * was); matches nothing for a terminal or unknown instance. Returns the message's seq.
+ * was); matches nothing for a terminal or unknown instance, except a `failed` one when @reopens
+ * (1: an operator's retry). Returns the message's seq.
  */
 export const RESERVE_INBOX_SEQ = `UPDATE saga_instances
 SET inbox_seq = inbox_seq + 1, wake_at_ms = MIN(COALESCE(wake_at_ms, @nowMs), @nowMs)
-WHERE id = @sagaId AND status NOT IN (${TERMINAL})
+WHERE id = @sagaId AND (status NOT IN (${TERMINAL}) OR (status = 'failed' AND @reopens = 1))
 RETURNING inbox_seq`;
 
 /** Why a delivery was refused: the instance's status, if it exists. Positional: sagaId. */

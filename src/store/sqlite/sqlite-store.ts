@@ -237,7 +237,7 @@ export class SqliteStore implements SagaStore {
   deliver(sagaId: string, message: InboxPayload, nowMs: number): Promise<DeliverOutcome> {
     return this.#call(() =>
       this.#write((): DeliverOutcome => {
-        const reserved = this.#sql.get<{ inbox_seq: number }>(q.RESERVE_INBOX_SEQ, { sagaId, nowMs });
+        const reserved = this.#sql.get<{ inbox_seq: number }>(q.RESERVE_INBOX_SEQ, { sagaId, nowMs, reopens: message.type === "retry_requested" ? 1 : 0 });
         if (reserved === undefined) {
           const row = this.#sql.get<{ status: string }>(q.SELECT_STATUS, [sagaId]);
           if (row === undefined || !isSagaStatus(row.status)) return { accepted: false, reason: "not_found" };
