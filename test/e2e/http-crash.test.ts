@@ -43,14 +43,14 @@ async function kill(child: ChildProcess): Promise<void> {
 const SERVICES = ["payments", "inventory", "shipping"] as const;
 type Service = (typeof SERVICES)[number];
 
-function service(name: Service, port: number): Promise<{ child: ChildProcess; match: string }> {
+function service(name: Service, port: number, where = dir): Promise<{ child: ChildProcess; match: string }> {
   // Each call takes a while, so the kills below land while sagas are in the middle of their steps.
-  return launch(["src/examples/services/main.ts", name, "--db", join(dir, `${name}.db`), "--port", String(port), "--step-delay-ms", "40"], new RegExp(`${name} listening on (http://\\S+)`));
+  return launch(["src/examples/services/main.ts", name, "--db", join(where, `${name}.db`), "--port", String(port), "--step-delay-ms", "40"], new RegExp(`${name} listening on (http://\\S+)`));
 }
 
-function server(port: number, urls: Record<Service, string>): Promise<{ child: ChildProcess; match: string }> {
+function server(port: number, urls: Record<Service, string>, where = dir): Promise<{ child: ChildProcess; match: string }> {
   return launch(
-    ["src/cli/main.ts", "server", "--db", join(dir, "orchestrator.db"), "--port", String(port), "--definitions", "examples/order", "--lease-ms", "1000", "--log-level", "warn"],
+    ["src/cli/main.ts", "server", "--db", join(where, "orchestrator.db"), "--port", String(port), "--definitions", "examples/order", "--lease-ms", "1000", "--log-level", "warn"],
     /API at (http:\/\/\S+\/api\/v1)/,
     { PAYMENTS_URL: urls.payments, INVENTORY_URL: urls.inventory, SHIPPING_URL: urls.shipping },
   );
@@ -145,6 +145,60 @@ describe("the order example over HTTP, with a participant and the orchestrator S
     expect(disturbed.length).toBeGreaterThan(0);
 
     for (const child of [orchestrator.child, ...Object.values(children)]) {
+      const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+      child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+    }
+  }, 120_000);
+});
+
+describe("a compensation a participant refuses for good, over HTTP", () => {
+  it("parks the saga failed with the refund outstanding; once the operator lifts the hold, a retry compensates it", async () => {
+    const where = join(dir, "held");
+    const { mkdirSync } = await import("node:fs");
+    mkdirSync(where, { recursive: true });
+    const urls = {} as Record<Service, string>;
+    const children: ChildProcess[] = [];
+    for (const name of SERVICES) {
+      const started = await service(name, 0, where);
+      urls[name] = started.match;
+      children.push(started.child);
+    }
+    const orchestrator = await server(0, urls, where);
+    children.push(orchestrator.child);
+    const api = orchestrator.match;
+    const post = (url: string, body: unknown): Promise<Response> =>
+      fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+
+    // A refund under a fraud check, for an order the warehouse will refuse.
+    expect((await post(`${urls.payments}/admin/holds`, { orderId: "held-1", reason: "fraud check" })).status).toBe(201);
+    const [ok, held] = [orders(1)[0], { ...orders(2)[1], orderId: "held-1" }] as OrderInput[];
+    const started = await Promise.all([ok, held].map((order) => post(`${api}/sagas`, { definition: "order", input: order, idempotencyKey: order?.orderId })));
+    const [okId, heldId] = await Promise.all(started.map(async (response) => ((await response.json()) as SagaState).id));
+    const settle = async (id: string | undefined, status: string): Promise<SagaState> => {
+      for (let i = 0; i < 200; i++) {
+        const saga = (await (await fetch(`${api}/sagas/${id ?? ""}`)).json()) as SagaState;
+        if (saga.status === status) return saga;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      throw new Error(`saga ${id ?? ""} never reached ${status}`);
+    };
+    expect((await settle(okId, "completed")).status).toBe("completed");
+    const failed = await settle(heldId, "failed");
+    expect(failed.outstanding).toEqual([{ step: "ReservePayment", phase: "compensation" }]);
+    expect(failed.steps[0]?.compensation.lastError?.message).toContain("423");
+    const ledger = async (): Promise<ServiceLedger> => (await (await fetch(`${urls.payments}/ledger`)).json()) as ServiceLedger;
+    expect((await ledger()).orders.find((o) => o.orderId === "held-1")?.status).toBe("reserved");
+    // The operator lifts the hold, then retries the saga.
+    expect((await fetch(`${urls.payments}/admin/holds/held-1`, { method: "DELETE" })).status).toBe(200);
+    const retried = await post(`${api}/sagas/${heldId ?? ""}/retry`, { reason: "fraud check cleared", by: "ops:ana" });
+    expect(retried.status).toBe(202);
+    expect((await settle(heldId, "compensated")).status).toBe("compensated");
+    expect((await ledger()).orders.find((o) => o.orderId === "held-1")).toMatchObject({ status: "released", bookings: 1 });
+    const history = (await (await fetch(`${api}/sagas/${heldId ?? ""}/history`)).json()) as { items: { type: string; by?: string }[] };
+    expect(history.items).toContainEqual(expect.objectContaining({ type: "retry_requested", by: "ops:ana" }));
+
+    for (const child of children.reverse()) {
       const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
       child.kill("SIGTERM");
       expect(await exited).toBe(0);

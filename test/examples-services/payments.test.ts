@@ -14,6 +14,21 @@ describe("payments service", () => {
     expect((await readLedger(app)).orders).toEqual([{ orderId: "order-123", status: "reserved", bookings: 1, replays: 0 }]);
   });
 
+  it("refuses a release on hold with 423 without recording it, so the same call goes through once the hold is lifted", async () => {
+    const app = await apps.open("payments");
+    await post(app, "/payments", order, "saga-1:ReservePayment");
+    expect((await post(app, "/admin/holds", { orderId: "order-123", reason: "fraud check" }, undefined)).statusCode).toBe(201);
+    const refused = expectProblem(await post(app, "/payments/release", { orderId: "order-123" }, "saga-1:ReservePayment:compensate"), 423, "RELEASE_ON_HOLD");
+    expect(refused.detail).toContain("fraud check");
+    expect((await readLedger(app)).orders[0]?.status).toBe("reserved");
+    const lifted = await app.inject({ method: "DELETE", url: "/admin/holds/order-123" });
+    expect(lifted.json()).toEqual({ orderId: "order-123", lifted: true });
+    const released = await post(app, "/payments/release", { orderId: "order-123" }, "saga-1:ReservePayment:compensate");
+    expect(released.statusCode).toBe(200);
+    expect(released.json()).toEqual({ released: true });
+    expect((await readLedger(app)).orders[0]).toMatchObject({ status: "released", replays: 0 });
+  });
+
   it("takes effect once for a repeated Idempotency-Key and answers the same", async () => {
     const app = await apps.open("payments");
     const first = await post(app, "/payments", order, "saga-1:ReservePayment");

@@ -8,7 +8,7 @@ export const IDEMPOTENCY_KEY_HEADER = "idempotency-key";
 export const IDEMPOTENCY_KEY_FIELD = `headers.${IDEMPOTENCY_KEY_HEADER}`;
 
 // problem() knows the titles of the orchestrator API's statuses; these services answer two more.
-const EXTRA_TITLES: Record<number, string> = { 422: "Unprocessable Content" };
+const EXTRA_TITLES: Record<number, string> = { 422: "Unprocessable Content", 423: "Locked" };
 
 /** A problem body (RFC 9457), titled for statuses the orchestrator API never sends. */
 export function serviceProblem(status: number, code: string, detail: string, field?: string): Problem {
