@@ -3,4 +3,4 @@
 export { SagaMetrics } from "./metrics.js";
 export type { SagaMetricsOptions } from "./metrics.js";
 export { transitionLogger } from "./transition-log.js";
-export { tracingInstrumentation, TRACER_NAME } from "./tracing.js";
+export { sagaSpans, sagaTraceContext, tracingInstrumentation, TRACER_NAME } from "./tracing.js";

@@ -4,5 +4,5 @@ export { createServer, API_PREFIX, DEFAULT_BODY_LIMIT_BYTES } from "./app.js";
 export type { ServerOptions } from "./app.js";
 export { PROBLEM_MEDIA_TYPE } from "./problem.js";
 export type { Problem } from "./problem.js";
-export { SagaMetrics, transitionLogger, tracingInstrumentation } from "../observability/index.js";
+export { SagaMetrics, sagaSpans, sagaTraceContext, transitionLogger, tracingInstrumentation } from "../observability/index.js";
 export type { SagaMetricsOptions } from "../observability/index.js";

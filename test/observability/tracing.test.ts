@@ -19,7 +19,7 @@ import {
 import { httpAction } from "../../src/http-participants/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defineSaga, Orchestrator, RetryableError, TerminalError } from "../../src/index.js";
-import { tracingInstrumentation } from "../../src/observability/index.js";
+import { sagaSpans, sagaTraceContext, tracingInstrumentation } from "../../src/observability/index.js";
 import { createMemoryStore } from "../../src/testing/index.js";
 
 /** The context manager an SDK would register: the active context follows async calls. */
@@ -49,15 +49,33 @@ interface RecordedSpan {
   status: SpanStatus | undefined;
   ended: boolean;
   span: Span;
+  /** The span id of the parent it was started under, if any. */
+  parentSpanId: string | undefined;
+  startTime: unknown;
+  endTime: unknown;
 }
 
 /** A tracer that keeps what it was told, as an exporter would receive it. */
 function recordingTracer(): { tracer: Tracer; spans: RecordedSpan[] } {
   const spans: RecordedSpan[] = [];
   let next = 1;
-  const startSpan = (name: string, options: { attributes?: Attributes } = {}): Span => {
-    const spanContext: SpanContext = { traceId: "0af7651916cd43dd8448eb211c80319c", spanId: (next++).toString(16).padStart(16, "0"), traceFlags: 1 };
-    const record: RecordedSpan = { name, attributes: { ...options.attributes }, status: undefined, ended: false, span: undefined as unknown as Span };
+  const startSpan = (name: string, options: { attributes?: Attributes; startTime?: unknown } = {}, parent: Context = context.active()): Span => {
+    const parentContext = trace.getSpanContext(parent);
+    const spanContext: SpanContext = {
+      traceId: parentContext?.traceId ?? "0af7651916cd43dd8448eb211c80319c",
+      spanId: (next++).toString(16).padStart(16, "0"),
+      traceFlags: 1,
+    };
+    const record: RecordedSpan = {
+      name,
+      attributes: { ...options.attributes },
+      status: undefined,
+      ended: false,
+      span: undefined as unknown as Span,
+      parentSpanId: parentContext?.spanId,
+      startTime: options.startTime,
+      endTime: undefined,
+    };
     const span: Span = {
       spanContext: () => spanContext,
       setAttribute: (key, value) => {
@@ -76,8 +94,9 @@ function recordingTracer(): { tracer: Tracer; spans: RecordedSpan[] } {
         return span;
       },
       updateName: () => span,
-      end: () => {
+      end: (endTime?: unknown) => {
         record.ended = true;
+        record.endTime = endTime;
       },
       isRecording: () => !record.ended,
       recordException: () => undefined,
@@ -88,9 +107,11 @@ function recordingTracer(): { tracer: Tracer; spans: RecordedSpan[] } {
   };
   const tracer = {
     startSpan,
-    startActiveSpan: (name: string, options: { attributes?: Attributes }, fn: (span: Span) => unknown) => {
-      const span = startSpan(name, options);
-      return context.with(trace.setSpan(context.active(), span), fn, undefined, span);
+    startActiveSpan: (name: string, options: { attributes?: Attributes }, parentOrFn: Context | ((span: Span) => unknown), maybeFn?: (span: Span) => unknown) => {
+      const parent = typeof parentOrFn === "function" ? context.active() : parentOrFn;
+      const fn = typeof parentOrFn === "function" ? parentOrFn : (maybeFn as (span: Span) => unknown);
+      const span = startSpan(name, options, parent);
+      return context.with(trace.setSpan(parent, span), fn, undefined, span);
     },
   } as unknown as Tracer;
   return { tracer, spans };
@@ -153,6 +174,34 @@ describe("tracingInstrumentation", () => {
     expect(spans[3]?.attributes["sagaflow.idempotency_key"]).toBe("traced-1:book:compensate");
     // The step's own code ran with its attempt's span active: a participant call made there carries it.
     expect(seenInside).toEqual([spans[0]?.span, spans[1]?.span, spans[3]?.span]);
+    // Every attempt of the saga is in the saga's own trace, derived from its id, on any worker.
+    const sagaTrace = trace.getSpanContext(sagaTraceContext("traced-1"));
+    expect(spans.every((s) => s.span.spanContext().traceId === sagaTrace?.traceId && s.parentSpanId === sagaTrace.spanId)).toBe(true);
+    expect(trace.getSpanContext(sagaTraceContext("traced-2"))?.traceId).not.toBe(sagaTrace?.traceId);
+  });
+
+  it("records one span per saga, from its creation to its end, in the same trace as its attempts", async () => {
+    const { tracer, spans } = recordingTracer();
+    const saga = defineSaga<{ fail: boolean }>({ name: "spanned", version: 2 })
+      .step("one", { action: () => null, compensate: () => Promise.reject(new TerminalError("cannot undo")), compensationRetry: { maxAttempts: 1 } })
+      .step("two", { action: ({ input }) => (input.fail ? Promise.reject(new TerminalError("no")) : null), retry: { maxAttempts: 1 } })
+      .build();
+    const orchestrator = await Orchestrator.create({ store: createMemoryStore(), definitions: [saga], wrapAttempt: tracingInstrumentation(tracer) });
+    orchestrator.onTransition(sagaSpans(tracer));
+    try {
+      const ok = await orchestrator.start(saga, { fail: false }, { id: "span-ok" });
+      const bad = await orchestrator.start(saga, { fail: true }, { id: "span-bad" });
+      const [okFinal, badFinal] = [await orchestrator.waitFor(ok.id), await orchestrator.waitFor(bad.id)];
+      expect([okFinal.status, badFinal.status]).toEqual(["completed", "failed"]);
+      const sagaSpanOf = (id: string): RecordedSpan | undefined => spans.find((s) => s.name === "saga spanned" && s.attributes["sagaflow.saga_id"] === id);
+      expect(sagaSpanOf("span-ok")).toMatchObject({ ended: true, startTime: okFinal.createdAtMs, endTime: okFinal.endedAtMs, status: { code: SpanStatusCode.OK } });
+      expect(sagaSpanOf("span-ok")?.attributes).toMatchObject({ "sagaflow.definition": "spanned", "sagaflow.definition_version": 2, "sagaflow.status": "completed" });
+      expect(sagaSpanOf("span-bad")).toMatchObject({ status: { code: SpanStatusCode.ERROR }, attributes: { "sagaflow.status": "failed", "sagaflow.stop_reason": "compensation_failed" } });
+      const okTrace = trace.getSpanContext(sagaTraceContext("span-ok"))?.traceId;
+      expect(spans.filter((s) => s.span.spanContext().traceId === okTrace).map((s) => s.name).sort()).toEqual(["saga spanned", "saga.action one", "saga.action two"]);
+    } finally {
+      await orchestrator.close();
+    }
   });
 
   it("is a no-op without a registered tracer provider, and leaves outcomes alone", async () => {

@@ -4,7 +4,7 @@ import type { FastifyInstance } from "fastify";
 import { createOrderSaga, openOrderServices } from "../../examples/order/index.js";
 import { Orchestrator, type AnyDefinition } from "../../runtime/orchestrator.js";
 import { DefinitionCatalog } from "../../server/definition-catalog.js";
-import { API_PREFIX, createServer, DEFAULT_BODY_LIMIT_BYTES, SagaMetrics, tracingInstrumentation, transitionLogger } from "../../server/index.js";
+import { API_PREFIX, createServer, DEFAULT_BODY_LIMIT_BYTES, SagaMetrics, sagaSpans, tracingInstrumentation, transitionLogger } from "../../server/index.js";
 import { loadDefinitionModules } from "../definition-modules.js";
 import { UsageError } from "../errors.js";
 import { createCliLogger } from "../logger.js";
@@ -79,6 +79,7 @@ export function serverCommand(): Command {
             wrapAttempt: tracingInstrumentation(),
           });
           orchestrator.onTransition(metrics.observe);
+          orchestrator.onTransition(sagaSpans());
           orchestrator.onTransition(transitionLogger(logger));
         } catch (error) {
           await store.close();
