@@ -51,12 +51,20 @@ describe("sagaflow server", () => {
     // A saga still running when SIGTERM arrives finishes within the grace period.
     await fetch(`${api}/sagas`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ definition: "greet", input: { name: "ana", holdMs: 300 }, id: "g-2" }) });
     child.kill("SIGTERM");
+    // Draining: a new start is turned away (503 on a connection still open, or no connection at all), never accepted.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const late = await fetch(`${api}/sagas`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ definition: "greet", input: { name: "late" }, id: "g-late" }) }).then(
+      (response) => response.status,
+      () => "refused",
+    );
+    expect([503, "refused"]).toContain(late);
     const result = await exited;
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toBe("server stopped\n");
 
     const shown = await runCli(["show", "g-2", "--db", db, "--json"]);
     expect(JSON.parse(shown.stdout)).toMatchObject({ id: "g-2", status: "completed" });
+    expect((await runCli(["show", "g-late", "--db", db])).code).not.toBe(0);
   });
 
   it("with --token (or SAGAFLOW_TOKEN) needs the bearer token on the API, not on the probes", async () => {
