@@ -322,27 +322,7 @@ describe("SqliteStore shared by two processes", () => {
     const racer = fileURLToPath(new URL("./support/definition-race.ts", import.meta.url));
     const path = join(tempDir(), "definitions.db");
     const count = 40;
-    const children = [
-      ["p1", "asc"],
-      ["p2", "desc"],
-    ].map(([worker, order]) =>
-      spawn(process.execPath, ["--import", "tsx", racer, path, String(worker), String(count), String(order)], { stdio: ["pipe", "pipe", "inherit"] }),
-    );
-    const outputs = children.map((child) => {
-      let text = "";
-      child.stdout.on("data", (chunk: Buffer) => (text += chunk.toString()));
-      const ready = new Promise<void>((resolve) => child.stdout.on("data", () => text.includes("ready") && resolve()));
-      const done = new Promise<string>((resolve, reject) =>
-        child.on("exit", (code) => (code === 0 ? resolve(text) : reject(new Error(`race child exited with ${code}`)))),
-      );
-      return { ready, done };
-    });
-    await Promise.all(outputs.map((o) => o.ready));
-    for (const child of children) child.stdin.end("go\n");
-    const answers = (await Promise.all(outputs.map((o) => o.done))).flatMap(
-      (text) =>
-        JSON.parse(text.slice(text.indexOf("\n") + 1)) as { version: number; saved: boolean; reason: string | null; keptHash: string; ownHash: string }[],
-    );
+    const answers = await raceTwoProcesses<{ version: number; saved: boolean; reason: string | null; keptHash: string; ownHash: string }>(racer, path, count);
 
     const store = await openSqliteStore({ path, mustExist: true });
     try {
@@ -363,26 +343,7 @@ describe("SqliteStore shared by two processes", () => {
   it("lets exactly one of two racing processes create each idempotency key", async () => {
     const path = join(tempDir(), "race.db");
     const count = 60;
-    const children = [
-      ["p1", "asc"],
-      ["p2", "desc"],
-    ].map(([worker, order]) =>
-      spawn(process.execPath, ["--import", "tsx", script, path, String(worker), String(count), String(order)], { stdio: ["pipe", "pipe", "inherit"] }),
-    );
-    const outputs = children.map((child) => {
-      let text = "";
-      child.stdout.on("data", (chunk: Buffer) => (text += chunk.toString()));
-      const ready = new Promise<void>((resolve) => child.stdout.on("data", () => text.includes("ready") && resolve()));
-      const done = new Promise<string>((resolve, reject) =>
-        child.on("exit", (code) => (code === 0 ? resolve(text) : reject(new Error(`race child exited with ${code}`)))),
-      );
-      return { ready, done };
-    });
-    await Promise.all(outputs.map((o) => o.ready));
-    for (const child of children) child.stdin.end("go\n");
-    const answers = (await Promise.all(outputs.map((o) => o.done))).flatMap(
-      (text) => JSON.parse(text.slice(text.indexOf("\n") + 1)) as { key: string; created: boolean; id: string }[],
-    );
+    const answers = await raceTwoProcesses<{ key: string; created: boolean; id: string }>(script, path, count);
 
     for (let i = 0; i < count; i++) {
       const forKey = answers.filter((a) => a.key === `race-${i}`);
@@ -395,3 +356,27 @@ describe("SqliteStore shared by two processes", () => {
     await store.close();
   });
 });
+
+/**
+ * Runs `script` in two processes on one database file, p1 going through its items in ascending
+ * order and p2 in descending, released together once both are ready; returns both processes'
+ * answers (the JSON array each prints after its "ready" line).
+ */
+async function raceTwoProcesses<T>(script: string, path: string, count: number): Promise<T[]> {
+  const children = [
+    ["p1", "asc"],
+    ["p2", "desc"],
+  ].map(([worker, order]) =>
+    spawn(process.execPath, ["--import", "tsx", script, path, String(worker), String(count), String(order)], { stdio: ["pipe", "pipe", "inherit"] }),
+  );
+  const outputs = children.map((child) => {
+    let text = "";
+    child.stdout.on("data", (chunk: Buffer) => (text += chunk.toString()));
+    const ready = new Promise<void>((resolve) => child.stdout.on("data", () => text.includes("ready") && resolve()));
+    const done = new Promise<string>((resolve, reject) => child.on("exit", (code) => (code === 0 ? resolve(text) : reject(new Error(`race child exited with ${code}`)))));
+    return { ready, done };
+  });
+  await Promise.all(outputs.map((o) => o.ready));
+  for (const child of children) child.stdin.end("go\n");
+  return (await Promise.all(outputs.map((o) => o.done))).flatMap((text) => JSON.parse(text.slice(text.indexOf("\n") + 1)) as T[]);
+}
