@@ -103,15 +103,27 @@ describe("the order example over HTTP, with a participant and the orchestrator S
     await kill(orchestrator.child);
     orchestrator = await server(portOf(api), urls);
 
-    let sagas: SagaState[] = [];
-    for (let i = 0; i < 300; i++) {
-      sagas = ((await (await fetch(`${api}/sagas?limit=100`)).json()) as { items: SagaState[] }).items;
-      if (sagas.length === planned.length && sagas.every((s) => s.status !== "running" && s.status !== "compensating")) break;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    const settled = async (done: (status: string) => boolean = (status) => status !== "running" && status !== "compensating"): Promise<SagaState[]> => {
+      let sagas: SagaState[] = [];
+      for (let i = 0; i < 300; i++) {
+        sagas = ((await (await fetch(`${api}/sagas?limit=100`)).json()) as { items: SagaState[] }).items;
+        if (sagas.length === planned.length && sagas.every((s) => done(s.status))) break;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      return sagas;
+    };
+    let sagas = await settled();
     expect(sagas).toHaveLength(planned.length);
-    const history = await (await fetch(`${api}/sagas?status=failed`)).json();
-    expect(sagas.filter((s) => s.status === "failed"), JSON.stringify(history).slice(0, 2000)).toEqual([]);
+    // A compensation whose retry budget ran out while the warehouse was down (a slow restart on a
+    // busy machine) parks its saga failed; the operator retries it once everything is back up.
+    const parked = sagas.filter((s) => s.status === "failed");
+    for (const saga of parked) {
+      expect(saga.outstanding?.every((o) => o.phase === "compensation"), JSON.stringify(saga.outstanding)).toBe(true);
+      expect((await fetch(`${api}/sagas/${saga.id}/retry`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ reason: "warehouse is back", by: "test" }) })).status).toBe(202);
+    }
+    // A retried saga reads failed until a worker takes the retry, so wait for every saga to end otherwise.
+    if (parked.length > 0) sagas = await settled((status) => status === "completed" || status === "compensated");
+    expect(sagas.filter((s) => s.status === "failed").map((s) => s.outstanding)).toEqual([]);
 
     const ledgers = {} as Record<Service, ServiceLedger>;
     for (const name of SERVICES) ledgers[name] = (await (await fetch(`${urls[name]}/ledger`)).json()) as ServiceLedger;
