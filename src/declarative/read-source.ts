@@ -127,6 +127,16 @@ export function readSource(text: string, format: DocumentFormat, source: string 
       return { value: undefined, issues: [{ ...at(source, locator.position(syntax.offset)), field: "", message: `is not valid JSON: ${syntax.message}` }], locator };
     }
   }
+  // The YAML parser recurses once per nested [ or {: thousands of them exhaust the stack (V8 then
+  // aborts the process rather than throwing), so such a text is refused before it is parsed.
+  const tooDeep = deepFlowNesting(text);
+  if (tooDeep !== undefined) {
+    const counted = new LineCounter();
+    counted.addNewLine(0);
+    for (let index = text.indexOf("\n"); index !== -1 && index < tooDeep; index = text.indexOf("\n", index + 1)) counted.addNewLine(index + 1);
+    const locator = new SourceLocator(counted);
+    return { value: undefined, issues: [{ ...at(source, locator.position(tooDeep)), field: "", message: `nests deeper than ${MAX_JSON_DEPTH} levels` }], locator };
+  }
   const document = parseDocument(text, {
     lineCounter: lines,
     // YAML 1.2 core schema without YAML 1.1's extra types: `2024-01-01` and `yes` stay strings.
@@ -250,4 +260,31 @@ class NodeReader {
     const offset = range?.[0];
     this.issues.push({ ...at(this.#source, offset === undefined ? undefined : this.#locator.position(offset)), field, message });
   }
+}
+
+/**
+ * The offset of the first `[` or `{` nested deeper than MAX_JSON_DEPTH, outside quoted strings and
+ * comments; undefined when there is none. A scan, not a parse: it only bounds the parser's depth,
+ * and counts brackets in YAML plain scalars too, which errs on the side of refusing.
+ */
+function deepFlowNesting(text: string): number | undefined {
+  let depth = 0;
+  let quote: string | undefined;
+  for (let index = 0; index < text.length; index++) {
+    const char = text[index];
+    if (quote !== undefined) {
+      if (char === "\\" && quote === '"') index++;
+      else if (char === quote) quote = undefined;
+      continue;
+    }
+    if (char === '"' || char === "'") quote = char;
+    else if (char === "#" && (index === 0 || /\s/.test(text[index - 1] ?? ""))) {
+      const end = text.indexOf("\n", index);
+      if (end === -1) break;
+      index = end;
+    } else if (char === "[" || char === "{") {
+      if (++depth > MAX_JSON_DEPTH) return index;
+    } else if ((char === "]" || char === "}") && depth > 0) depth--;
+  }
+  return undefined;
 }

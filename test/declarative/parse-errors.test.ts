@@ -170,6 +170,23 @@ describe("parseDefinitionDocument: every kind of error names the field and where
     expect(error.message).not.toContain("s3cret");
   });
 
+  it.each([
+    ["YAML flow maps", "{".repeat(10_000), "yaml"],
+    ["YAML flow sequences", "steps: " + "[".repeat(5_000), "yaml"],
+    ["JSON arrays", "[".repeat(10_000), "json"],
+  ] as const)("refuses %s nested thousands deep, before parsing them, at the bracket past the limit", (_, text, format) => {
+    // Parsed, this depth exhausts the stack inside the YAML parser, which V8 turns into an abort.
+    const issues = issuesOf(text, { source: "deep.yaml", format });
+    expect(issues).toHaveLength(1);
+    expect(issues[0]?.message).toMatch(/deeper than 64 levels/);
+    expect(issues[0]?.line).toBe(1);
+  });
+
+  it("counts brackets in quoted strings and comments as text, not nesting", () => {
+    const quoted = lines("name: q", "version: 1", `description: "${"[".repeat(200)}"`, `# ${"{".repeat(200)}`, "steps:", "  - name: a", "    wait: {}");
+    expect(parseDefinitionDocument(quoted, { source: "quoted.yaml" }).description).toBe("[".repeat(200));
+  });
+
   it("reads the message as `file:line:column field problem`", () => {
     const error = documentErrorOf(() => parseDefinitionDocument(edit(7, "        method: FETCH"), { source: "order.yaml" }));
     expect(error.message).toContain('order.yaml:7:17 steps[0].action.http.method must be one of GET, POST, PUT, PATCH, DELETE, got "FETCH"');
