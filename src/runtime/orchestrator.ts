@@ -255,7 +255,7 @@ export class Orchestrator {
    */
   async completeStep(sagaId: string, step: string, output: unknown, options: AnswerOptions = {}): Promise<void> {
     const attempt = await this.#waitingAttempt(sagaId, step);
-    const json = toJsonValue(output === undefined ? null : output, () => `the output of step ${step}`);
+    const json = toJsonValue(output, () => `the output of step ${step}`);
     await this.#deliverAnswer(sagaId, step, { type: "step_completed", step, attempt, output: json, by: options.by ?? "api" });
   }
 

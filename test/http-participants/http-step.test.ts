@@ -242,6 +242,28 @@ describe("transient failures are retried", () => {
   });
 });
 
+describe("which failures may have taken effect", () => {
+  it.each([
+    ["a timeout", hang, true],
+    ["a 502 from a gateway", (_: unknown, response: Parameters<typeof json>[0]) => json(response, 502, {}), true],
+    ["a 504 from a gateway", (_: unknown, response: Parameters<typeof json>[0]) => json(response, 504, {}), true],
+    ["a 500 from the participant itself", (_: unknown, response: Parameters<typeof json>[0]) => json(response, 500, {}), false],
+    ["a 429", (_: unknown, response: Parameters<typeof json>[0]) => json(response, 429, {}), false],
+  ] as const)("marks %s outcomeUnknown=%s", async (_, handler, unknown) => {
+    server.handler = handler;
+    const error = await rejectionOf(httpAction({ method: "POST", url: server.url("/x"), timeoutMs: 100 })(actionContext()));
+    expect(error).toBeInstanceOf(RetryableError);
+    expect((error as RetryableError).outcomeUnknown).toBe(unknown);
+  });
+
+  it("marks a lost connection outcomeUnknown: the request may have been applied before it dropped", async () => {
+    server.handler = (_, response) => void response.socket?.destroy();
+    const error = await rejectionOf(post()(actionContext()));
+    expect(httpCause(error).code).toBe(HttpErrorCode.Network);
+    expect((error as RetryableError).outcomeUnknown).toBe(true);
+  });
+});
+
 describe("the engine's abort (step timeout, shutdown)", () => {
   it("rethrows the step signal's reason, so the engine sees its own timeout", async () => {
     server.handler = hang;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { defineSaga, Orchestrator, RetryableError, TerminalError, type SagaState } from "../../src/index.js";
+import { defineSaga, Orchestrator, RetryableError, TerminalError, type SagaDefinition, type SagaState } from "../../src/index.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -149,6 +149,24 @@ describe.each(stores)("Orchestrator on the %s store", (_name, createStore) => {
     await expect.poll(async () => (await o.get(id)).status, { timeout: 5_000 }).toBe("compensated");
     expect(refund.keys).toEqual([`${id}:charge:compensate`, `${id}:charge:compensate`]);
     await expect(o.retry(id)).rejects.toMatchObject({ code: "RETRY_NOT_ALLOWED" });
+  });
+
+  it("compensates a step whose retries ran out after failures it cannot tell from success (outcomeUnknown), and not after plain ones", async () => {
+    const undone: string[] = [];
+    const saga = (unknown: boolean): SagaDefinition<null> =>
+      defineSaga<null>({ name: `unknown-${String(unknown)}`, version: 1 })
+        .step("charge", {
+          action: () => Promise.reject(new RetryableError("no answer from the bank", { outcomeUnknown: unknown })),
+          compensate: ({ output }) => void undone.push(`${String(unknown)}:${JSON.stringify(output)}`),
+          retry: { maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 1 },
+        })
+        .build();
+    const o = await orchestrate(createStore(), [saga(true), saga(false)]);
+    const maybe = await o.start("unknown-true", null);
+    const surely = await o.start("unknown-false", null);
+    expect((await o.waitFor(maybe.id, 5_000)).steps[0]?.compensation.status).toBe("succeeded");
+    expect((await o.waitFor(surely.id, 5_000)).steps[0]?.compensation.status).toBe("not_needed");
+    expect(undone).toEqual(["true:null"]);
   });
 
   it("retries a retryable failure with the same idempotency key and then succeeds", async () => {

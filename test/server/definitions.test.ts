@@ -132,6 +132,22 @@ steps:
     expect(await store.listDefinitions()).toEqual([]);
   });
 
+  it("skips a saved definition a server cannot build (a variable unset there), and says so once", async () => {
+    const store = createMemoryStore();
+    const able = await serve(store, { SERVICE_URL: "http://127.0.0.1:9" });
+    const calls = 'name: calls\nversion: 1\nsteps:\n  - name: a\n    action:\n      http: { method: POST, url: "${SERVICE_URL}/a" }\n';
+    expect((await put(able.app, "calls", calls)).statusCode).toBe(201);
+
+    const unable = await serve(store);
+    const errors: object[] = [];
+    const logger = { ...silentLogger, error: (obj: object) => void errors.push(obj) };
+    const catalog = new DefinitionCatalog({ orchestrator: unable.orchestrator, store, variables: {}, logger });
+    await catalog.refresh();
+    await catalog.refresh();
+    expect(unable.orchestrator.definitions.has("calls@1")).toBe(false);
+    expect(errors).toEqual([expect.objectContaining({ definition: "calls@1" })]);
+  });
+
   it("reaches every server of the fleet: another server registers saved definitions on refresh", async () => {
     const store = createMemoryStore();
     const first = await serve(store);
