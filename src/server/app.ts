@@ -6,11 +6,13 @@ import type { SagaMetrics } from "../observability/metrics.js";
 import type { DefinitionCatalog } from "./definition-catalog.js";
 import type { Orchestrator } from "../runtime/orchestrator.js";
 import { bearerMatches } from "./auth.js";
+import { BUNDLED_DASHBOARD_DIRECTORY, registerDashboard } from "./dashboard.js";
 import { problem, sendProblem, toProblem } from "./problem.js";
 import { definitionRoutes } from "./routes/definitions.js";
 import { healthRoutes } from "./routes/health.js";
 import { metricsRoute } from "./routes/metrics.js";
 import { sagaRoutes } from "./routes/sagas.js";
+import { statsRoutes } from "./routes/stats.js";
 import { SHARED_SCHEMAS } from "./schemas.js";
 
 /** The API's version prefix; a breaking change gets a new one beside it. */
@@ -29,6 +31,11 @@ export interface ServerOptions {
   metrics?: SagaMetrics;
   /** With a catalog, `PUT /api/v1/definitions/{name}` registers declarative definitions. */
   catalog?: DefinitionCatalog;
+  /**
+   * The dashboard's built files, served at `/`; default the build in this package
+   * (`BUNDLED_DASHBOARD_DIRECTORY`), `null` to serve no dashboard.
+   */
+  dashboardDirectory?: string | null;
 }
 
 /**
@@ -96,7 +103,10 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   if (options.metrics !== undefined) await app.register(metricsRoute, { registry: options.metrics.registry });
   await app.register(sagaRoutes, { prefix: API_PREFIX, orchestrator: options.orchestrator });
   await app.register(definitionRoutes, { prefix: API_PREFIX, orchestrator: options.orchestrator, catalog: options.catalog });
+  await app.register(statsRoutes, { prefix: API_PREFIX, orchestrator: options.orchestrator });
   app.get(`${API_PREFIX}/openapi.json`, { schema: { hide: true } }, () => app.swagger());
+  const dashboard = options.dashboardDirectory === undefined ? BUNDLED_DASHBOARD_DIRECTORY : options.dashboardDirectory;
+  if (dashboard !== null) await registerDashboard(app, dashboard);
   await app.ready();
   return app;
 }

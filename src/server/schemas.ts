@@ -234,6 +234,7 @@ export const listQuery = {
     createdTo: { type: "string", format: "date-time", description: "exclusive (RFC 3339)" },
     limit: { type: "integer", minimum: 1, maximum: 1000, default: 50 },
     cursor: { type: "string", minLength: 1, maxLength: 1000, description: "nextCursor of the previous page" },
+    idempotencyKey: { type: "string", minLength: 1, maxLength: 512, description: "only the saga this key started (at most one), if it passes the other filters" },
   },
   additionalProperties: false,
 } as const;

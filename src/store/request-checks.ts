@@ -1,7 +1,7 @@
 import { isSagaStatus, SAGA_STATUSES, type SagaStatus } from "../domain/status.js";
 import { InvalidArgumentError } from "../errors.js";
 import { decodeListCursor, type ListPosition } from "./list-cursor.js";
-import type { ClaimRequest, ListQuery } from "./saga-store.js";
+import { MAX_ACTIVITY_BUCKETS, type ActivityBucket, type ActivityQuery, type ClaimRequest, type ListQuery } from "./saga-store.js";
 
 /** Largest page `listInstances` returns. */
 export const MAX_LIST_LIMIT = 1000;
@@ -38,6 +38,30 @@ export function checkListQuery(query: ListQuery): CheckedListQuery {
     limit,
     after: query.cursor === undefined ? null : decodeListCursor(query.cursor),
   };
+}
+
+/** The buckets an `activity` query asks for, checked; the stores fill them from their counts. */
+export function checkActivityQuery(query: ActivityQuery): { buckets: ActivityBucket[]; index: (atMs: number) => number } {
+  const { fromMs, toMs, bucketMs } = query;
+  if (!Number.isSafeInteger(fromMs)) throw new InvalidArgumentError("fromMs", `must be integer epoch milliseconds, got ${String(fromMs)}`);
+  if (!Number.isSafeInteger(toMs) || toMs <= fromMs) throw new InvalidArgumentError("toMs", `must be integer epoch milliseconds after fromMs (${fromMs}), got ${String(toMs)}`);
+  if (!Number.isSafeInteger(bucketMs) || bucketMs < 1000) throw new InvalidArgumentError("bucketMs", `must be an integer of at least 1000 milliseconds, got ${String(bucketMs)}`);
+  const count = Math.ceil((toMs - fromMs) / bucketMs);
+  if (count > MAX_ACTIVITY_BUCKETS) {
+    throw new InvalidArgumentError("bucketMs", `makes ${count} buckets of the range; at most ${MAX_ACTIVITY_BUCKETS} are allowed: use larger buckets or a shorter range`);
+  }
+  const buckets = Array.from({ length: count }, (_, i): ActivityBucket => ({ startMs: fromMs + i * bucketMs, started: 0, completed: 0, compensated: 0, failed: 0 }));
+  return { buckets, index: (atMs) => Math.floor((atMs - fromMs) / bucketMs) };
+}
+
+/** Adds the rows of an activity query (bucket index, kind, count) to the checked buckets. */
+export function fillActivity(buckets: ActivityBucket[], rows: Iterable<{ bucket: number; kind: string; count: number }>): ActivityBucket[] {
+  for (const { bucket, kind, count } of rows) {
+    const target = buckets[bucket];
+    if (target === undefined) continue;
+    if (kind === "started" || kind === "completed" || kind === "compensated" || kind === "failed") target[kind] += Number(count);
+  }
+  return buckets;
 }
 
 /**

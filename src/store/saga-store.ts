@@ -65,6 +65,15 @@ export interface SagaStore {
   /** Newest first (by creation time, then id). */
   listInstances(query: ListQuery): Promise<ListPage>;
   countByStatus(): Promise<Record<SagaStatus, number>>;
+  /**
+   * Sagas started and ended per time bucket over `[fromMs, toMs)`, for the dashboard's charts:
+   * one bucket per `bucketMs` from `fromMs` (the last one may be shorter), oldest first, empty
+   * buckets included. `started` counts instances by creation time; `completed`, `compensated`
+   * and `failed` count instances whose current status is that one, by the time they ended.
+   * Throws `InvalidArgumentError` unless the times are integers, `fromMs < toMs`, `bucketMs`
+   * ≥ 1000, and the range holds at most `MAX_ACTIVITY_BUCKETS` buckets.
+   */
+  activity(query: ActivityQuery): Promise<ActivityBucket[]>;
 
   /**
    * Takes up to `limit` instances that are due (`wakeAtMs ≤ nowMs`), not terminal (or `failed` with a retry delivered), of one of
@@ -199,6 +208,24 @@ export interface ListQuery {
   /** `nextCursor` of the previous page. */
   cursor?: string;
 }
+
+export interface ActivityQuery {
+  fromMs: number;
+  toMs: number;
+  bucketMs: number;
+}
+
+/** One bucket of `SagaStore.activity`: `[startMs, startMs + bucketMs)`. */
+export interface ActivityBucket {
+  startMs: number;
+  started: number;
+  completed: number;
+  compensated: number;
+  failed: number;
+}
+
+/** A day of minutes: enough for any chart, small enough that a query cannot ask for millions of rows of zeroes. */
+export const MAX_ACTIVITY_BUCKETS = 1440;
 
 export interface ListPage {
   items: SagaState[];

@@ -60,6 +60,13 @@ export interface StatusCountRow {
   count: number;
 }
 
+/** One row of an activity query: a bucket index, what it counts (`started` or a terminal status) and how many. */
+export interface ActivityRow {
+  bucket: number;
+  kind: string;
+  count: number;
+}
+
 /** A row of `saga_definitions`. */
 export interface DefinitionRow {
   name: string;

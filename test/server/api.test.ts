@@ -236,6 +236,27 @@ describe("GET /api/v1/sagas", () => {
     expect(seen.sort()).toEqual(["p-1", "t-0", "t-1", "t-2", "t-3", "t-4"]);
   });
 
+  it("finds the saga an idempotency key started, if it also passes the other filters", async () => {
+    const { app, orchestrator } = await serve();
+    await start(app, { definition: "trip", version: 1, input: { trip: "k" }, id: "keyed", idempotencyKey: "order-77" });
+    await start(app, { definition: "plain", input: null, id: "unkeyed" });
+    await orchestrator.waitFor("keyed");
+    const ids = async (query: string): Promise<string[]> => {
+      const response = await app.inject({ method: "GET", url: `/api/v1/sagas${query}` });
+      expect(response.statusCode, response.body).toBe(200);
+      const page = json<{ items: SagaState[]; nextCursor: string | null }>(response);
+      expect(page.nextCursor).toBeNull();
+      return page.items.map((s) => s.id);
+    };
+    expect(await ids("?idempotencyKey=order-77")).toEqual(["keyed"]);
+    expect(await ids("?idempotencyKey=order-78")).toEqual([]);
+    expect(await ids("?idempotencyKey=order-77&status=completed&definition=trip")).toEqual(["keyed"]);
+    expect(await ids("?idempotencyKey=order-77&status=failed")).toEqual([]);
+    expect(await ids("?idempotencyKey=order-77&definition=plain")).toEqual([]);
+    expect(await ids(`?idempotencyKey=order-77&createdFrom=${new Date(Date.now() + 60_000).toISOString()}`)).toEqual([]);
+    expectProblem(await app.inject({ method: "GET", url: "/api/v1/sagas?idempotencyKey=" }), 400, "VALIDATION_FAILED", "query.idempotencyKey");
+  });
+
   it.each([
     ["?limit=0", "query.limit"],
     ["?limit=1001", "query.limit"],
@@ -338,6 +359,44 @@ describe("POST /api/v1/sagas/{id}/retry", () => {
     expectProblem(await app.inject({ method: "POST", url: "/api/v1/sagas/rf-1/retry" }), 409, "RETRY_NOT_ALLOWED");
     expectProblem(await app.inject({ method: "POST", url: "/api/v1/sagas/nobody/retry" }), 404, "SAGA_NOT_FOUND");
     expectProblem(await app.inject({ method: "POST", url: "/api/v1/sagas/rf-1/retry", payload: { by: 1 } }), 400, "VALIDATION_FAILED", "body.by");
+  });
+});
+
+describe("GET /api/v1/stats", () => {
+  it("counts sagas by status and per minute of the last hour: started by creation, the rest by how and when they ended", async () => {
+    const { app, orchestrator } = await serve();
+    await start(app, { definition: "trip", version: 1, input: { trip: "a" }, id: "ok" });
+    await start(app, { definition: "trip", version: 1, input: { trip: "b", failAt: "charge" }, id: "undone" });
+    await start(app, { definition: "trip", version: 1, input: { trip: "c", waitInCharge: true }, id: "busy" });
+    await orchestrator.waitFor("ok");
+    await orchestrator.waitFor("undone");
+
+    const response = await app.inject({ method: "GET", url: "/api/v1/stats" });
+    expect(response.statusCode, response.body).toBe(200);
+    const body = json<{ counts: Record<string, number>; activity: { fromMs: number; toMs: number; bucketMs: number; buckets: Array<Record<string, number>> } }>(response);
+    expect(body.counts).toEqual({ running: 1, compensating: 0, completed: 1, compensated: 1, failed: 0 });
+    const { activity } = body;
+    expect(activity.bucketMs).toBe(60_000);
+    expect(activity.buckets).toHaveLength(60);
+    expect(activity.toMs - activity.fromMs).toBe(3_600_000);
+    expect(activity.toMs % 60_000).toBe(0);
+    expect(activity.toMs).toBeGreaterThan(Date.now() - 1000);
+    const totals = activity.buckets.reduce((sum, b) => ({ started: sum.started + (b.started ?? 0), completed: sum.completed + (b.completed ?? 0), compensated: sum.compensated + (b.compensated ?? 0), failed: sum.failed + (b.failed ?? 0) }), { started: 0, completed: 0, compensated: 0, failed: 0 });
+    expect(totals).toEqual({ started: 3, completed: 1, compensated: 1, failed: 0 });
+
+    const fine = json<{ activity: { buckets: unknown[]; bucketMs: number } }>(await app.inject({ method: "GET", url: "/api/v1/stats?windowMs=600000&bucketMs=10000" }));
+    expect(fine.activity).toMatchObject({ bucketMs: 10_000 });
+    expect(fine.activity.buckets).toHaveLength(60);
+  });
+
+  it.each([
+    ["?windowMs=59999", "query.windowMs"],
+    ["?bucketMs=999", "query.bucketMs"],
+    ["?windowMs=604800000&bucketMs=1000", "query.bucketMs"],
+    ["?window=1h", "query.window"],
+  ])("refuses %s with 400 naming %s", async (query, field) => {
+    const { app } = await serve();
+    expectProblem(await app.inject({ method: "GET", url: `/api/v1/stats${query}` }), 400, "VALIDATION_FAILED", field);
   });
 });
 

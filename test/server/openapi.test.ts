@@ -42,7 +42,7 @@ beforeAll(async () => {
   const store = createMemoryStore();
   orchestrator = await Orchestrator.create({ store, definitions: [saga] });
   const catalog = new DefinitionCatalog({ orchestrator, store, variables: {}, logger: silentLogger });
-  app = await createServer({ orchestrator, token: "a-token-long-enough-for-tests", metrics: new SagaMetrics({ store }), catalog });
+  app = await createServer({ orchestrator, token: "a-token-long-enough-for-tests", metrics: new SagaMetrics({ store }), catalog, dashboardDirectory: null });
   const response = await app.inject({ method: "GET", url: "/api/v1/openapi.json", headers: { authorization: "Bearer a-token-long-enough-for-tests" } });
   expect(response.statusCode).toBe(200);
   doc = response.json<Document>();
@@ -79,7 +79,7 @@ describe("the OpenAPI document", () => {
       })
       .filter((route) => !route.endsWith("/openapi.json"));
     expect(documented.sort()).toEqual(served.sort());
-    expect(documented).toEqual(expect.arrayContaining(["POST /api/v1/sagas", "GET /api/v1/sagas", "GET /api/v1/sagas/{id}", "GET /api/v1/sagas/{id}/history", "POST /api/v1/sagas/{id}/cancel", "POST /api/v1/sagas/{id}/retry", "POST /api/v1/sagas/{id}/steps/{step}/complete", "POST /api/v1/sagas/{id}/steps/{step}/fail", "GET /api/v1/definitions", "PUT /api/v1/definitions/{name}", "GET /healthz", "GET /readyz", "GET /metrics"]));
+    expect(documented).toEqual(expect.arrayContaining(["POST /api/v1/sagas", "GET /api/v1/sagas", "GET /api/v1/sagas/{id}", "GET /api/v1/sagas/{id}/history", "POST /api/v1/sagas/{id}/cancel", "POST /api/v1/sagas/{id}/retry", "POST /api/v1/sagas/{id}/steps/{step}/complete", "POST /api/v1/sagas/{id}/steps/{step}/fail", "GET /api/v1/definitions", "PUT /api/v1/definitions/{name}", "GET /api/v1/stats", "GET /healthz", "GET /readyz", "GET /metrics"]));
     expect(JSON.stringify(doc)).toContain('"scheme":"bearer"');
 
     // docs/http-api.md's endpoint table names the same routes.
@@ -123,6 +123,8 @@ describe("the OpenAPI document", () => {
     check("/api/v1/definitions/{name}", "put", await app.inject({ method: "PUT", url: "/api/v1/definitions/w", headers: yaml, payload: "name: w\nversion: 1\nsteps:\n  - name: a\n    wait: {}\n" }));
     check("/api/v1/definitions/{name}", "put", await app.inject({ method: "PUT", url: "/api/v1/definitions/w", headers: yaml, payload: "name: w\nversion: 1\nsteps: 7\n" }));
     check("/api/v1/definitions", "get", await app.inject({ method: "GET", url: "/api/v1/definitions", headers: auth }));
+    check("/api/v1/stats", "get", await app.inject({ method: "GET", url: "/api/v1/stats", headers: auth }));
+    check("/api/v1/stats", "get", await app.inject({ method: "GET", url: "/api/v1/stats?bucketMs=1", headers: auth }));
     check("/healthz", "get", await app.inject({ method: "GET", url: "/healthz" }));
     check("/readyz", "get", await app.inject({ method: "GET", url: "/readyz" }));
   });

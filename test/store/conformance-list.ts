@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { SagaState } from "../../src/domain/state.js";
-import { SAGA_STATUSES } from "../../src/domain/status.js";
+import { SAGA_STATUSES, type SagaStatus } from "../../src/domain/status.js";
 import type { ListQuery, SagaStore } from "../../src/store/saga-store.js";
 import { claim, commitOf, create, expectInvalidArgument, refundPlan, sagaCompleted, T0 } from "./fixtures.js";
 
@@ -92,6 +92,56 @@ export function describeListCases(store: () => SagaStore): void {
       await store().commitTransitions([commitOf(claimed, sagaCompleted(claimed.record.state, T0 + 1), { nowMs: T0 + 1 })]);
 
       expect(await store().countByStatus()).toEqual({ running: 1, compensating: 1, completed: 1, compensated: 0, failed: 0 });
+    });
+
+    it("counts starts by creation time and ends by end time per bucket, empty buckets included", async () => {
+      const MINUTE = 60_000;
+      const from = T0;
+      await create(store(), "before", { nowMs: from - 1 });
+      await create(store(), "a", { nowMs: from });
+      await create(store(), "b", { nowMs: from + MINUTE - 1 });
+      await create(store(), "c", { nowMs: from + 2 * MINUTE + 5 });
+      await create(store(), "d", { nowMs: from + 2 * MINUTE + 6 });
+      await create(store(), "after", { nowMs: from + 3 * MINUTE });
+      // Each ends with the status given, at the time given; "before" ends inside the range although it started outside it.
+      const endings: Array<[string, SagaStatus, number]> = [
+        ["before", "completed", from + 10],
+        ["a", "compensated", from + 2 * MINUTE],
+        ["b", "failed", from + 2 * MINUTE + 1],
+        ["c", "completed", from + 3 * MINUTE],
+      ];
+      const claimed = await claim(store(), "w1", from + 3 * MINUTE, ["before", "a", "b", "c", "d", "after"]);
+      await store().commitTransitions(
+        endings.map(([id, status, atMs]) => {
+          const held = claimed.find((c) => c.record.state.id === id);
+          if (held === undefined) throw new Error(`${id} was not claimed`);
+          const ended = sagaCompleted(held.record.state, atMs);
+          ended.state.status = status;
+          return commitOf(held, ended, { nowMs: from + 3 * MINUTE, lease: "release" });
+        }),
+      );
+
+      const buckets = await store().activity({ fromMs: from, toMs: from + 3 * MINUTE, bucketMs: MINUTE });
+      expect(buckets).toEqual([
+        { startMs: from, started: 2, completed: 1, compensated: 0, failed: 0 },
+        { startMs: from + MINUTE, started: 0, completed: 0, compensated: 0, failed: 0 },
+        { startMs: from + 2 * MINUTE, started: 2, completed: 0, compensated: 1, failed: 1 },
+      ]);
+      // The last bucket may be shorter than the others; the range's end stays exclusive.
+      const uneven = await store().activity({ fromMs: from, toMs: from + 2 * MINUTE + 6, bucketMs: 2 * MINUTE });
+      expect(uneven.map((b) => [b.startMs, b.started, b.compensated, b.failed])).toEqual([
+        [from, 2, 0, 0],
+        [from + 2 * MINUTE, 1, 1, 1],
+      ]);
+    });
+
+    it("refuses an activity range that is empty, reversed, too finely bucketed or not in integers", async () => {
+      await expectInvalidArgument(store().activity({ fromMs: T0, toMs: T0, bucketMs: 1000 }), "toMs");
+      await expectInvalidArgument(store().activity({ fromMs: T0, toMs: T0 - 1, bucketMs: 1000 }), "toMs");
+      await expectInvalidArgument(store().activity({ fromMs: 0.5, toMs: T0, bucketMs: 1000 }), "fromMs");
+      await expectInvalidArgument(store().activity({ fromMs: T0, toMs: T0 + 60_000, bucketMs: 999 }), "bucketMs");
+      await expectInvalidArgument(store().activity({ fromMs: T0, toMs: T0 + 86_400_001, bucketMs: 60_000 }), "bucketMs");
+      expect(await store().activity({ fromMs: T0, toMs: T0 + 86_400_000, bucketMs: 60_000 })).toHaveLength(1440);
     });
   });
 }

@@ -24,6 +24,8 @@ interface ServerCommandOptions extends CommonOptions, DatabaseFlags {
   leaseMs: number;
   graceMs: number;
   name?: string;
+  /** A directory of dashboard files; `false` from `--no-dashboard`. */
+  dashboard: string | boolean;
 }
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
@@ -50,6 +52,8 @@ export function serverCommand(): Command {
     .addOption(new Option("--lease-ms <ms>", "how long a claim holds without renewal").argParser(integerAtLeast(100)).default(15_000))
     .option("--grace-ms <ms>", "on SIGTERM/SIGINT, how long held sagas may run on before they are released", integerAtLeast(0), 10_000)
     .option("--name <name>", "worker id shown in history and leases (default: <hostname>:<pid>)")
+    .option("--dashboard <dir>", "serve the dashboard from this build directory at / (default: the package's own build)")
+    .option("--no-dashboard", "serve no dashboard, only the API, probes and metrics")
     .action(async (options: ServerCommandOptions) => {
       const logger = createCliLogger(options.logLevel, process.env, "info");
       const stop = listenForStopSignals();
@@ -101,10 +105,19 @@ export function serverCommand(): Command {
             logger.warn({}, "no saga definitions yet: pass --module FILE, --definitions DIR or --example order, or PUT /api/v1/definitions/{name}");
           }
           stopRefreshing = catalog.refreshEvery(DEFINITIONS_REFRESH_MS);
-          app = await createServer({ orchestrator, logger, metrics, catalog, bodyLimitBytes: options.bodyLimit, ...(options.token === undefined ? {} : { token: options.token }) });
+          app = await createServer({
+            orchestrator,
+            logger,
+            metrics,
+            catalog,
+            bodyLimitBytes: options.bodyLimit,
+            ...(options.token === undefined ? {} : { token: options.token }),
+            ...(options.dashboard === false ? { dashboardDirectory: null } : typeof options.dashboard === "string" ? { dashboardDirectory: options.dashboard } : {}),
+          });
           const address = await app.listen({ port: options.port, host: options.host });
           const access = options.token === undefined ? `no token: listening on ${options.host} only` : "bearer token required";
-          process.stderr.write(`sagaflow: API at ${address}${API_PREFIX} (${access}); sagas in ${describeDatabase(location)}; stop with Ctrl-C or SIGTERM\n`);
+          const dashboard = options.dashboard === false ? "" : `dashboard at ${address}/, `;
+          process.stderr.write(`sagaflow: ${dashboard}API at ${address}${API_PREFIX} (${access}); sagas in ${describeDatabase(location)}; stop with Ctrl-C or SIGTERM\n`);
           logger.info({ address, workerId, store: describeDatabase(location), definitions: definitions.map((d) => `${d.name}@${d.version}`) }, "server started");
           const signal = await stop.received;
           logger.info({ signal, graceMs: options.graceMs }, "stopping: refusing new requests, letting held sagas finish");

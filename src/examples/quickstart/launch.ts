@@ -17,10 +17,16 @@ export interface QuickstartOptions {
   port: number;
   /** Lines for the person watching (stdout). */
   print: (line: string) => void;
+  /** How long a service takes over each call (a slow warehouse leaves sagas running long enough to watch or cancel). */
+  stepDelayMs?: Partial<Record<Service, number>>;
+  /** The dashboard build the server serves (default: the package's own, `npm run build:dashboard`). */
+  dashboardDirectory?: string;
 }
 
 export interface Quickstart {
   api: string;
+  /** The dashboard's address (the server's root). */
+  dashboard: string;
   services: Record<Service, string>;
   /** The seed's two orders as the API reports them once they ended. */
   outcomes: SagaState[];
@@ -44,18 +50,37 @@ export async function startQuickstart(options: QuickstartOptions): Promise<Quick
   try {
     const services = {} as Record<Service, string>;
     for (const service of SERVICES) {
-      const child = node(["src/examples/services/main.ts", service, "--db", join(options.dir, `${service}.db`), "--port", "0"], {});
+      const delay = options.stepDelayMs?.[service];
+      const child = node(
+        ["src/examples/services/main.ts", service, "--db", join(options.dir, `${service}.db`), "--port", "0", ...(delay === undefined ? [] : ["--step-delay-ms", String(delay)])],
+        {},
+      );
       children.push(child);
       services[service] = await announced(child, "stdout", new RegExp(`^${service} listening on (http://\\S+)$`, "m"), `the ${service} service`);
       options.print(`${service.padEnd(9)} ${services[service]}  (ledger: ${services[service]}/ledger)`);
     }
     const server = node(
-      ["src/cli/main.ts", "server", "--db", join(options.dir, "orchestrator.db"), "--port", String(options.port), "--definitions", "examples/order", "--log-level", "warn"],
+      [
+        "src/cli/main.ts",
+        "server",
+        "--db",
+        join(options.dir, "orchestrator.db"),
+        "--port",
+        String(options.port),
+        "--definitions",
+        "examples/order",
+        "--log-level",
+        "warn",
+        ...(options.dashboardDirectory === undefined ? [] : ["--dashboard", options.dashboardDirectory]),
+      ],
       { PAYMENTS_URL: services.payments, INVENTORY_URL: services.inventory, SHIPPING_URL: services.shipping },
     );
     children.push(server);
     const api = await announced(server, "stderr", /API at (http:\/\/\S+\/api\/v1)/, "the orchestrator server");
-    options.print(`orchestrator ${api}  (OpenAPI: ${api}/openapi.json, metrics: ${api.replace(/\/api\/v1$/, "")}/metrics)`);
+    const root = api.replace(/\/api\/v1$/, "");
+    const dashboard = `${root}/`;
+    options.print(`orchestrator ${api}  (OpenAPI: ${api}/openapi.json, metrics: ${root}/metrics)`);
+    options.print(`dashboard    ${dashboard}`);
 
     const outcomes: SagaState[] = [];
     for (const order of SEED_ORDERS) {
@@ -71,14 +96,14 @@ export async function startQuickstart(options: QuickstartOptions): Promise<Quick
     }
     for (const saga of outcomes) {
       options.print("");
-      options.print(`${(saga.input as { orderId: string }).orderId}: ${saga.status}  (${api}/sagas/${saga.id})`);
+      options.print(`${(saga.input as { orderId: string }).orderId}: ${saga.status}  (${dashboard}#/sagas/${encodeURIComponent(saga.id)})`);
       for (const step of saga.steps) {
         const compensation = step.compensation.status === "not_needed" || step.compensation.status === "pending" ? "" : `, compensation ${step.compensation.status}`;
         const error = step.action.lastError === undefined ? "" : ` (${briefly(step.action.lastError.message)})`;
         options.print(`  ${step.name.padEnd(17)} ${step.action.status}${error}${compensation}`);
       }
     }
-    return { api, services, outcomes, stop };
+    return { api, dashboard, services, outcomes, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -22,6 +22,7 @@ interface ListQueryString {
   createdTo?: string;
   limit: number;
   cursor?: string;
+  idempotencyKey?: string;
 }
 
 interface CancelBody {
@@ -78,7 +79,7 @@ export const sagaRoutes: FastifyPluginCallback<{ orchestrator: Orchestrator }> =
       },
     },
     async (request, reply) => {
-      const { status, definition, createdFrom, createdTo, limit, cursor } = request.query;
+      const { status, definition, createdFrom, createdTo, limit, cursor, idempotencyKey } = request.query;
       if (cursor !== undefined) {
         try {
           decodeListCursor(cursor);
@@ -89,6 +90,17 @@ export const sagaRoutes: FastifyPluginCallback<{ orchestrator: Orchestrator }> =
       }
       const createdFromMs = createdFrom === undefined ? undefined : Date.parse(createdFrom);
       const createdToMs = createdTo === undefined ? undefined : Date.parse(createdTo);
+      if (idempotencyKey !== undefined) {
+        // A key names at most one saga: a page of it, if it also passes the other filters.
+        const found = (await orchestrator.store.findByIdempotencyKey(idempotencyKey))?.state;
+        const passes =
+          found !== undefined &&
+          (status === undefined || status.includes(found.status)) &&
+          (definition === undefined || found.definitionName === definition) &&
+          (createdFromMs === undefined || found.createdAtMs >= createdFromMs) &&
+          (createdToMs === undefined || found.createdAtMs < createdToMs);
+        return { items: passes ? [found] : [], nextCursor: null };
+      }
       const page = await orchestrator.list({
         limit,
         ...(status === undefined ? {} : { statuses: [...new Set(status)] as SagaStatus[] }),

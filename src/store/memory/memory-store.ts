@@ -5,8 +5,10 @@ import { InvalidArgumentError, StoreUnavailableError } from "../../errors.js";
 import { checkDefinitionKey, checkDefinitionToSave, refusedSave } from "../definition-checks.js";
 import { compareIds, encodeListCursor } from "../list-cursor.js";
 import { rejectedWriteEntry } from "../rejected-write.js";
-import { checkClaimRequest, checkCommitInboxSeq, checkCommitStateId, checkListQuery, zeroCounts } from "../request-checks.js";
+import { checkActivityQuery, checkClaimRequest, checkCommitInboxSeq, checkCommitStateId, checkListQuery, zeroCounts } from "../request-checks.js";
 import type {
+  ActivityBucket,
+  ActivityQuery,
   ClaimedInstance,
   ClaimRequest,
   CommitOutcome,
@@ -170,6 +172,21 @@ export class MemoryStore implements SagaStore {
       const counts = zeroCounts();
       for (const instance of this.#instances.values()) counts[instance.state.status]++;
       return counts;
+    });
+  }
+
+  activity(query: ActivityQuery): Promise<ActivityBucket[]> {
+    return this.#call(() => {
+      const { buckets, index } = checkActivityQuery(query);
+      const { fromMs, toMs } = query;
+      for (const { state } of this.#instances.values()) {
+        if (state.createdAtMs >= fromMs && state.createdAtMs < toMs) (buckets[index(state.createdAtMs)] as ActivityBucket).started++;
+        const ended = state.endedAtMs;
+        if (ended !== undefined && ended >= fromMs && ended < toMs && (state.status === "completed" || state.status === "compensated" || state.status === "failed")) {
+          (buckets[index(ended)] as ActivityBucket)[state.status]++;
+        }
+      }
+      return buckets;
     });
   }
 

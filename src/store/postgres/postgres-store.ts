@@ -4,8 +4,10 @@ import { isSagaStatus, type SagaStatus } from "../../domain/status.js";
 import { StoreUnavailableError } from "../../errors.js";
 import { checkDefinitionKey, checkDefinitionToSave, refusedSave } from "../definition-checks.js";
 import { compareIds, encodeListCursor } from "../list-cursor.js";
-import { checkClaimRequest, checkCommitStateId, checkListQuery, zeroCounts } from "../request-checks.js";
+import { checkActivityQuery, checkClaimRequest, checkCommitStateId, checkListQuery, fillActivity, zeroCounts } from "../request-checks.js";
 import type {
+  ActivityBucket,
+  ActivityQuery,
   ClaimedInstance,
   ClaimRequest,
   CommitOutcome,
@@ -34,6 +36,7 @@ import {
   type DefinitionRow,
   type HistoryRow,
   type InstanceRow,
+  type ActivityRow,
   type StatusCountRow,
 } from "../stored-rows.js";
 import { groupInbox, type RangedInboxRow } from "./commit-batch.js";
@@ -159,6 +162,13 @@ export class PostgresStore implements SagaStore {
         if (isSagaStatus(row.status)) counts[row.status] = row.count;
       }
       return counts;
+    });
+  }
+
+  activity(query: ActivityQuery): Promise<ActivityBucket[]> {
+    return this.#call(async () => {
+      const { buckets } = checkActivityQuery(query);
+      return fillActivity(buckets, await this.#db.query<ActivityRow>(this.#q.activity, [query.fromMs, query.toMs, query.bucketMs]));
     });
   }
 

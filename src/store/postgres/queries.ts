@@ -103,6 +103,14 @@ export function createQueries(schema: string) {
     /** Instance count per status. No parameters. */
     countByStatus: `SELECT status, COUNT(*)::int AS count FROM ${instances} GROUP BY status`,
 
+    /** Starts by creation time and ends by end time, per bucket index from $1; $2 to (exclusive), $3 bucket length. */
+    activity: `
+SELECT ((created_at_ms - $1::bigint) / $3::bigint)::int AS bucket, 'started' AS kind, COUNT(*)::int AS count
+  FROM ${instances} WHERE created_at_ms >= $1::bigint AND created_at_ms < $2::bigint GROUP BY 1
+UNION ALL
+SELECT ((ended_at_ms - $1::bigint) / $3::bigint)::int AS bucket, status AS kind, COUNT(*)::int AS count
+  FROM ${instances} WHERE ended_at_ms >= $1::bigint AND ended_at_ms < $2::bigint GROUP BY 1, 2`,
+
     /**
      * A page of instances, newest first. Parameters are numbered in this order, each only with
      * its filter: statuses (text[]), definition name, created from (inclusive), created to

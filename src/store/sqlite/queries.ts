@@ -62,6 +62,18 @@ export const SELECT_INSTANCE_BY_KEY = `SELECT ${INSTANCE_COLUMNS} FROM saga_inst
 /** Instance count per status. No parameters. */
 export const COUNT_BY_STATUS = "SELECT status, COUNT(*) AS count FROM saga_instances GROUP BY status";
 
+/**
+ * Starts by creation time and ends by end time, per bucket index from `@fromMs`; each half walks
+ * its own index (listing, ended) over the range only. Parameters fromMs, toMs, bucketMs. The
+ * driver binds JavaScript numbers as REAL, so the division is made integer by casting them.
+ */
+export const ACTIVITY = `
+SELECT (created_at_ms - CAST(@fromMs AS INTEGER)) / CAST(@bucketMs AS INTEGER) AS bucket, 'started' AS kind, COUNT(*) AS count
+  FROM saga_instances WHERE created_at_ms >= @fromMs AND created_at_ms < @toMs GROUP BY bucket
+UNION ALL
+SELECT (ended_at_ms - CAST(@fromMs AS INTEGER)) / CAST(@bucketMs AS INTEGER) AS bucket, status AS kind, COUNT(*) AS count
+  FROM saga_instances WHERE ended_at_ms >= @fromMs AND ended_at_ms < @toMs GROUP BY bucket, status`;
+
 /** Which filters a list query uses; each present one adds a fixed fragment and its parameters. */
 export interface ListFilters {
   statuses: boolean;

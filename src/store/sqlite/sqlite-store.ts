@@ -7,8 +7,10 @@ import { InvalidArgumentError, SagaflowError, StoreUnavailableError } from "../.
 import { checkDefinitionKey, checkDefinitionToSave, refusedSave } from "../definition-checks.js";
 import { compareIds, encodeListCursor } from "../list-cursor.js";
 import { rejectedWriteEntry } from "../rejected-write.js";
-import { checkClaimRequest, checkCommitInboxSeq, checkCommitStateId, checkListQuery, zeroCounts } from "../request-checks.js";
+import { checkActivityQuery, checkClaimRequest, checkCommitInboxSeq, checkCommitStateId, checkListQuery, fillActivity, zeroCounts } from "../request-checks.js";
 import type {
+  ActivityBucket,
+  ActivityQuery,
   ClaimedInstance,
   ClaimRequest,
   CommitOutcome,
@@ -44,6 +46,7 @@ import {
   type HistoryRow,
   type InboxRow,
   type InstanceRow,
+  type ActivityRow,
   type StatusCountRow,
 } from "../stored-rows.js";
 import { StatementRunner } from "./statement-runner.js";
@@ -186,6 +189,14 @@ export class SqliteStore implements SagaStore {
         if (isSagaStatus(row.status)) counts[row.status] = row.count;
       }
       return counts;
+    });
+  }
+
+  activity(query: ActivityQuery): Promise<ActivityBucket[]> {
+    return this.#call(() => {
+      const { buckets } = checkActivityQuery(query);
+      const { fromMs, toMs, bucketMs } = query;
+      return fillActivity(buckets, this.#sql.all<ActivityRow>(q.ACTIVITY, { fromMs, toMs, bucketMs }));
     });
   }
 
