@@ -373,7 +373,7 @@ describe("GET /api/v1/stats", () => {
 
     const response = await app.inject({ method: "GET", url: "/api/v1/stats" });
     expect(response.statusCode, response.body).toBe(200);
-    const body = json<{ counts: Record<string, number>; activity: { fromMs: number; toMs: number; bucketMs: number; buckets: Array<Record<string, number>> } }>(response);
+    const body = json<{ counts: Record<string, number>; activity: { fromMs: number; toMs: number; bucketMs: number; buckets: Array<{ started: number; completed: number; compensated: number; failed: number }> } }>(response);
     expect(body.counts).toEqual({ running: 1, compensating: 0, completed: 1, compensated: 1, failed: 0 });
     const { activity } = body;
     expect(activity.bucketMs).toBe(60_000);
@@ -381,7 +381,10 @@ describe("GET /api/v1/stats", () => {
     expect(activity.toMs - activity.fromMs).toBe(3_600_000);
     expect(activity.toMs % 60_000).toBe(0);
     expect(activity.toMs).toBeGreaterThan(Date.now() - 1000);
-    const totals = activity.buckets.reduce((sum, b) => ({ started: sum.started + (b.started ?? 0), completed: sum.completed + (b.completed ?? 0), compensated: sum.compensated + (b.compensated ?? 0), failed: sum.failed + (b.failed ?? 0) }), { started: 0, completed: 0, compensated: 0, failed: 0 });
+    const totals = activity.buckets.reduce(
+      (sum, b) => ({ started: sum.started + b.started, completed: sum.completed + b.completed, compensated: sum.compensated + b.compensated, failed: sum.failed + b.failed }),
+      { started: 0, completed: 0, compensated: 0, failed: 0 },
+    );
     expect(totals).toEqual({ started: 3, completed: 1, compensated: 1, failed: 0 });
 
     const fine = json<{ activity: { buckets: unknown[]; bucketMs: number } }>(await app.inject({ method: "GET", url: "/api/v1/stats?windowMs=600000&bucketMs=10000" }));
