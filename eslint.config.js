@@ -8,7 +8,7 @@ const pureLayers = ["src/domain/**", "src/dsl/**", "src/engine/**"];
 const ioModules = ["node:*", "fs", "path", "os", "child_process", "better-sqlite3", "pino", "commander", "picocolors", "cli-progress"];
 
 export default defineConfig(
-  { ignores: ["dist/**", "node_modules/**", "bench/results/**", "test-results/**", ".tmp/**"] },
+  { ignores: ["dist/**", "dashboard/dist/**", "node_modules/**", "bench/results/**", "test-results/**", ".tmp/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -43,6 +43,11 @@ describe("npm start (the order example over HTTP, every part its own process)", 
     expect(shipping.orders.filter((o) => o.status !== "none")).toMatchObject([{ orderId: "order-123", status: "created", bookings: 1 }]);
     expect(lines.join("\n")).toMatch(/order-123: completed/);
     expect(lines.join("\n")).toMatch(/fail-inventory: compensated/);
+    // The dashboard is served at the server's root, and each saga's line links to its page there.
+    expect(running.dashboard).toBe(`${running.api.replace(/\/api\/v1$/, "")}/`);
+    expect(lines.join("\n")).toContain(`dashboard    ${running.dashboard}`);
+    expect(lines.join("\n")).toContain(`${running.dashboard}#/sagas/${refused?.id ?? ""}`);
+    expect((await fetch(running.dashboard)).headers.get("content-type")).toContain("text/html");
 
     // The same orders again (same idempotency keys): the API answers with the sagas it has, and nothing is booked twice.
     const again = await fetch(`${running.api}/sagas`, {

@@ -1,0 +1,155 @@
+import { Fragment } from "react";
+import { listDefinitions, type Definition, type RetryPolicy, type StepDefinition } from "./api";
+import { ErrorNotice } from "./ErrorNotice";
+import { formatDuration, plural } from "./format";
+import { usePolling } from "./usePolling";
+
+export function Definitions() {
+  // Definitions change rarely (a PUT, a deploy); a slow poll keeps the page honest without reloads.
+  const definitions = usePolling((signal) => listDefinitions(signal), 30_000, []);
+  return (
+    <>
+      <h1>Definitions</h1>
+      <p className="muted">Each saga runs its steps left to right; when one fails for good, the compensations beneath the completed steps run right to left.</p>
+      <ul className="legend definitions-legend" aria-label="Legend">
+        <li>
+          <span className="tag tag-pivot">pivot</span> once it succeeds the saga only rolls forward
+        </li>
+        <li>
+          <span className="tag tag-wait">waits for answer</span> no action of its own: completed or failed from outside
+        </li>
+        <li>
+          <span className="swatch swatch-compensation" aria-hidden="true" /> compensation (undo)
+        </li>
+      </ul>
+      {definitions.error !== undefined && <ErrorNotice error={definitions.error} what="Definitions" />}
+      {definitions.data === undefined ? (
+        definitions.loading && <p className="muted">Loading…</p>
+      ) : definitions.data.length === 0 ? (
+        <p className="empty">This server runs no definitions.</p>
+      ) : (
+        definitions.data.map((definition) => <DefinitionDiagram key={`${definition.name}@${definition.version}`} definition={definition} />)
+      )}
+    </>
+  );
+}
+
+function DefinitionDiagram({ definition }: { definition: Definition }) {
+  const id = `${definition.name}@${definition.version}`;
+  const headingId = `def-${id.replace(/[^A-Za-z0-9_-]/g, "_")}`;
+  return (
+    <section className="definition" data-testid={`definition-${id}`} aria-labelledby={headingId}>
+      <h2 id={headingId}>
+        {definition.name} <span className="version">version {definition.version}</span>
+      </h2>
+      <p className="muted small">
+        {plural(definition.steps.length, "step")}
+        {definition.maxRecoveries !== undefined && ` · parked as failed after ${plural(definition.maxRecoveries, "recovery", "recoveries")} of attempts in doubt`}
+        {" · "}
+        <a href={`#/sagas?definition=${encodeURIComponent(definition.name)}`}>its sagas</a>
+      </p>
+      {/* Focusable so a keyboard can scroll a long saga sideways. */}
+      <div className="diagram-scroll" tabIndex={0} role="group" aria-label={`Steps of ${id}`}>
+        <ol className="diagram" style={{ gridTemplateColumns: `repeat(${definition.steps.length}, minmax(190px, 240px))` }}>
+          {definition.steps.map((step, i) => (
+            <Fragment key={step.name}>
+              <li className="diagram-step" style={{ gridColumn: i + 1, gridRow: 1 }} data-testid={`step-${step.name}`}>
+                <ActionBox step={step} index={i} last={i === definition.steps.length - 1} />
+              </li>
+              <li className="diagram-compensation" style={{ gridColumn: i + 1, gridRow: 2 }} aria-label={`Compensation of ${step.name}`}>
+                <CompensationBox step={step} first={i === 0} />
+              </li>
+            </Fragment>
+          ))}
+        </ol>
+      </div>
+    </section>
+  );
+}
+
+function ActionBox({ step, index, last }: { step: StepDefinition; index: number; last: boolean }) {
+  return (
+    <div className="step-cell">
+      <div className={`box action-box${step.pivot ? " pivot" : ""}${step.wait === true ? " wait" : ""}`}>
+        <div className="box-title">
+          <span className="step-index">{index + 1}</span>
+          <strong>{step.name}</strong>
+        </div>
+        <div className="tags">
+          {step.pivot && (
+            <span className="tag tag-pivot" data-testid="step-pivot" title="Once this step succeeds the saga only rolls forward">
+              pivot
+            </span>
+          )}
+          {step.wait === true && (
+            <span className="tag tag-wait" data-testid="step-wait" title="No action of its own: waits for an outside answer (complete or fail)">
+              waits for answer
+            </span>
+          )}
+        </div>
+        <Policy retry={step.retry} timeoutMs={step.timeoutMs} wait={step.wait === true} />
+      </div>
+      {!last && <Arrow direction="right" label="then" />}
+    </div>
+  );
+}
+
+function CompensationBox({ step, first }: { step: StepDefinition; first: boolean }) {
+  return (
+    <div className="step-cell">
+      {!first && <Arrow direction="left" label="then undo" />}
+      {step.hasCompensation ? (
+        <div className="box compensation-box" data-testid={`compensation-${step.name}`}>
+          <div className="box-title">
+            <span aria-hidden="true">↶</span> <strong>undo {step.name}</strong>
+          </div>
+          {step.compensateOnFailure === true && <p className="small">Also runs when the action failed: it may have taken effect.</p>}
+          <Policy retry={step.compensationRetry} timeoutMs={step.compensationTimeoutMs} wait={false} />
+        </div>
+      ) : (
+        <div className="box no-compensation" data-testid={`compensation-${step.name}`}>
+          no compensation
+        </div>
+      )}
+    </div>
+  );
+}
+
+function Policy({ retry, timeoutMs, wait }: { retry: Partial<RetryPolicy> | undefined; timeoutMs: number | undefined; wait: boolean }) {
+  return (
+    <dl className="policy">
+      <dt>Retry</dt>
+      <dd>{describeRetry(retry)}</dd>
+      <dt>{wait ? "Waits" : "Timeout"}</dt>
+      <dd>{timeoutMs === undefined || timeoutMs === 0 ? (wait ? "forever" : "none") : `${formatDuration(timeoutMs)} per attempt`}</dd>
+      {retry?.terminalErrors !== undefined && retry.terminalErrors.length > 0 && (
+        <>
+          <dt>Fails at once on</dt>
+          <dd className="mono small">{retry.terminalErrors.join(", ")}</dd>
+        </>
+      )}
+    </dl>
+  );
+}
+
+function describeRetry(retry: Partial<RetryPolicy> | undefined): string {
+  if (retry?.maxAttempts === undefined) return "default policy";
+  if (retry.maxAttempts <= 1) return "1 attempt, no retry";
+  const parts = [`up to ${retry.maxAttempts} attempts`];
+  if (retry.initialDelayMs !== undefined) {
+    let backoff = `backoff ${formatDuration(retry.initialDelayMs)}`;
+    if (retry.multiplier !== undefined && retry.multiplier !== 1) backoff += ` ×${retry.multiplier}`;
+    if (retry.maxDelayMs !== undefined && retry.multiplier !== 1) backoff += ` up to ${formatDuration(retry.maxDelayMs)}`;
+    parts.push(backoff);
+  }
+  if (retry.jitter === "full") parts.push("full jitter");
+  return parts.join(", ");
+}
+
+function Arrow({ direction, label }: { direction: "left" | "right"; label: string }) {
+  return (
+    <svg className={`arrow arrow-${direction}`} width="34" height="16" viewBox="0 0 34 16" role="img" aria-label={label}>
+      {direction === "right" ? <path d="M 2 8 H 28 M 22 3 L 30 8 L 22 13" /> : <path d="M 32 8 H 6 M 12 3 L 4 8 L 12 13" />}
+    </svg>
+  );
+}

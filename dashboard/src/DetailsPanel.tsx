@@ -1,0 +1,74 @@
+import { ErrorChain } from "./ErrorChain";
+import { formatDuration, formatPreciseTime } from "./format";
+import { JsonBlock } from "./JsonBlock";
+import type { Segment } from "./timeline-model";
+
+interface DetailsPanelProps {
+  segment: Segment;
+  originMs: number;
+  nowMs: number;
+  onClose: () => void;
+}
+
+/** Everything one attempt recorded: when it ran, and what it returned or why it failed. */
+export function DetailsPanel({ segment, originMs, nowMs, onClose }: DetailsPanelProps) {
+  const outcome = segment.outcome === "in_doubt" ? "in doubt" : segment.outcome;
+  const end = segment.endMs ?? nowMs;
+  const at = (ms: number) => `+${formatDuration(ms - originMs)} (${formatPreciseTime(ms)})`;
+  return (
+    <section className="details" data-testid="details" aria-labelledby="details-heading">
+      <div className="details-head">
+        <h3 id="details-heading">
+          {segment.step} · {segment.phase} · attempt {segment.attempt}
+        </h3>
+        <button type="button" onClick={onClose} aria-label="Close details">
+          Close
+        </button>
+      </div>
+      <dl className="facts">
+        <dt>Outcome</dt>
+        <dd>
+          <span className={`outcome outcome-${segment.outcome}`} data-testid="details-outcome">
+            {outcome}
+          </span>
+          {segment.timedOut === true && " (timed out)"}
+        </dd>
+        <dt>Started</dt>
+        <dd data-testid="details-started">{at(segment.startMs)}</dd>
+        <dt>Ended</dt>
+        <dd data-testid="details-ended">{segment.endMs === null ? "not yet" : at(segment.endMs)}</dd>
+        <dt>Duration</dt>
+        <dd data-testid="details-duration">
+          {formatDuration(end - segment.startMs)}
+          {segment.endMs === null && " so far"}
+        </dd>
+        {segment.nextAttemptAtMs !== undefined && (
+          <>
+            <dt>Next attempt</dt>
+            <dd>due {at(segment.nextAttemptAtMs)}</dd>
+          </>
+        )}
+        {segment.by !== undefined && (
+          <>
+            <dt>Answered by</dt>
+            <dd>{segment.by}</dd>
+          </>
+        )}
+      </dl>
+      {segment.outcome === "succeeded" && (
+        <>
+          <h4>Output</h4>
+          <JsonBlock value={segment.output} testId="details-output" />
+        </>
+      )}
+      {segment.error !== undefined && (
+        <>
+          <h4>Error</h4>
+          <ErrorChain error={segment.error} />
+        </>
+      )}
+      {segment.outcome === "in_doubt" && <p>The worker running this attempt stopped before recording its outcome; the attempt was run again with the same idempotency key.</p>}
+      {segment.outcome === "running" && <p>Still running (or waiting for an answer).</p>}
+    </section>
+  );
+}

@@ -1,0 +1,45 @@
+import { TERMINAL_STATUSES, type Phase, type SagaState, type SagaStatus, type StopReason } from "./api";
+
+export function isTerminal(status: SagaStatus): boolean {
+  return TERMINAL_STATUSES.includes(status);
+}
+
+/** The step a human would say the saga is "at", with the phase being worked on; null once it ended. */
+export function currentStep(saga: SagaState): { step: string; phase: Phase } | null {
+  if (saga.status === "running") {
+    const busy = saga.steps.find((step) => step.action.status === "running" || step.action.status === "retrying");
+    const next = busy ?? saga.steps.find((step) => step.action.status !== "succeeded");
+    return next === undefined ? null : { step: next.name, phase: "action" };
+  }
+  if (saga.status === "compensating") {
+    const index = saga.compensationOrder.find((i) => {
+      const status = saga.steps[i]?.compensation.status;
+      return status !== "succeeded" && status !== "not_needed";
+    });
+    const step = index === undefined ? undefined : saga.steps[index];
+    return step === undefined ? null : { step: step.name, phase: "compensation" };
+  }
+  return null;
+}
+
+export function currentStepLabel(saga: SagaState): string {
+  const current = currentStep(saga);
+  return current === null ? "—" : `${current.step} (${current.phase})`;
+}
+
+const STOP_REASONS: Record<StopReason, string> = {
+  step_failed: "a step failed",
+  cancelled: "cancelled",
+  recovery_limit: "recovery limit reached",
+  step_failed_after_pivot: "a step failed after the pivot",
+  compensation_failed: "a compensation failed",
+};
+
+export function describeStopReason(reason: string): string {
+  return (STOP_REASONS as Record<string, string | undefined>)[reason] ?? reason.replaceAll("_", " ");
+}
+
+/** How long the saga has run: to its end, or to now while it goes on. */
+export function sagaDurationMs(saga: SagaState, nowMs: number): number {
+  return (saga.endedAtMs ?? nowMs) - saga.createdAtMs;
+}
