@@ -204,6 +204,42 @@ describe.skipIf(chromiumPath === "")("the dashboard in Chromium", () => {
     await page.close();
   }, 90_000);
 
+  it("a failed saga is listed first as needing attention, and retrying it from the page, once its cause is fixed, compensates it", async () => {
+    const api = running?.api ?? "";
+    const payments = running?.services.payments ?? "";
+    // The warehouse refuses this order, and the payment service refuses (423) to release its payment while it is on hold.
+    const order = { ...SEED_ORDERS[1], orderId: "order-held-e2e" } as (typeof SEED_ORDERS)[number];
+    const hold = await fetch(`${payments}/admin/holds`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ orderId: order.orderId, reason: "disputed" }) });
+    expect(hold.status).toBe(201);
+    const started = await fetch(`${api}/sagas`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ definition: "order", input: order }) });
+    const { id } = (await started.json()) as SagaState;
+    await expect.poll(async () => (await sagaNow(id)).status, { timeout: 30_000, interval: 100 }).toBe("failed");
+
+    const { page, problems } = await openPage();
+    await page.goto(running?.dashboard ?? "");
+    await expect.poll(() => page.getByTestId("count-failed").textContent(), { timeout: 15_000 }).toBe("1");
+    const attention = page.getByTestId("attention-item").first();
+    expect(await attention.getAttribute("data-saga-id")).toBe(id);
+    await attention.getByRole("link").first().click();
+    await expect.poll(() => page.getByTestId("saga-status").textContent(), { timeout: 10_000 }).toBe("failed");
+    expect(await page.getByTestId("outstanding").textContent()).toMatch(/ReservePayment/);
+
+    const lifted = await fetch(`${payments}/admin/holds/${order.orderId}`, { method: "DELETE" });
+    expect(lifted.status).toBe(200);
+    await page.getByRole("button", { name: /retry compensations/i }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByRole("textbox").fill("hold lifted by finance");
+    await dialog.getByRole("button", { name: "Confirm" }).click();
+    await expect.poll(() => page.getByTestId("saga-status").textContent(), { timeout: 30_000, interval: 250 }).toBe("compensated");
+
+    const history = (await (await fetch(`${api}/sagas/${id}/history`)).json()) as { items: Array<{ type: string; by?: string; reason?: string }> };
+    expect(history.items.find((entry) => entry.type === "retry_requested")).toMatchObject({ by: "dashboard", reason: "hold lifted by finance" });
+    // The page shows both compensation attempts of the payment: the refused one and the retried one.
+    expect(await page.locator('[data-testid="segment"][data-step="ReservePayment"][data-phase="compensation"]').count()).toBeGreaterThanOrEqual(2);
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 90_000);
+
   it("asks for the server's token and keeps it for the session", async () => {
     const orchestrator = await Orchestrator.create({
       store: createMemoryStore(),
