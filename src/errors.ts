@@ -21,6 +21,7 @@ export const ErrorCode = {
   StepNotWaiting: "STEP_NOT_WAITING",
   DefinitionConflict: "DEFINITION_CONFLICT",
   RetryNotAllowed: "RETRY_NOT_ALLOWED",
+  SagaEnded: "SAGA_ENDED",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -122,6 +123,17 @@ export class RetryNotAllowedError extends SagaflowError {
   constructor(sagaId: string, reason: string) {
     super(ErrorCode.RetryNotAllowed, `saga ${sagaId} cannot be retried: ${reason}`);
     this.sagaId = sagaId;
+  }
+}
+
+/** Something meant for a saga that is still going (an event) reached one that already ended. */
+export class SagaEndedError extends SagaflowError {
+  readonly sagaId: string;
+  readonly status: string;
+  constructor(sagaId: string, status: string, what: string) {
+    super(ErrorCode.SagaEnded, `saga ${sagaId} already ended ${status}; ${what} was not delivered`);
+    this.sagaId = sagaId;
+    this.status = status;
   }
 }
 

@@ -3,7 +3,7 @@
 export { defineSaga, SagaBuilder, DEFAULT_ACTION_RETRY, DEFAULT_COMPENSATION_RETRY, DEFAULT_MAX_RECOVERIES } from "./dsl/index.js";
 export type { SagaDefinition, SagaOptions, StepOptions, WaitStepOptions, StepContext, CompensationContext, RetryOptions } from "./dsl/index.js";
 export { Orchestrator, systemClock, silentLogger, toErrorInfo } from "./runtime/index.js";
-export type { OrchestratorOptions, StartOptions, StartResult, CancelOptions, AnswerOptions, InputOf, TransitionNotice, AttemptInfo, AttemptWrapper, Clock, Logger } from "./runtime/index.js";
+export type { OrchestratorOptions, StartOptions, StartResult, CancelOptions, AnswerOptions, SignalOptions, InputOf, TransitionNotice, AttemptInfo, AttemptWrapper, Clock, Logger } from "./runtime/index.js";
 export { SagaStatus, PhaseStatus, Phase, isTerminal, StopReason } from "./domain/index.js";
 export type { SagaState, StepState, PhaseState, Outstanding, HistoryEntry, StoredHistoryEntry, ErrorInfo, JsonValue, RetryPolicy } from "./domain/index.js";
 export type { SagaStore, ListQuery, ListPage } from "./store/index.js";
@@ -18,6 +18,7 @@ export {
   StepNotFoundError,
   DefinitionConflictError,
   RetryNotAllowedError,
+  SagaEndedError,
   StepNotWaitingError,
   IdempotencyKeyConflictError,
   StoreUnavailableError,

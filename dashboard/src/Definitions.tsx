@@ -81,11 +81,16 @@ function ActionBox({ step, index, last }: { step: StepDefinition; index: number;
               pivot
             </span>
           )}
-          {step.wait === true && (
-            <span className="tag tag-wait" data-testid="step-wait" title="No action of its own: waits for an outside answer (complete or fail)">
-              waits for answer
-            </span>
-          )}
+          {step.wait === true &&
+            (step.event === undefined ? (
+              <span className="tag tag-wait" data-testid="step-wait" title="No action of its own: waits for an outside answer (complete or fail)">
+                waits for answer
+              </span>
+            ) : (
+              <span className="tag tag-wait" data-testid="step-wait" title="No action of its own: answered by this named event (POST …/signals/{name})">
+                waits for event <span className="mono">{step.event}</span>
+              </span>
+            ))}
         </div>
         <Policy retry={step.retry} timeoutMs={step.timeoutMs} wait={step.wait === true} />
       </div>

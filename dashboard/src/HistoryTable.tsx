@@ -67,6 +67,8 @@ function summarize(entry: StoredHistoryEntry, originMs: number): string {
       return `by ${entry.by}: ${entry.reason}`;
     case "retry_requested":
       return `by ${entry.by}: ${entry.reason}; outstanding ${entry.outstanding.map((o) => `${o.step} ${o.phase}`).join(", ")}`;
+    case "signal_received":
+      return `event ${entry.name} from ${entry.by}${entry.id === entry.name ? "" : ` (delivery ${entry.id})`}`;
     case "compensation_started":
       return `${entry.reason.replaceAll("_", " ")}${entry.step === undefined ? "" : ` at ${entry.step}`}; undo ${entry.order.join(" → ") || "nothing"}`;
     case "saga_ended":

@@ -29,6 +29,8 @@ export interface StepDefinition {
   hasCompensation: boolean;
   compensateOnFailure?: boolean;
   wait?: boolean;
+  /** A waiting step answered by this named event. */
+  event?: string;
   retry?: Partial<RetryPolicy>;
   timeoutMs?: number;
   compensationRetry?: Partial<RetryPolicy>;

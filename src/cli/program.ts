@@ -4,6 +4,7 @@ import { demoCommand } from "./commands/demo.js";
 import { listCommand } from "./commands/list.js";
 import { serverCommand } from "./commands/server.js";
 import { showCommand } from "./commands/show.js";
+import { signalCommand } from "./commands/signal.js";
 import { workerCommand } from "./commands/worker.js";
 import { describeFailure } from "./errors.js";
 
@@ -19,6 +20,7 @@ export function createProgram(): Command {
   program.addCommand(serverCommand());
   program.addCommand(listCommand());
   program.addCommand(showCommand());
+  program.addCommand(signalCommand());
   program.addCommand(benchCommand());
   configureTree(program);
   return program;

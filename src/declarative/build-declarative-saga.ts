@@ -77,7 +77,11 @@ function addStep(builder: Builder, step: StepDocument, action: HttpCallSpec | un
     ...(step.compensateOnFailure === undefined ? {} : { compensateOnFailure: step.compensateOnFailure }),
   };
   if (step.wait !== undefined) {
-    return builder.waitStep(step.name, { ...shared, ...(step.wait.timeoutMs === undefined ? {} : { timeoutMs: step.wait.timeoutMs }) });
+    return builder.waitStep(step.name, {
+      ...shared,
+      ...(step.wait.timeoutMs === undefined ? {} : { timeoutMs: step.wait.timeoutMs }),
+      ...(step.wait.event === undefined ? {} : { event: step.wait.event }),
+    });
   }
   if (action === undefined) throw new InvalidDefinitionError(step.name, "action", "is required for a step that does not wait");
   return builder.step(step.name, { ...shared, action: httpAction(action), ...(step.timeoutMs === undefined ? {} : { timeoutMs: step.timeoutMs }) });

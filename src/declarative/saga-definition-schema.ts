@@ -96,6 +96,11 @@ export const SAGA_DEFINITION_SCHEMA = {
       additionalProperties: false,
       properties: {
         timeoutMs: { type: "integer", minimum: 0, maximum: MAX_WAIT_TIMEOUT_MS, description: "How long each attempt waits for an answer; 0 (default) waits forever." },
+        event: {
+          type: "string",
+          pattern: "^[A-Za-z][A-Za-z0-9_.-]{0,127}$",
+          description: "Answered by this named event (POST /api/v1/sagas/{id}/signals/{name}, sagaflow signal) rather than by complete/fail; its data is the step's output.",
+        },
       },
     },
     retry: {

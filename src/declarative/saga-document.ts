@@ -14,7 +14,7 @@ export interface StepDocument {
   readonly name: string;
   readonly action?: CallDocument;
   /** A waiting step (`waitStep`): answered from outside with completeStep/failStep. */
-  readonly wait?: { readonly timeoutMs?: number };
+  readonly wait?: { readonly timeoutMs?: number; readonly event?: string };
   readonly compensation?: CallDocument;
   readonly retry?: RetryOptions;
   readonly timeoutMs?: number;

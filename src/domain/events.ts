@@ -13,7 +13,8 @@ export type SagaEvent =
   | CancelRequestedEvent
   | StepCompletedEvent
   | StepFailedEvent
-  | RetryRequestedEvent;
+  | RetryRequestedEvent
+  | SignalReceivedEvent;
 
 /**
  * A worker took the instance from the store. Any attempt still marked running was started
@@ -85,5 +86,19 @@ export interface StepFailedEvent {
 export interface RetryRequestedEvent {
   type: "retry_requested";
   reason: string;
+  by: string;
+}
+
+/**
+ * A named event from outside (e.g. "manager-approved") with its payload. A step that waits for
+ * that name takes the payload as its output; one that arrives before any step waits for it is
+ * kept until one does. `id` names the delivery: a second delivery with the same id is a
+ * duplicate and changes nothing.
+ */
+export interface SignalReceivedEvent {
+  type: "signal_received";
+  name: string;
+  id: string;
+  payload: JsonValue;
   by: string;
 }

@@ -27,6 +27,7 @@ export type HistoryEntry =
   | { type: "cancel_requested"; atMs: number; reason: string; by: string }
   /** An operator reopened a `failed` saga to try `outstanding` again. */
   | { type: "retry_requested"; atMs: number; reason: string; by: string; outstanding: Outstanding[] }
+  | { type: "signal_received"; atMs: number; name: string; id: string; by: string }
   | { type: "compensation_started"; atMs: number; reason: StopReason; step?: string; order: string[] }
   | { type: "saga_ended"; atMs: number; status: SagaStatus; reason?: StopReason; outstanding?: Outstanding[] }
   /**

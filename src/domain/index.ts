@@ -4,7 +4,7 @@ export type { ErrorInfo } from "./error-info.js";
 export type { RetryPolicy } from "./retry-policy.js";
 export type { SagaPlan, StepPlan } from "./plan.js";
 export { StopReason } from "./state.js";
-export type { SagaState, StepState, PhaseState, Outstanding } from "./state.js";
+export type { SagaState, StepState, PhaseState, Outstanding, ReceivedSignal } from "./state.js";
 export type {
   SagaEvent,
   ClaimedEvent,
@@ -15,6 +15,7 @@ export type {
   StepCompletedEvent,
   StepFailedEvent,
   RetryRequestedEvent,
+  SignalReceivedEvent,
 } from "./events.js";
 export type { SagaCommand, RunPhaseCommand } from "./commands.js";
 export { idempotencyKeyFor } from "./commands.js";

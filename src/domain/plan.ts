@@ -32,4 +32,6 @@ export interface StepPlan {
    * (`Orchestrator.completeStep`, the HTTP API), for at most `timeoutMs` per attempt (0: forever).
    */
   readonly wait?: boolean;
+  /** A waiting step that is answered by the named event (`SignalReceivedEvent`) rather than by `completeStep`. */
+  readonly event?: string;
 }

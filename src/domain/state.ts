@@ -65,10 +65,23 @@ export interface SagaState {
   stop?: { reason: StopReason; step?: string; error?: ErrorInfo; atMs: number };
   /** Set when the saga ended `failed`: what an operator still has to see to. */
   outstanding?: Outstanding[];
+  /** Named events delivered to this saga (see `SignalReceivedEvent`), oldest first; absent until the first. */
+  signals?: ReceivedSignal[];
   recoveries: number;
   /** When the engine next wants to look at this instance; null when it waits for nothing (terminal). */
   wakeAtMs: number | null;
   createdAtMs: number;
   updatedAtMs: number;
   endedAtMs?: number;
+}
+
+/** A named event the saga received: kept, so it is taken once and a duplicate is known as one. */
+export interface ReceivedSignal {
+  id: string;
+  name: string;
+  payload: JsonValue;
+  by: string;
+  atMs: number;
+  /** The step that took it as its output; absent while no step has waited for it yet. */
+  consumedBy?: string;
 }

@@ -58,6 +58,12 @@ export interface WaitStepOptions<Input, Outputs, Output> {
    * retried (waiting again) under `retry`, then compensated if it had a compensation.
    */
   timeoutMs?: number;
+  /**
+   * Answered by the named event (`Orchestrator.signal`, `POST …/signals/{name}`, `sagaflow
+   * signal`) instead of `completeStep`: its payload becomes the step's output. An event that
+   * arrives before the saga reaches the step is kept and taken when it does.
+   */
+  event?: string;
   /** Undoes whatever the answer stood for (e.g. withdraw an approval request). */
   compensate?: (ctx: CompensationContext<Input, Outputs, Output>) => unknown;
   /** Default: one attempt (an outside answer is not retried unless asked for). */
@@ -177,10 +183,13 @@ export class SagaBuilder<Input, Outputs extends Record<string, unknown>> {
       throw new InvalidDefinitionError(this.#options.name, field, `options must be an object, got ${describe(options)}`);
     }
     if ("action" in options) throw new InvalidDefinitionError(this.#options.name, `${field}.action`, "is not an option of a waiting step: its answer comes from outside");
-    const built = this.step<Name, Output>(name, { ...options, retry: options.retry ?? { maxAttempts: 1 }, action: waitingAction(name) });
+    const { event, ...stepOptions } = options;
+    const eventName = event === undefined ? undefined : requireName(this.#options.name, `${field}.event`, event);
+    const built = this.step<Name, Output>(name, { ...stepOptions, retry: options.retry ?? { maxAttempts: 1 }, action: waitingAction(name) });
     const steps = built.#steps;
     const last = steps[steps.length - 1] as StepRuntime;
-    const runtime: StepRuntime = Object.freeze({ ...last, plan: Object.freeze({ ...last.plan, wait: true }) });
+    const plan: StepPlan = eventName === undefined ? { ...last.plan, wait: true } : { ...last.plan, wait: true, event: eventName };
+    const runtime: StepRuntime = Object.freeze({ ...last, plan: Object.freeze(plan) });
     return new SagaBuilder(this.#options, [...steps.slice(0, -1), runtime]);
   }
 

@@ -1,6 +1,6 @@
 import { idempotencyKeyFor, type SagaCommand } from "../domain/commands.js";
 import type { ErrorInfo } from "../domain/error-info.js";
-import type { PhaseFailedEvent, PhaseSucceededEvent, SagaEvent, StepCompletedEvent, StepFailedEvent } from "../domain/events.js";
+import type { PhaseFailedEvent, PhaseSucceededEvent, SagaEvent, SignalReceivedEvent, StepCompletedEvent, StepFailedEvent } from "../domain/events.js";
 import type { HistoryEntry } from "../domain/history.js";
 import type { SagaPlan } from "../domain/plan.js";
 import type { Outstanding, PhaseState, SagaState, StepState, StopReason } from "../domain/state.js";
@@ -76,6 +76,9 @@ export function decide(plan: SagaPlan, state: SagaState, event: SagaEvent, nowMs
       break;
     case "retry_requested":
       ignored = applyRetry(d, event.reason, event.by);
+      break;
+    case "signal_received":
+      ignored = applySignal(d, event);
       break;
   }
   if (ignored !== undefined) return ignore(state, ignored);
@@ -331,6 +334,33 @@ function applyAnswer(d: Draft, event: StepCompletedEvent | StepFailedEvent): str
   );
 }
 
+/**
+ * Keeps a named event, once per delivery id, and answers the step waiting for it now, if any;
+ * otherwise it waits in the state for the first step that waits for its name (`startAttempt`).
+ */
+function applySignal(d: Draft, event: SignalReceivedEvent): string | undefined {
+  const kept = d.s.signals ?? [];
+  if (kept.some((signal) => signal.id === event.id)) return `duplicate signal ${event.name} (delivery ${event.id})`;
+  d.s.signals = [...kept, { id: event.id, name: event.name, payload: event.payload, by: event.by, atMs: d.now }];
+  d.history.push({ type: "signal_received", atMs: d.now, name: event.name, id: event.id, by: event.by });
+  const waiting = d.s.steps.findIndex((step, index) => d.plan.steps[index]?.event === event.name && step.action.status === "running");
+  const step = d.s.steps[waiting];
+  if (step !== undefined) consumeSignal(d, waiting, step.name, step.action.attempt);
+  return undefined;
+}
+
+/** The oldest kept, untaken event the step waits for becomes the output of its running attempt. */
+function consumeSignal(d: Draft, index: number, stepName: string, attempt: number): boolean {
+  const name = d.plan.steps[index]?.event;
+  const signals = d.s.signals;
+  const at = name === undefined || signals === undefined ? -1 : signals.findIndex((signal) => signal.name === name && signal.consumedBy === undefined);
+  const signal = signals?.[at];
+  if (signals === undefined || signal === undefined) return false;
+  d.s.signals = signals.map((kept, i) => (i === at ? { ...kept, consumedBy: stepName } : kept));
+  applySuccess(d, { type: "action_succeeded", step: stepName, attempt, output: signal.payload }, signal.by);
+  return true;
+}
+
 /** Fails the attempts of waiting steps whose deadline passed, under their retry policy. */
 function expireWaits(d: Draft): void {
   d.s.steps.forEach((step, index) => {
@@ -367,6 +397,8 @@ function advance(d: Draft): void {
         return;
       }
       scheduleOrStart(d, index, "action");
+      // A step that waits for an event already received took it as it started: go on at once.
+      if (s.steps[index]?.action.status === "succeeded") advance(d);
       return;
     }
   }
@@ -406,7 +438,8 @@ function startAttempt(d: Draft, index: number, phase: Phase): void {
   d.history.push({ type: "attempt_started", atMs: d.now, step: stepName, phase, attempt: p.attempt });
   if (phase === "action" && stepPlan.wait === true) {
     // Nothing to run: the saga waits, holding no worker, until an answer is delivered or the
-    // deadline's wake-up expires the attempt.
+    // deadline's wake-up expires the attempt; an event that arrived before is the answer now.
+    if (stepPlan.event !== undefined && consumeSignal(d, index, stepName, p.attempt)) return;
     if (stepPlan.timeoutMs > 0) p.deadlineAtMs = d.now + stepPlan.timeoutMs;
     d.s.wakeAtMs = p.deadlineAtMs ?? null;
     return;

@@ -6,3 +6,5 @@ export type { Clock } from "./clock.js";
 export { silentLogger } from "./logger.js";
 export type { Logger } from "./logger.js";
 export { toErrorInfo } from "./normalize-error.js";
+export { deliverSignal } from "./signal.js";
+export type { SignalOptions } from "./signal.js";

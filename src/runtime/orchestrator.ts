@@ -19,6 +19,7 @@ import {
   StepNotWaitingError,
   UnknownDefinitionError,
 } from "../errors.js";
+import { deliverSignal, type SignalOptions } from "./signal.js";
 import { definitionKey, type InboxPayload, type ListPage, type ListQuery, type SagaStore } from "../store/saga-store.js";
 import type { ErrorInfo } from "../domain/error-info.js";
 import { systemClock, type Clock } from "./clock.js";
@@ -268,6 +269,22 @@ export class Orchestrator {
     const attempt = await this.#waitingAttempt(sagaId, step);
     const info: ErrorInfo = { name: error.name ?? "StepFailedError", message: error.message, ...(error.code === undefined ? {} : { code: error.code }) };
     await this.#deliverAnswer(sagaId, step, { type: "step_failed", step, attempt, error: info, retryable: options.retryable ?? false, by: options.by ?? "api" });
+  }
+
+  /**
+   * Delivers a named event (e.g. "manager-approved") with its payload to a saga. A step waiting
+   * for that name (`waitStep(name, { event })`) takes the payload as its output and the saga goes
+   * on; an event that arrives before the saga waits for it is kept, durably, until it does. A
+   * delivery whose id the saga already received is a duplicate: it changes nothing, and resolves
+   * `{ duplicate: true }` once the saga recorded the first (a saga reads its inbox between steps,
+   * so a duplicate sent while a step runs is delivered, and recorded once all the same). Throws `SagaNotFoundError`, `SagaEndedError` for a saga that ended, and
+   * `InvalidArgumentError` for a name or id that is not a simple name or a payload that is not JSON.
+   */
+  async signal(sagaId: string, name: string, payload: unknown = null, options: SignalOptions = {}): Promise<{ duplicate: boolean }> {
+    this.#assertOpen();
+    const outcome = await deliverSignal(this.store, this.#clock.now(), sagaId, name, payload, options);
+    if (!outcome.duplicate) this.#worker?.wake();
+    return outcome;
   }
 
   /**

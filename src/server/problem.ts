@@ -33,6 +33,7 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.StepNotWaiting]: 409,
   [ErrorCode.DefinitionConflict]: 409,
   [ErrorCode.RetryNotAllowed]: 409,
+  [ErrorCode.SagaEnded]: 409,
   [ErrorCode.InvalidDefinition]: 400,
   [ErrorCode.IdempotencyKeyConflict]: 409,
   [ErrorCode.StoreUnavailable]: 503,

@@ -63,6 +63,16 @@ export const sagaSchema = {
     cancel: { type: "object", properties: { reason: { type: "string" }, by: { type: "string" }, atMs: { type: "integer" } }, additionalProperties: true },
     stop: { type: "object", properties: { reason: { type: "string" }, step: { type: "string" }, error: errorInfo, atMs: { type: "integer" } }, additionalProperties: true },
     outstanding: { type: "array", items: { type: "object", properties: { step: { type: "string" }, phase: { type: "string" } }, additionalProperties: true } },
+    signals: {
+      type: "array",
+      description: "named events the saga received, oldest first; consumedBy names the step that took one",
+      items: {
+        type: "object",
+        required: ["id", "name", "payload", "by", "atMs"],
+        properties: { id: { type: "string" }, name: { type: "string" }, payload: jsonValue, by: { type: "string" }, atMs: { type: "integer" }, consumedBy: { type: "string" } },
+        additionalProperties: true,
+      },
+    },
     recoveries: { type: "integer" },
     wakeAtMs: { type: ["integer", "null"] },
     createdAtMs: { type: "integer" },
@@ -146,6 +156,7 @@ export const definitionSchema = {
           hasCompensation: { type: "boolean" },
           compensateOnFailure: { type: "boolean" },
           wait: { type: "boolean", description: "the step waits for an outside answer (complete/fail) instead of running an action" },
+          event: { type: "string", description: "a waiting step answered by this named event (POST …/signals/{name})" },
           retry: retryPolicy,
           timeoutMs: { type: "integer", description: "per attempt; 0: none" },
           compensationRetry: retryPolicy,
@@ -277,6 +288,26 @@ export const completeBody = {
   properties: {
     output: { ...jsonValue, description: "the step's output, seen by later steps and its compensation. Default null" },
     by: { type: "string", minLength: 1, maxLength: 200, description: "who answered, recorded in the history. Default \"http-api\"" },
+  },
+  additionalProperties: false,
+} as const;
+
+export const signalParams = {
+  type: "object",
+  required: ["id", "name"],
+  properties: {
+    id: { type: "string", pattern: SAGA_ID_PATTERN, description: "the saga's id" },
+    name: { type: "string", pattern: "^[A-Za-z][A-Za-z0-9_.-]{0,127}$", description: "the event's name, e.g. manager-approved" },
+  },
+  additionalProperties: false,
+} as const;
+
+export const signalBody = {
+  type: ["object", "null"],
+  properties: {
+    data: { ...jsonValue, description: "the event's payload: the output of the step that waits for it. Default null" },
+    id: { type: "string", minLength: 1, maxLength: 256, description: "names this delivery; the same id again is a duplicate, recorded once. Default the event's name" },
+    by: { type: "string", minLength: 1, maxLength: 200, description: "who sent it, recorded in the history. Default \"http-api\"" },
   },
   additionalProperties: false,
 } as const;

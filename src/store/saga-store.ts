@@ -1,4 +1,4 @@
-import type { CancelRequestedEvent, RetryRequestedEvent, StepCompletedEvent, StepFailedEvent } from "../domain/events.js";
+import type { CancelRequestedEvent, RetryRequestedEvent, SignalReceivedEvent, StepCompletedEvent, StepFailedEvent } from "../domain/events.js";
 import type { HistoryEntry, StoredHistoryEntry } from "../domain/history.js";
 import type { JsonValue } from "../domain/json.js";
 import type { SagaState } from "../domain/state.js";
@@ -251,7 +251,7 @@ export interface ClaimedInstance {
  * What can be delivered to a saga from outside: a cancel, the answer to a waiting step, or an
  * operator's retry, the one message a `failed` saga still takes (it reopens it).
  */
-export type InboxPayload = CancelRequestedEvent | StepCompletedEvent | StepFailedEvent | RetryRequestedEvent;
+export type InboxPayload = CancelRequestedEvent | StepCompletedEvent | StepFailedEvent | RetryRequestedEvent | SignalReceivedEvent;
 
 export interface InboxMessage {
   seq: number;

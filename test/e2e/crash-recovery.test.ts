@@ -63,7 +63,11 @@ describe("crash recovery through the CLI", () => {
       if (child.exitCode !== null) break;
       child.kill("SIGKILL");
       const result = await exited;
-      expect(result.signal).toBe("SIGKILL");
+      if (result.signal !== "SIGKILL") {
+        // It finished all its orders and exited in the moment between the check above and the kill.
+        expect(result.code, result.stderr).toBe(0);
+        break;
+      }
       kills.push(`round ${round}: killed ${delayMs} ms after work began`);
     }
     expect(kills.length, kills.join("\n")).toBeGreaterThanOrEqual(MIN_KILLS);

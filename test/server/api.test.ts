@@ -64,6 +64,11 @@ const approval = defineSaga<{ amount: number }>({ name: "approval", version: 1 }
   .waitStep("approve")
   .build();
 
+const approvedTrip = defineSaga<null>({ name: "approved-trip", version: 1 })
+  .step("book", { action: () => ({ ref: "B1" }) })
+  .waitStep("approval", { event: "manager-approved" })
+  .build();
+
 /** Whether the refund participant refuses for good; an operator "fixes" it between tests' steps. */
 const refund = { broken: true, calls: 0 };
 const refundable = defineSaga<null>({ name: "refundable", version: 1 })
@@ -84,7 +89,7 @@ const refundable = defineSaga<null>({ name: "refundable", version: 1 })
 let current: { app: FastifyInstance; orchestrator: Orchestrator } | undefined;
 
 async function serve(options: Partial<ServerOptions> = {}): Promise<{ app: FastifyInstance; orchestrator: Orchestrator }> {
-  const orchestrator = await Orchestrator.create({ store: createMemoryStore(), definitions: [trip, tripV2, plain, approval, refundable], workerId: "api-test" });
+  const orchestrator = await Orchestrator.create({ store: createMemoryStore(), definitions: [trip, tripV2, plain, approval, refundable, approvedTrip], workerId: "api-test" });
   const app = await createServer({ orchestrator, ...options });
   current = { app, orchestrator };
   return current;
@@ -337,6 +342,37 @@ describe("POST /api/v1/sagas/{id}/steps/{step}/complete and /fail", () => {
   });
 });
 
+describe("POST /api/v1/sagas/{id}/signals/{name}", () => {
+  it("delivers a named event (202) that the waiting step takes as its output; the same delivery again is a duplicate (200)", async () => {
+    const { app, orchestrator } = await serve();
+    await start(app, { definition: "approved-trip", input: null, id: "at-1" });
+    await expect.poll(async () => (await orchestrator.get("at-1")).steps[1]?.action.status).toBe("running");
+    const sent = await app.inject({ method: "POST", url: "/api/v1/sagas/at-1/signals/manager-approved", payload: { data: { approver: "ana" }, by: "ops:ana" } });
+    expect(sent.statusCode, sent.body).toBe(202);
+    const final = await orchestrator.waitFor("at-1");
+    expect(final.steps[1]?.output).toEqual({ approver: "ana" });
+    expect(final.signals).toEqual([expect.objectContaining({ name: "manager-approved", by: "ops:ana", consumedBy: "approval" })]);
+    const again = await app.inject({ method: "POST", url: "/api/v1/sagas/at-1/signals/manager-approved", payload: { data: { approver: "bo" } } });
+    expect(again.statusCode, again.body).toBe(200);
+    expect(json<SagaState>(again).signals).toHaveLength(1);
+  });
+
+  it("keeps an event sent before the saga waits for it; 409 once the saga ended, 404 for an unknown saga, 400 for a bad name or body", async () => {
+    const { app, orchestrator } = await serve();
+    await start(app, { definition: "trip", version: 1, input: { trip: "w", waitInCharge: true }, id: "early" });
+    const early = await app.inject({ method: "POST", url: "/api/v1/sagas/early/signals/news", payload: {} });
+    expect(early.statusCode, early.body).toBe(202);
+    gate.current.open();
+    const ended = await orchestrator.waitFor("early");
+    expect(ended.signals).toEqual([expect.objectContaining({ name: "news", id: "news", payload: null, by: "http-api" })]);
+    expectProblem(await app.inject({ method: "POST", url: "/api/v1/sagas/early/signals/other", payload: {} }), 409, "SAGA_ENDED");
+    expectProblem(await app.inject({ method: "POST", url: "/api/v1/sagas/nobody/signals/news", payload: {} }), 404, "SAGA_NOT_FOUND");
+    expectProblem(await app.inject({ method: "POST", url: "/api/v1/sagas/early/signals/1bad", payload: {} }), 400, "VALIDATION_FAILED", "params.name");
+    expectProblem(await app.inject({ method: "POST", url: "/api/v1/sagas/early/signals/news", payload: { payload: 1 } }), 400, "VALIDATION_FAILED", "body.payload");
+    expectProblem(await app.inject({ method: "POST", url: "/api/v1/sagas/early/signals/news", payload: { id: "" } }), 400, "VALIDATION_FAILED", "body.id");
+  });
+});
+
 describe("POST /api/v1/sagas/{id}/retry", () => {
   it("reopens a failed saga once its cause is fixed (202): the failed compensation runs again and the saga ends compensated", async () => {
     const { app, orchestrator } = await serve();
@@ -409,7 +445,8 @@ describe("GET /api/v1/definitions", () => {
     const response = await app.inject({ method: "GET", url: "/api/v1/definitions" });
     expect(response.statusCode).toBe(200);
     const items = json<{ items: { name: string; version: number; steps: { name: string; hasCompensation: boolean; retry: { maxAttempts: number } }[] }[] }>(response).items;
-    expect(items.map((d) => `${d.name}@${d.version}`)).toEqual(["approval@1", "plain@1", "refundable@1", "trip@1", "trip@2"]);
+    expect(items.map((d) => `${d.name}@${d.version}`)).toEqual(["approval@1", "approved-trip@1", "plain@1", "refundable@1", "trip@1", "trip@2"]);
+    expect(items.find((d) => d.name === "approved-trip")?.steps[1]).toMatchObject({ name: "approval", wait: true, event: "manager-approved" });
     expect(items.find((d) => d.name === "approval")?.steps.map((s) => (s as { wait?: boolean }).wait)).toEqual([false, true]);
     expect(items.find((d) => d.name === "trip" && d.version === 1)?.steps).toMatchObject([
       { name: "reserve", hasCompensation: true },

@@ -93,6 +93,8 @@ function describeEntry(entry: StoredHistoryEntry): string {
       return `cancel requested by ${entry.by}: ${entry.reason}`;
     case "retry_requested":
       return `retry requested by ${entry.by}: ${entry.reason} (${entry.outstanding.map((o) => `${o.step} ${o.phase}`).join(", ")})`;
+    case "signal_received":
+      return `event ${entry.name} received from ${entry.by} (delivery ${entry.id})`;
     case "compensation_started":
       return `compensation started (${entry.reason}${entry.step === undefined ? "" : ` at ${entry.step}`}): ${entry.order.join(" → ") || "nothing to undo"}`;
     case "saga_ended":

@@ -30,6 +30,7 @@ export const definitionRoutes: FastifyPluginCallback<{ orchestrator: Orchestrato
             hasCompensation: step.hasCompensation,
             compensateOnFailure: step.compensateOnFailure,
             wait: step.wait === true,
+            ...(step.event === undefined ? {} : { event: step.event }),
             retry: step.retry,
             timeoutMs: step.timeoutMs,
             compensationRetry: step.compensationRetry,

@@ -5,7 +5,7 @@ import { definitionKey } from "../../store/saga-store.js";
 import type { Orchestrator } from "../../runtime/orchestrator.js";
 import { decodeListCursor } from "../../store/list-cursor.js";
 import { problem, sendProblem } from "../problem.js";
-import { cancelBody, completeBody, failBody, historyPage, listQuery, problems, ref, sagaIdParams, sagaPage, startBody, stepParams } from "../schemas.js";
+import { cancelBody, completeBody, failBody, historyPage, listQuery, problems, ref, sagaIdParams, sagaPage, signalBody, signalParams, startBody, stepParams } from "../schemas.js";
 
 interface StartBody {
   definition: string;
@@ -195,6 +195,32 @@ export const sagaRoutes: FastifyPluginCallback<{ orchestrator: Orchestrator }> =
       const { id, step } = request.params;
       await orchestrator.completeStep(id, step, request.body?.output ?? null, { by: request.body?.by ?? "http-api" });
       return reply.code(202).send(await orchestrator.get(id));
+    },
+  );
+
+  app.post<{ Params: { id: string; name: string }; Body: { data?: unknown; id?: string; by?: string } | null }>(
+    "/sagas/:id/signals/:name",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "Send a named event",
+        description:
+          "Delivers a named event (e.g. manager-approved) and its payload to a saga. A step waiting for it takes the payload as its output; " +
+          "an event that arrives before the saga waits for it is kept until it does. A delivery with an id the saga already recorded is a duplicate: 200, nothing changes. 409 once the saga ended.",
+        params: signalParams,
+        body: signalBody,
+        response: {
+          202: { ...ref("Saga"), description: "the event is delivered; the saga as it is now" },
+          200: { ...ref("Saga"), description: "a duplicate of a delivery the saga already recorded: nothing changed" },
+          ...problems(400, 401, 404, 409, 413, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { id, name } = request.params;
+      const body = request.body;
+      const { duplicate } = await orchestrator.signal(id, name, body?.data ?? null, { by: body?.by ?? "http-api", ...(body?.id === undefined ? {} : { id: body.id }) });
+      return reply.code(duplicate ? 200 : 202).send(await orchestrator.get(id));
     },
   );
 

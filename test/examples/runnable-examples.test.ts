@@ -1,0 +1,23 @@
+// The runnable examples the docs point to (examples/*/): each runs as a reader would run it,
+// and says what the docs say it does.
+import { spawn } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { collect, REPO_ROOT } from "../support/cli-process.js";
+
+function runExample(path: string): ReturnType<typeof collect> {
+  return collect(spawn(process.execPath, ["--import", "tsx", path], { cwd: REPO_ROOT, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] }));
+}
+
+describe("runnable examples", () => {
+  it("examples/events/expense-approval.ts: an event while waiting, an event before waiting, and a duplicate", async () => {
+    const result = await runExample("examples/events/expense-approval.ts");
+    expect(result.code, result.stderr).toBe(0);
+    const lines = result.stdout.trim().split("\n");
+    expect(lines).toHaveLength(5);
+    expect(lines[0]).toMatch(/: waiting for manager-approved$/);
+    expect(lines[1]).toMatch(/: completed, paid \{"paid":12000,"approvedBy":"bo"\}$/);
+    expect(lines[2]).toMatch(/: approved while still booking$/);
+    expect(lines[3]).toMatch(/: completed, paid \{"paid":4500,"approvedBy":"di"\}$/);
+    expect(lines[4]).toBe('duplicate delivery: {"duplicate":true}');
+  });
+});
