@@ -81,6 +81,11 @@ function ActionBox({ step, index, last }: { step: StepDefinition; index: number;
               pivot
             </span>
           )}
+          {step.sleep !== undefined && (
+            <span className="tag tag-wait" data-testid="step-sleep" title="A durable timer: no call of its own, and no worker is held while it sleeps">
+              {step.sleep.kind === "duration" ? `sleeps ${formatDuration(step.sleep.durationMs)}` : "sleeps until a computed time"}
+            </span>
+          )}
           {step.wait === true &&
             (step.event === undefined ? (
               <span className="tag tag-wait" data-testid="step-wait" title="No action of its own: waits for an outside answer (complete or fail)">

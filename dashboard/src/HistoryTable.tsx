@@ -67,6 +67,8 @@ function summarize(entry: StoredHistoryEntry, originMs: number): string {
       return `by ${entry.by}: ${entry.reason}`;
     case "retry_requested":
       return `by ${entry.by}: ${entry.reason}; outstanding ${entry.outstanding.map((o) => `${o.step} ${o.phase}`).join(", ")}`;
+    case "sleep_started":
+      return `sleeps until ${new Date(entry.untilMs).toLocaleString()}`;
     case "signal_received":
       return `event ${entry.name} from ${entry.by}${entry.id === entry.name ? "" : ` (delivery ${entry.id})`}`;
     case "compensation_started":

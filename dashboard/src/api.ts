@@ -31,6 +31,8 @@ export interface StepDefinition {
   wait?: boolean;
   /** A waiting step answered by this named event. */
   event?: string;
+  /** A durable timer: sleeps for a duration from its start, or until a time its definition computes. */
+  sleep?: { kind: "duration"; durationMs: number } | { kind: "until" };
   retry?: Partial<RetryPolicy>;
   timeoutMs?: number;
   compensationRetry?: Partial<RetryPolicy>;

@@ -28,6 +28,7 @@ export type HistoryEntry =
   /** An operator reopened a `failed` saga to try `outstanding` again. */
   | { type: "retry_requested"; atMs: number; reason: string; by: string; outstanding: Outstanding[] }
   | { type: "signal_received"; atMs: number; name: string; id: string; by: string }
+  | { type: "sleep_started"; atMs: number; step: string; attempt: number; untilMs: number }
   | { type: "compensation_started"; atMs: number; reason: StopReason; step?: string; order: string[] }
   | { type: "saga_ended"; atMs: number; status: SagaStatus; reason?: StopReason; outstanding?: Outstanding[] }
   /**

@@ -34,4 +34,10 @@ export interface StepPlan {
   readonly wait?: boolean;
   /** A waiting step that is answered by the named event (`SignalReceivedEvent`) rather than by `completeStep`. */
   readonly event?: string;
+  /**
+   * A durable timer (`sleepStep`): no call of its own, the saga sleeps until the time comes, holding
+   * no worker. `duration`: from when the step starts. `until`: the step's action computes the
+   * time (epoch ms) once, then the saga sleeps until it.
+   */
+  readonly sleep?: { readonly kind: "duration"; readonly durationMs: number } | { readonly kind: "until" };
 }

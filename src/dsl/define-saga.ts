@@ -74,6 +74,21 @@ export interface WaitStepOptions<Input, Outputs, Output> {
   compensateOnFailure?: boolean;
 }
 
+/**
+ * A durable timer: the saga sleeps, holding no worker and surviving restarts, for `durationMs`
+ * from when the step starts, or until the time `until` returns (computed once, when the step
+ * starts, from the input and earlier outputs: a `Date` or epoch milliseconds). Its output is
+ * `{ sleptUntilMs }`. Exactly one of the two.
+ */
+export type SleepStepOptions<Input, Outputs> =
+  | { durationMs: number; until?: never; pivot?: boolean }
+  | { until: (ctx: StepContext<Input, Outputs>) => Date | number | Promise<Date | number>; durationMs?: never; pivot?: boolean };
+
+/** What a sleep step's later steps see as its output. */
+export interface SleepOutput {
+  sleptUntilMs: number;
+}
+
 /** A step as the runtime holds it: the plan plus its functions, with the types erased. */
 export interface StepRuntime {
   readonly plan: StepPlan;
@@ -193,6 +208,41 @@ export class SagaBuilder<Input, Outputs extends Record<string, unknown>> {
     return new SagaBuilder(this.#options, [...steps.slice(0, -1), runtime]);
   }
 
+  /**
+   * A durable timer step (see `SleepStepOptions`): a sleep of a duration, or until a time, that
+   * survives restarts and costs no worker while it sleeps. A cancel ends the sleep (it undid
+   * nothing, so it needs no compensation) and compensates what completed before it.
+   */
+  sleepStep<Name extends string>(
+    name: Name extends keyof Outputs ? never : Name,
+    options: SleepStepOptions<Input, Outputs>,
+  ): SagaBuilder<Input, Outputs & { readonly [K in Name]: SleepOutput }> {
+    const saga = this.#options.name;
+    const field = `steps[${this.#steps.length}]`;
+    if (typeof options !== "object" || options === null) throw new InvalidDefinitionError(saga, field, `options must be an object, got ${describe(options)}`);
+    for (const key of Object.keys(options)) {
+      if (key !== "durationMs" && key !== "until" && key !== "pivot") throw new InvalidDefinitionError(saga, `${field}.${key}`, "is not a sleep step option (known: durationMs, until, pivot)");
+    }
+    const hasDuration = options.durationMs !== undefined;
+    if (hasDuration === (options.until !== undefined)) throw new InvalidDefinitionError(saga, field, "needs exactly one of durationMs and until");
+    let sleep: NonNullable<StepPlan["sleep"]>;
+    let action: StepOptions<Input, Outputs, number>["action"];
+    if (hasDuration) {
+      sleep = { kind: "duration", durationMs: requireInteger(saga, `${field}.durationMs`, options.durationMs, 0) };
+      action = sleepingAction(name);
+    } else {
+      requireFunction(saga, `${field}.until`, options.until);
+      const until = options.until;
+      sleep = { kind: "until" };
+      action = async (ctx) => epochMs(await until(ctx), `${saga}.${name}: until`);
+    }
+    const built = this.step<Name, number>(name, { action, ...(options.pivot === undefined ? {} : { pivot: options.pivot }) });
+    const steps = built.#steps;
+    const last = steps[steps.length - 1] as StepRuntime;
+    const runtime: StepRuntime = Object.freeze({ ...last, plan: Object.freeze({ ...last.plan, sleep: Object.freeze(sleep) }) });
+    return new SagaBuilder(this.#options, [...steps.slice(0, -1), runtime]);
+  }
+
   /** Freezes the definition. Throws InvalidDefinitionError for a saga without steps. */
   build(): SagaDefinition<Input, Outputs> {
     const saga = this.#options.name;
@@ -234,6 +284,20 @@ export function defineSaga<Input>(options: SagaOptions<Input>): SagaBuilder<Inpu
 }
 
 /** The action of a waiting step, which the engine never starts; reaching it is a bug. */
+function sleepingAction(step: string): () => never {
+  return () => {
+    throw new Error(`engine invariant: step ${step} sleeps for a fixed duration and has no action to run`);
+  };
+}
+
+/** A wake-up time from a sleep step's `until`: a valid Date or finite epoch milliseconds. */
+function epochMs(value: unknown, what: string): number {
+  // Told apart by its tag rather than by the Date global, which this pure layer does not touch.
+  const ms = Object.prototype.toString.call(value) === "[object Date]" ? (value as { getTime(): number }).getTime() : value;
+  if (typeof ms !== "number" || !Number.isFinite(ms)) throw new TypeError(`${what} must return a Date or epoch milliseconds, got ${describe(value)}`);
+  return Math.round(ms);
+}
+
 function waitingAction(step: string): () => never {
   return () => {
     throw new Error(`engine invariant: step ${step} waits for an outside answer and has no action to run`);

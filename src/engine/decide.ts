@@ -131,6 +131,12 @@ function applySuccess(d: Draft, event: PhaseSucceededEvent, by?: string): string
   const found = locate(d, event.step, phase, event.attempt);
   if (typeof found === "string") return found;
   const { index, p } = found;
+  if (phase === "action" && d.plan.steps[index]?.sleep?.kind === "until" && p.deadlineAtMs === undefined) {
+    // The action computed when to wake up; the step sleeps until then (at once, if that passed).
+    const untilMs = typeof event.output === "number" && Number.isFinite(event.output) ? event.output : d.now;
+    sleepUntil(d, index, event.step, event.attempt, untilMs);
+    return undefined;
+  }
   p.status = "succeeded";
   p.settledAtMs = d.now;
   delete p.deadlineAtMs;
@@ -236,21 +242,29 @@ function applyCancel(d: Draft, reason: string, by: string): string | undefined {
   d.s.steps.forEach((step, index) => {
     if (step.action.status === "retrying") {
       giveUp(d, index, "action", step.action.lastError ?? { name: "Cancelled", message: "cancelled before retry" });
-    } else if (step.action.status === "running" && d.plan.steps[index]?.wait === true) {
+    } else if (step.action.status === "running" && (d.plan.steps[index]?.wait === true || asleep(d, index))) {
+      const what = asleep(d, index) ? "asleep" : "waiting for an outside answer";
       const p = edit(d, index, "action");
       delete p.deadlineAtMs;
-      p.lastError = { name: "Cancelled", message: `cancelled while waiting for an outside answer: ${reason}` };
+      p.lastError = { name: "Cancelled", message: `cancelled while ${what}: ${reason}` };
       giveUp(d, index, "action", p.lastError);
     }
   });
   return undefined;
 }
 
+/** A sleep step's attempt is sleeping (rather than computing when to wake up). */
+function asleep(d: Draft, index: number): boolean {
+  const step = d.s.steps[index];
+  return d.plan.steps[index]?.sleep !== undefined && step?.action.status === "running" && step.action.deadlineAtMs !== undefined;
+}
+
 function recoverInDoubt(d: Draft): void {
   const inDoubt: Array<{ index: number; phase: Phase }> = [];
   d.s.steps.forEach((step, index) => {
-    // A step waiting for an outside answer ran no call of ours: it just goes on waiting.
-    if (step.action.status === "running" && d.plan.steps[index]?.wait !== true) inDoubt.push({ index, phase: "action" });
+    // A step waiting for an outside answer ran no call of ours: it just goes on waiting; so does
+    // one asleep (a sleep whose time was still being computed is in doubt, and computed again).
+    if (step.action.status === "running" && d.plan.steps[index]?.wait !== true && !asleep(d, index)) inDoubt.push({ index, phase: "action" });
     if (step.compensation.status === "running") inDoubt.push({ index, phase: "compensation" });
   });
   if (inDoubt.length === 0) return;
@@ -361,11 +375,46 @@ function consumeSignal(d: Draft, index: number, stepName: string, attempt: numbe
   return true;
 }
 
-/** Fails the attempts of waiting steps whose deadline passed, under their retry policy. */
+/**
+ * A sleep step's attempt sleeps until `untilMs`: recorded, with the saga's wake-up set to it, or
+ * over at once when that time has passed. No command: no worker is held while it sleeps.
+ */
+function sleepUntil(d: Draft, index: number, stepName: string, attempt: number, untilMs: number): void {
+  const p = edit(d, index, "action");
+  p.deadlineAtMs = untilMs;
+  d.history.push({ type: "sleep_started", atMs: d.now, step: stepName, attempt, untilMs });
+  if (untilMs <= d.now) {
+    wakeFromSleep(d, index, stepName, attempt, untilMs);
+    return;
+  }
+  d.s.wakeAtMs = untilMs;
+}
+
+function wakeFromSleep(d: Draft, index: number, stepName: string, attempt: number, untilMs: number): void {
+  const p = edit(d, index, "action");
+  delete p.deadlineAtMs;
+  p.status = "succeeded";
+  p.settledAtMs = d.now;
+  const output = { sleptUntilMs: untilMs };
+  const step = editStep(d, index);
+  d.s.steps[index] = { name: step.name, action: step.action, compensation: step.compensation, output };
+  d.s.settledOrder.push(index);
+  if (d.plan.steps[index]?.pivot === true) d.s.pivotPassed = true;
+  d.history.push({ type: "attempt_succeeded", atMs: d.now, step: stepName, phase: "action", attempt, output });
+}
+
+/**
+ * Wakes sleep steps whose time came, and fails the attempts of waiting steps whose deadline
+ * passed, under their retry policy.
+ */
 function expireWaits(d: Draft): void {
   d.s.steps.forEach((step, index) => {
     const { action } = step;
     if (action.status !== "running" || action.deadlineAtMs === undefined || action.deadlineAtMs > d.now) return;
+    if (d.plan.steps[index]?.sleep !== undefined) {
+      wakeFromSleep(d, index, step.name, action.attempt, action.deadlineAtMs);
+      return;
+    }
     const timeoutMs = d.plan.steps[index]?.timeoutMs ?? 0;
     applyFailure(d, {
       type: "action_failed",
@@ -436,6 +485,10 @@ function startAttempt(d: Draft, index: number, phase: Phase): void {
   p.startedAtMs = d.now;
   delete p.nextAttemptAtMs;
   d.history.push({ type: "attempt_started", atMs: d.now, step: stepName, phase, attempt: p.attempt });
+  if (phase === "action" && stepPlan.sleep?.kind === "duration") {
+    sleepUntil(d, index, stepName, p.attempt, d.now + stepPlan.sleep.durationMs);
+    return;
+  }
   if (phase === "action" && stepPlan.wait === true) {
     // Nothing to run: the saga waits, holding no worker, until an answer is delivered or the
     // deadline's wake-up expires the attempt; an event that arrived before is the answer now.

@@ -157,6 +157,13 @@ export const definitionSchema = {
           compensateOnFailure: { type: "boolean" },
           wait: { type: "boolean", description: "the step waits for an outside answer (complete/fail) instead of running an action" },
           event: { type: "string", description: "a waiting step answered by this named event (POST …/signals/{name})" },
+          sleep: {
+            type: "object",
+            description: "a durable timer: it sleeps for durationMs from its start, or (kind until) until a time its definition computes",
+            required: ["kind"],
+            properties: { kind: { type: "string", enum: ["duration", "until"] }, durationMs: { type: "integer", minimum: 0 } },
+            additionalProperties: false,
+          },
           retry: retryPolicy,
           timeoutMs: { type: "integer", description: "per attempt; 0: none" },
           compensationRetry: retryPolicy,

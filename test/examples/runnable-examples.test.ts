@@ -20,4 +20,15 @@ describe("runnable examples", () => {
     expect(lines[3]).toMatch(/: completed, paid \{"paid":4500,"approvedBy":"di"\}$/);
     expect(lines[4]).toBe('duplicate delivery: {"duplicate":true}');
   });
+
+  it("examples/timers/trip-reminder.ts: sleeps through a restart and wakes on time", async () => {
+    const result = await runExample("examples/timers/trip-reminder.ts");
+    expect(result.code, result.stderr).toBe(0);
+    const lines = result.stdout.trim().split("\n");
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/booked; sleeping through the cool-off; closing this orchestrator$/);
+    const [, seconds] = /^(\d+\.\d) s: completed; reminder \{"told":"ana","booking":"T-ana"/.exec(lines[1] ?? "") ?? [];
+    expect(Number(seconds)).toBeGreaterThanOrEqual(2);
+    expect(lines[2]).toBe("slept 2 times, recovered 0 times");
+  });
 });

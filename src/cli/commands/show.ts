@@ -93,6 +93,8 @@ function describeEntry(entry: StoredHistoryEntry): string {
       return `cancel requested by ${entry.by}: ${entry.reason}`;
     case "retry_requested":
       return `retry requested by ${entry.by}: ${entry.reason} (${entry.outstanding.map((o) => `${o.step} ${o.phase}`).join(", ")})`;
+    case "sleep_started":
+      return `${entry.step} sleeps until ${new Date(entry.untilMs).toISOString()}`;
     case "signal_received":
       return `event ${entry.name} received from ${entry.by} (delivery ${entry.id})`;
     case "compensation_started":

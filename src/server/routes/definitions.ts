@@ -31,6 +31,7 @@ export const definitionRoutes: FastifyPluginCallback<{ orchestrator: Orchestrato
             compensateOnFailure: step.compensateOnFailure,
             wait: step.wait === true,
             ...(step.event === undefined ? {} : { event: step.event }),
+            ...(step.sleep === undefined ? {} : { sleep: step.sleep }),
             retry: step.retry,
             timeoutMs: step.timeoutMs,
             compensationRetry: step.compensationRetry,
