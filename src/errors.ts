@@ -22,6 +22,7 @@ export const ErrorCode = {
   DefinitionConflict: "DEFINITION_CONFLICT",
   RetryNotAllowed: "RETRY_NOT_ALLOWED",
   SagaEnded: "SAGA_ENDED",
+  RepairNotAllowed: "REPAIR_NOT_ALLOWED",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -122,6 +123,15 @@ export class RetryNotAllowedError extends SagaflowError {
   readonly sagaId: string;
   constructor(sagaId: string, reason: string) {
     super(ErrorCode.RetryNotAllowed, `saga ${sagaId} cannot be retried: ${reason}`);
+    this.sagaId = sagaId;
+  }
+}
+
+/** An operator's repair (skip a compensation, mark resolved) asked of a saga where it makes no sense. */
+export class RepairNotAllowedError extends SagaflowError {
+  readonly sagaId: string;
+  constructor(sagaId: string, what: string, reason: string) {
+    super(ErrorCode.RepairNotAllowed, `cannot ${what} saga ${sagaId}: ${reason}`);
     this.sagaId = sagaId;
   }
 }

@@ -19,6 +19,7 @@ export {
   DefinitionConflictError,
   RetryNotAllowedError,
   SagaEndedError,
+  RepairNotAllowedError,
   StepNotWaitingError,
   IdempotencyKeyConflictError,
   StoreUnavailableError,

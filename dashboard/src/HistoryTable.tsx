@@ -69,6 +69,10 @@ function summarize(entry: StoredHistoryEntry, originMs: number): string {
       return `by ${entry.by}: ${entry.reason}; outstanding ${entry.outstanding.map((o) => `${o.step} ${o.phase}`).join(", ")}`;
     case "sleep_started":
       return `sleeps until ${new Date(entry.untilMs).toLocaleString()}`;
+    case "compensation_skipped":
+      return `skipped by ${entry.by}: ${entry.reason}`;
+    case "resolved":
+      return `marked resolved by ${entry.by}: ${entry.reason}`;
     case "signal_received":
       return `event ${entry.name} from ${entry.by}${entry.id === entry.name ? "" : ` (delivery ${entry.id})`}`;
     case "compensation_started":

@@ -14,7 +14,7 @@ export function currentStep(saga: SagaState): { step: string; phase: Phase } | n
   if (saga.status === "compensating") {
     const index = saga.compensationOrder.find((i) => {
       const status = saga.steps[i]?.compensation.status;
-      return status !== "succeeded" && status !== "not_needed";
+      return status !== "succeeded" && status !== "not_needed" && status !== "skipped";
     });
     const step = index === undefined ? undefined : saga.steps[index];
     return step === undefined ? null : { step: step.name, phase: "compensation" };

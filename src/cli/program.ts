@@ -5,6 +5,7 @@ import { listCommand } from "./commands/list.js";
 import { serverCommand } from "./commands/server.js";
 import { showCommand } from "./commands/show.js";
 import { signalCommand } from "./commands/signal.js";
+import { operatorCommands } from "./commands/operator.js";
 import { workerCommand } from "./commands/worker.js";
 import { describeFailure } from "./errors.js";
 
@@ -21,6 +22,7 @@ export function createProgram(): Command {
   program.addCommand(listCommand());
   program.addCommand(showCommand());
   program.addCommand(signalCommand());
+  for (const command of operatorCommands()) program.addCommand(command);
   program.addCommand(benchCommand());
   configureTree(program);
   return program;

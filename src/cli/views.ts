@@ -81,7 +81,7 @@ export function currentStepOf(state: SagaState): string | null {
   if (state.status === "compensating") {
     const index = state.compensationOrder.find((i) => {
       const status = state.steps[i]?.compensation.status;
-      return status !== "succeeded" && status !== "not_needed";
+      return status !== "succeeded" && status !== "not_needed" && status !== "skipped";
     });
     return index === undefined ? null : (state.steps[index]?.name ?? null);
   }

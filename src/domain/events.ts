@@ -14,7 +14,9 @@ export type SagaEvent =
   | StepCompletedEvent
   | StepFailedEvent
   | RetryRequestedEvent
-  | SignalReceivedEvent;
+  | SignalReceivedEvent
+  | SkipRequestedEvent
+  | ResolveRequestedEvent;
 
 /**
  * A worker took the instance from the store. Any attempt still marked running was started
@@ -100,5 +102,23 @@ export interface SignalReceivedEvent {
   name: string;
   id: string;
   payload: JsonValue;
+  by: string;
+}
+
+/**
+ * An operator skips the outstanding compensation of a step of a `failed` saga (it was done by
+ * hand, or turned out not to be needed); the compensations after it in the order then run.
+ */
+export interface SkipRequestedEvent {
+  type: "skip_requested";
+  step: string;
+  reason: string;
+  by: string;
+}
+
+/** An operator marks a `failed` saga resolved: it stays failed, and no longer needs attention. */
+export interface ResolveRequestedEvent {
+  type: "resolve_requested";
+  reason: string;
   by: string;
 }

@@ -29,6 +29,8 @@ export type HistoryEntry =
   | { type: "retry_requested"; atMs: number; reason: string; by: string; outstanding: Outstanding[] }
   | { type: "signal_received"; atMs: number; name: string; id: string; by: string }
   | { type: "sleep_started"; atMs: number; step: string; attempt: number; untilMs: number }
+  | { type: "compensation_skipped"; atMs: number; step: string; reason: string; by: string }
+  | { type: "resolved"; atMs: number; reason: string; by: string }
   | { type: "compensation_started"; atMs: number; reason: StopReason; step?: string; order: string[] }
   | { type: "saga_ended"; atMs: number; status: SagaStatus; reason?: StopReason; outstanding?: Outstanding[] }
   /**

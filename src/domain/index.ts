@@ -16,6 +16,8 @@ export type {
   StepFailedEvent,
   RetryRequestedEvent,
   SignalReceivedEvent,
+  SkipRequestedEvent,
+  ResolveRequestedEvent,
 } from "./events.js";
 export type { SagaCommand, RunPhaseCommand } from "./commands.js";
 export { idempotencyKeyFor } from "./commands.js";

@@ -32,6 +32,8 @@ export const PhaseStatus = {
   Failed: "failed",
   /** Compensation only: nothing to undo (no compensation defined, or the action never took effect). */
   NotNeeded: "not_needed",
+  /** Compensation only: an operator skipped it (done by hand, or not needed after all), with a recorded reason. */
+  Skipped: "skipped",
 } as const;
 export type PhaseStatus = (typeof PhaseStatus)[keyof typeof PhaseStatus];
 

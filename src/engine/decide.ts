@@ -1,11 +1,14 @@
 import { idempotencyKeyFor, type SagaCommand } from "../domain/commands.js";
 import type { ErrorInfo } from "../domain/error-info.js";
-import type { PhaseFailedEvent, PhaseSucceededEvent, SagaEvent, SignalReceivedEvent, StepCompletedEvent, StepFailedEvent } from "../domain/events.js";
+import type { PhaseFailedEvent, PhaseSucceededEvent, ResolveRequestedEvent, SagaEvent, SignalReceivedEvent, SkipRequestedEvent, StepCompletedEvent, StepFailedEvent } from "../domain/events.js";
 import type { HistoryEntry } from "../domain/history.js";
 import type { SagaPlan } from "../domain/plan.js";
 import type { Outstanding, PhaseState, SagaState, StepState, StopReason } from "../domain/state.js";
 import { isTerminal, type Phase } from "../domain/status.js";
 import { retryDelayMs } from "./backoff.js";
+
+/** What an operator may still do to a `failed` saga. */
+const OPERATOR_REPAIRS: ReadonlySet<SagaEvent["type"]> = new Set(["retry_requested", "skip_requested", "resolve_requested"]);
 
 /** The engine's answer to one event. */
 export interface Decision {
@@ -45,7 +48,8 @@ export function decide(plan: SagaPlan, state: SagaState, event: SagaEvent, nowMs
     );
   }
   // A failed saga takes one event still: an operator's retry, which reopens it.
-  if (isTerminal(state.status) && !(state.status === "failed" && event.type === "retry_requested")) return ignore(state, `saga is already ${state.status}`);
+  // A failed saga takes an operator's repairs still: retry (which reopens it), skip, resolve.
+  if (isTerminal(state.status) && !(state.status === "failed" && OPERATOR_REPAIRS.has(event.type))) return ignore(state, `saga is already ${state.status}`);
 
   const s: SagaState = { ...state, steps: state.steps.slice(), settledOrder: state.settledOrder.slice() };
   const d: Draft = { plan, s, copied: [], now: nowMs, commands: [], history: [] };
@@ -79,6 +83,12 @@ export function decide(plan: SagaPlan, state: SagaState, event: SagaEvent, nowMs
       break;
     case "signal_received":
       ignored = applySignal(d, event);
+      break;
+    case "skip_requested":
+      ignored = applySkip(d, event);
+      break;
+    case "resolve_requested":
+      ignored = applyResolve(d, event);
       break;
   }
   if (ignored !== undefined) return ignore(state, ignored);
@@ -332,6 +342,52 @@ function applyRetry(d: Draft, reason: string, by: string): string | undefined {
   return undefined;
 }
 
+/**
+ * An operator skips an outstanding compensation of a failed saga: it counts as settled (by hand),
+ * and the compensations after it in the order run, with a fresh budget; with none left, the saga
+ * ends compensated. Only a compensation the saga lists as outstanding can be skipped.
+ */
+function applySkip(d: Draft, event: SkipRequestedEvent): string | undefined {
+  if (d.s.status !== "failed") return `saga is ${d.s.status}; only a failed saga's compensations can be skipped`;
+  const outstanding = d.s.outstanding ?? [];
+  if (!outstanding.some((o) => o.step === event.step && o.phase === "compensation")) {
+    const listed = outstanding.map((o) => `${o.step} ${o.phase}`).join(", ") || "nothing";
+    return `the compensation of ${event.step} is not outstanding (outstanding: ${listed})`;
+  }
+  const index = d.s.steps.findIndex((step) => step.name === event.step);
+  const p = edit(d, index, "compensation");
+  p.status = "skipped";
+  p.settledAtMs = d.now;
+  delete p.nextAttemptAtMs;
+  d.history.push({ type: "compensation_skipped", atMs: d.now, step: event.step, reason: event.reason, by: event.by });
+  const rest = outstanding.filter((o) => !(o.step === event.step && o.phase === "compensation"));
+  delete d.s.outstanding;
+  delete d.s.endedAtMs;
+  delete d.s.resolution;
+  for (const { step, phase } of rest) {
+    const at = d.s.steps.findIndex((s) => s.name === step);
+    if (at < 0) continue;
+    const q = edit(d, at, phase);
+    q.status = "pending";
+    q.failures = 0;
+    delete q.settledAtMs;
+    delete q.nextAttemptAtMs;
+  }
+  d.s.recoveries = 0;
+  // What is left runs on (advance starts it, or ends the saga compensated when nothing is).
+  d.s.status = "compensating";
+  return undefined;
+}
+
+/** An operator marks a failed saga resolved: it stays failed, with who resolved it and why. */
+function applyResolve(d: Draft, event: ResolveRequestedEvent): string | undefined {
+  if (d.s.status !== "failed") return `saga is ${d.s.status}; only a failed saga can be marked resolved`;
+  if (d.s.resolution !== undefined) return `saga was already marked resolved by ${d.s.resolution.by}`;
+  d.s.resolution = { reason: event.reason, by: event.by, atMs: d.now };
+  d.history.push({ type: "resolved", atMs: d.now, reason: event.reason, by: event.by });
+  return undefined;
+}
+
 /** An outside answer to a waiting step: its success or failure, as if the step had run. */
 function applyAnswer(d: Draft, event: StepCompletedEvent | StepFailedEvent): string | undefined {
   const index = d.s.steps.findIndex((step) => step.name === event.step);
@@ -455,7 +511,7 @@ function advance(d: Draft): void {
   if (actionRunning || s.steps.some((step) => step.compensation.status === "running")) return;
   const next = s.compensationOrder.find((index) => {
     const status = s.steps[index]?.compensation.status;
-    return status !== "succeeded" && status !== "not_needed";
+    return status !== "succeeded" && status !== "not_needed" && status !== "skipped";
   });
   if (next === undefined) {
     finish(d, "compensated");
@@ -531,7 +587,7 @@ function outstandingCompensations(d: Draft): Outstanding[] {
   return d.s.compensationOrder
     .filter((index) => {
       const status = d.s.steps[index]?.compensation.status;
-      return status !== "succeeded" && status !== "not_needed";
+      return status !== "succeeded" && status !== "not_needed" && status !== "skipped";
     })
     .map((index) => ({ step: d.s.steps[index]?.name ?? String(index), phase: "compensation" as const }));
 }

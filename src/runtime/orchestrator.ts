@@ -7,19 +7,18 @@ import type { SagaDefinition } from "../dsl/define-saga.js";
 import { decide } from "../engine/decide.js";
 import { createInitialState } from "../engine/initial-state.js";
 import {
-  CancelNotAllowedError,
   IdempotencyKeyConflictError,
   InvalidArgumentError,
   InvalidDefinitionError,
   OrchestratorClosedError,
   SagaNotFoundError,
-  RetryNotAllowedError,
   SagaflowError,
   StepNotFoundError,
   StepNotWaitingError,
   UnknownDefinitionError,
 } from "../errors.js";
 import { deliverSignal, type SignalOptions } from "./signal.js";
+import { requestCancel, requestResolve, requestRetry, requestSkip } from "./operator-actions.js";
 import { definitionKey, type InboxPayload, type ListPage, type ListQuery, type SagaStore } from "../store/saga-store.js";
 import type { ErrorInfo } from "../domain/error-info.js";
 import { systemClock, type Clock } from "./clock.js";
@@ -231,21 +230,7 @@ export class Orchestrator {
    */
   async cancel(sagaId: string, options: CancelOptions = {}): Promise<void> {
     this.#assertOpen();
-    const record = await this.store.getInstance(sagaId);
-    if (record === null) throw new SagaNotFoundError(sagaId);
-    const { state } = record;
-    if (isTerminal(state.status)) throw new CancelNotAllowedError(sagaId, `it already ended ${state.status}`);
-    if (state.pivotPassed) throw new CancelNotAllowedError(sagaId, "it passed its pivot step and can only roll forward");
-    if (state.status === "compensating" || state.cancel !== undefined) return;
-    const outcome = await this.store.deliver(
-      sagaId,
-      { type: "cancel_requested", reason: options.reason ?? "cancelled", by: options.by ?? "api" },
-      this.#clock.now(),
-    );
-    if (!outcome.accepted) {
-      if (outcome.reason === "not_found") throw new SagaNotFoundError(sagaId);
-      throw new CancelNotAllowedError(sagaId, `it already ended ${outcome.status}`);
-    }
+    await requestCancel(this.store, this.#clock.now(), sagaId, options);
     this.#worker?.wake();
   }
 
@@ -308,16 +293,31 @@ export class Orchestrator {
    */
   async retry(sagaId: string, options: CancelOptions = {}): Promise<void> {
     this.#assertOpen();
-    const record = await this.store.getInstance(sagaId);
-    if (record === null) throw new SagaNotFoundError(sagaId);
-    const { state } = record;
-    if (state.status !== "failed") throw new RetryNotAllowedError(sagaId, `it is ${state.status}; only a failed saga is retried`);
-    if ((state.outstanding ?? []).length === 0) throw new RetryNotAllowedError(sagaId, "nothing is outstanding");
-    const outcome = await this.store.deliver(sagaId, { type: "retry_requested", reason: options.reason ?? "retried", by: options.by ?? "api" }, this.#clock.now());
-    if (!outcome.accepted) {
-      if (outcome.reason === "not_found") throw new SagaNotFoundError(sagaId);
-      throw new RetryNotAllowedError(sagaId, `it is ${outcome.status}`);
-    }
+    await requestRetry(this.store, this.#clock.now(), sagaId, options);
+    this.#worker?.wake();
+  }
+
+  /**
+   * Skips an outstanding compensation of a `failed` saga — it was done by hand, or turned out not
+   * to be needed — with a reason kept in the history; the compensations after it in the order then
+   * run, and with none left the saga ends `compensated`. Throws `RepairNotAllowedError` when the saga
+   * is not failed or that compensation is not outstanding (an outstanding action is retried, not
+   * skipped), `InvalidArgumentError` without a reason.
+   */
+  async skipCompensation(sagaId: string, step: string, options: CancelOptions & { reason: string }): Promise<void> {
+    this.#assertOpen();
+    await requestSkip(this.store, this.#clock.now(), sagaId, step, options);
+    this.#worker?.wake();
+  }
+
+  /**
+   * Marks a `failed` saga resolved (an operator settled what was outstanding outside Sagaflow): it
+   * stays `failed` — that is what happened — with who resolved it and why, and no longer needs
+   * attention. Throws `RepairNotAllowedError` unless the saga is failed and not resolved yet.
+   */
+  async resolve(sagaId: string, options: CancelOptions & { reason: string }): Promise<void> {
+    this.#assertOpen();
+    await requestResolve(this.store, this.#clock.now(), sagaId, options);
     this.#worker?.wake();
   }
 

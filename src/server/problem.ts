@@ -34,6 +34,7 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.DefinitionConflict]: 409,
   [ErrorCode.RetryNotAllowed]: 409,
   [ErrorCode.SagaEnded]: 409,
+  [ErrorCode.RepairNotAllowed]: 409,
   [ErrorCode.InvalidDefinition]: 400,
   [ErrorCode.IdempotencyKeyConflict]: 409,
   [ErrorCode.StoreUnavailable]: 503,

@@ -63,6 +63,12 @@ export const sagaSchema = {
     cancel: { type: "object", properties: { reason: { type: "string" }, by: { type: "string" }, atMs: { type: "integer" } }, additionalProperties: true },
     stop: { type: "object", properties: { reason: { type: "string" }, step: { type: "string" }, error: errorInfo, atMs: { type: "integer" } }, additionalProperties: true },
     outstanding: { type: "array", items: { type: "object", properties: { step: { type: "string" }, phase: { type: "string" } }, additionalProperties: true } },
+    resolution: {
+      type: "object",
+      description: "set when an operator marked the failed saga resolved",
+      properties: { reason: { type: "string" }, by: { type: "string" }, atMs: { type: "integer" } },
+      additionalProperties: true,
+    },
     signals: {
       type: "array",
       description: "named events the saga received, oldest first; consumedBy names the step that took one",
@@ -295,6 +301,16 @@ export const completeBody = {
   properties: {
     output: { ...jsonValue, description: "the step's output, seen by later steps and its compensation. Default null" },
     by: { type: "string", minLength: 1, maxLength: 200, description: "who answered, recorded in the history. Default \"http-api\"" },
+  },
+  additionalProperties: false,
+} as const;
+
+export const repairBody = {
+  type: "object",
+  required: ["reason"],
+  properties: {
+    reason: { type: "string", minLength: 1, maxLength: 1000, description: "why, recorded in the history (e.g. \"refunded by hand, ticket OPS-42\")" },
+    by: { type: "string", minLength: 1, maxLength: 200, description: "who, recorded in the history. Default \"http-api\"" },
   },
   additionalProperties: false,
 } as const;

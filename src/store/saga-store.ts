@@ -1,4 +1,4 @@
-import type { CancelRequestedEvent, RetryRequestedEvent, SignalReceivedEvent, StepCompletedEvent, StepFailedEvent } from "../domain/events.js";
+import type { CancelRequestedEvent, ResolveRequestedEvent, RetryRequestedEvent, SignalReceivedEvent, SkipRequestedEvent, StepCompletedEvent, StepFailedEvent } from "../domain/events.js";
 import type { HistoryEntry, StoredHistoryEntry } from "../domain/history.js";
 import type { JsonValue } from "../domain/json.js";
 import type { SagaState } from "../domain/state.js";
@@ -251,7 +251,15 @@ export interface ClaimedInstance {
  * What can be delivered to a saga from outside: a cancel, the answer to a waiting step, or an
  * operator's retry, the one message a `failed` saga still takes (it reopens it).
  */
-export type InboxPayload = CancelRequestedEvent | StepCompletedEvent | StepFailedEvent | RetryRequestedEvent | SignalReceivedEvent;
+/**
+ * Whether a message is one of an operator's repairs, which a `failed` instance still takes (and
+ * which makes it claimable until applied): retry, skip a compensation, mark resolved.
+ */
+export function isOperatorRepair(message: InboxPayload): boolean {
+  return message.type === "retry_requested" || message.type === "skip_requested" || message.type === "resolve_requested";
+}
+
+export type InboxPayload = CancelRequestedEvent | StepCompletedEvent | StepFailedEvent | RetryRequestedEvent | SignalReceivedEvent | SkipRequestedEvent | ResolveRequestedEvent;
 
 export interface InboxMessage {
   seq: number;

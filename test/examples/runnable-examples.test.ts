@@ -31,4 +31,14 @@ describe("runnable examples", () => {
     expect(Number(seconds)).toBeGreaterThanOrEqual(2);
     expect(lines[2]).toBe("slept 2 times, recovered 0 times");
   });
+
+  it("examples/repair/refund-by-hand.ts: retry, skip and resolve three failed sagas", async () => {
+    const result = await runExample("examples/repair/refund-by-hand.ts");
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout.trim().split("\n").slice(3)).toEqual([
+      "o-1: retried → compensated",
+      "o-2: refund skipped → compensated (charge compensation skipped)",
+      "o-3: resolved → failed, resolved by ops:bo: settled with the customer by phone",
+    ]);
+  });
 });

@@ -398,6 +398,46 @@ describe("POST /api/v1/sagas/{id}/retry", () => {
   });
 });
 
+describe("POST /api/v1/sagas/{id}/steps/{step}/skip-compensation and /resolve", () => {
+  it("skips the outstanding compensation of a failed saga (202): it counts as done by hand and the saga ends compensated", async () => {
+    const { app, orchestrator } = await serve();
+    refund.broken = true;
+    refund.calls = 0;
+    await start(app, { definition: "refundable", id: "sk-1" });
+    await orchestrator.waitFor("sk-1");
+    const calls = refund.calls;
+    expectProblem(await app.inject({ method: "POST", url: "/api/v1/sagas/sk-1/steps/charge/skip-compensation", payload: {} }), 400, "VALIDATION_FAILED", "body.reason");
+    expectProblem(await app.inject({ method: "POST", url: "/api/v1/sagas/sk-1/steps/ship/skip-compensation", payload: { reason: "x" } }), 409, "REPAIR_NOT_ALLOWED");
+
+    const skipped = await app.inject({ method: "POST", url: "/api/v1/sagas/sk-1/steps/charge/skip-compensation", payload: { reason: "refunded by hand, OPS-42", by: "ops:ana" } });
+    expect(skipped.statusCode, skipped.body).toBe(202);
+    await expect.poll(async () => (await orchestrator.get("sk-1")).status, { timeout: 5_000 }).toBe("compensated");
+    const saga = await orchestrator.get("sk-1");
+    expect(saga.steps[0]?.compensation.status).toBe("skipped");
+    expect(refund.calls).toBe(calls);
+    expect(await orchestrator.history("sk-1")).toContainEqual(expect.objectContaining({ type: "compensation_skipped", step: "charge", reason: "refunded by hand, OPS-42", by: "ops:ana" }));
+    // Skip makes no sense on a saga that is not failed.
+    const detail = expectProblem(await app.inject({ method: "POST", url: "/api/v1/sagas/sk-1/steps/charge/skip-compensation", payload: { reason: "again" } }), 409, "REPAIR_NOT_ALLOWED");
+    expect(detail.detail).toMatch(/it is compensated/);
+  });
+
+  it("marks a failed saga resolved (202): it stays failed, with who and why; a second resolve is refused", async () => {
+    const { app, orchestrator } = await serve();
+    refund.broken = true;
+    await start(app, { definition: "refundable", id: "rs-1" });
+    await orchestrator.waitFor("rs-1");
+    const resolved = await app.inject({ method: "POST", url: "/api/v1/sagas/rs-1/resolve", payload: { reason: "customer refunded by bank transfer", by: "ops:bo" } });
+    expect(resolved.statusCode, resolved.body).toBe(202);
+    await expect.poll(async () => (await orchestrator.get("rs-1")).resolution?.by, { timeout: 5_000 }).toBe("ops:bo");
+    expect((await orchestrator.get("rs-1")).status).toBe("failed");
+    expectProblem(await app.inject({ method: "POST", url: "/api/v1/sagas/rs-1/resolve", payload: { reason: "again" } }), 409, "REPAIR_NOT_ALLOWED");
+    await start(app, { definition: "plain", input: null, id: "fine" });
+    await orchestrator.waitFor("fine");
+    expectProblem(await app.inject({ method: "POST", url: "/api/v1/sagas/fine/resolve", payload: { reason: "x" } }), 409, "REPAIR_NOT_ALLOWED");
+    expectProblem(await app.inject({ method: "POST", url: "/api/v1/sagas/nobody/resolve", payload: { reason: "x" } }), 404, "SAGA_NOT_FOUND");
+  });
+});
+
 describe("GET /api/v1/stats", () => {
   it("counts sagas by status and per minute of the last hour: started by creation, the rest by how and when they ended", async () => {
     const { app, orchestrator } = await serve();

@@ -86,6 +86,25 @@ export function describeInboxAndLeaseCases(store: () => SagaStore): void {
       // Now leased: it is due again only if that lease runs out.
       expect(await store().nextWakeAtMs([ORDER, REFUND])).toBe(T0 + 5 + LEASE_MS + 1);
     });
+
+    it.each([
+      ["skip", { type: "skip_requested" as const, step: "reserve-payment", reason: "refunded by hand", by: "ops" }],
+      ["resolve", { type: "resolve_requested" as const, reason: "settled with the customer", by: "ops" }],
+    ])("takes an operator's %s for a failed instance, not for an ended one, and hands it to the next claim", async (_name, repair) => {
+      await create(store(), "f");
+      await create(store(), "c");
+      for (const claimed of await claim(store(), "w1", T0, ["c", "f"])) {
+        const ended = sagaCompleted(claimed.record.state, T0 + 1);
+        ended.state.status = claimed.record.state.id === "f" ? "failed" : "completed";
+        await store().commitTransitions([commitOf(claimed, ended, { nowMs: T0 + 1, lease: "release" })]);
+      }
+      expect(await store().deliver("c", repair, T0 + 2)).toEqual({ accepted: false, reason: "terminal", status: "completed" });
+      expect(await store().deliver("f", repair, T0 + 2)).toEqual({ accepted: true, seq: 1 });
+      const [taken, ...others] = await store().claimDue({ workerId: "w2", nowMs: T0 + 3, leaseMs: LEASE_MS, limit: 10, definitions: [ORDER, REFUND] });
+      expect(others).toEqual([]);
+      expect(taken?.record.state).toMatchObject({ id: "f", status: "failed" });
+      expect(taken?.inbox).toEqual([{ seq: 1, event: repair, receivedAtMs: T0 + 2 }]);
+    });
   });
 
   describe("leases", () => {

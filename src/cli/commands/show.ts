@@ -95,6 +95,10 @@ function describeEntry(entry: StoredHistoryEntry): string {
       return `retry requested by ${entry.by}: ${entry.reason} (${entry.outstanding.map((o) => `${o.step} ${o.phase}`).join(", ")})`;
     case "sleep_started":
       return `${entry.step} sleeps until ${new Date(entry.untilMs).toISOString()}`;
+    case "compensation_skipped":
+      return `${entry.step} compensation skipped by ${entry.by}: ${entry.reason}`;
+    case "resolved":
+      return `marked resolved by ${entry.by}: ${entry.reason}`;
     case "signal_received":
       return `event ${entry.name} received from ${entry.by} (delivery ${entry.id})`;
     case "compensation_started":

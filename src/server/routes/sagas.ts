@@ -5,7 +5,7 @@ import { definitionKey } from "../../store/saga-store.js";
 import type { Orchestrator } from "../../runtime/orchestrator.js";
 import { decodeListCursor } from "../../store/list-cursor.js";
 import { problem, sendProblem } from "../problem.js";
-import { cancelBody, completeBody, failBody, historyPage, listQuery, problems, ref, sagaIdParams, sagaPage, signalBody, signalParams, startBody, stepParams } from "../schemas.js";
+import { cancelBody, completeBody, failBody, historyPage, listQuery, problems, ref, repairBody, sagaIdParams, sagaPage, signalBody, signalParams, startBody, stepParams } from "../schemas.js";
 
 interface StartBody {
   definition: string;
@@ -195,6 +195,46 @@ export const sagaRoutes: FastifyPluginCallback<{ orchestrator: Orchestrator }> =
       const { id, step } = request.params;
       await orchestrator.completeStep(id, step, request.body?.output ?? null, { by: request.body?.by ?? "http-api" });
       return reply.code(202).send(await orchestrator.get(id));
+    },
+  );
+
+  app.post<{ Params: { id: string; step: string }; Body: { reason: string; by?: string } }>(
+    "/sagas/:id/steps/:step/skip-compensation",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "Skip an outstanding compensation",
+        description:
+          "For a failed saga: counts the step's outstanding compensation as settled by hand (with the reason in the history); the compensations after it run, and with none left the saga ends compensated. " +
+          "409 when the saga is not failed or that compensation is not outstanding (an outstanding action is retried, not skipped).",
+        params: stepParams,
+        body: repairBody,
+        response: { 202: { ...ref("Saga"), description: "the skip is recorded; the saga as it is now" }, ...problems(400, 401, 404, 409, 413, 503) },
+      },
+    },
+    async (request, reply) => {
+      const { id, step } = request.params;
+      await orchestrator.skipCompensation(id, step, { reason: request.body.reason, by: request.body.by ?? "http-api" });
+      return reply.code(202).send(await orchestrator.get(id));
+    },
+  );
+
+  app.post<{ Params: { id: string }; Body: { reason: string; by?: string } }>(
+    "/sagas/:id/resolve",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "Mark a failed saga resolved",
+        description:
+          "For a failed saga whose outstanding work an operator settled outside Sagaflow: it stays failed, records who resolved it and why, and no longer needs attention. 409 unless the saga is failed and not resolved yet.",
+        params: sagaIdParams,
+        body: repairBody,
+        response: { 202: { ...ref("Saga"), description: "the resolution is recorded; the saga as it is now" }, ...problems(400, 401, 404, 409, 413, 503) },
+      },
+    },
+    async (request, reply) => {
+      await orchestrator.resolve(request.params.id, { reason: request.body.reason, by: request.body.by ?? "http-api" });
+      return reply.code(202).send(await orchestrator.get(request.params.id));
     },
   );
 

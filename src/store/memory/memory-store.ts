@@ -29,7 +29,7 @@ import type {
   WriteBatch,
   WriteBatchResult,
 } from "../saga-store.js";
-import { definitionKey } from "../saga-store.js";
+import { definitionKey, isOperatorRepair } from "../saga-store.js";
 import { toStoredDefinition, type DefinitionRow } from "../stored-rows.js";
 import { DueIndex, newSlot, type DueSlot } from "./due-index.js";
 
@@ -238,7 +238,7 @@ export class MemoryStore implements SagaStore {
     return this.#call((): DeliverOutcome => {
       const instance = this.#instances.get(sagaId);
       if (instance === undefined) return { accepted: false, reason: "not_found" };
-      const reopens = instance.state.status === "failed" && message.type === "retry_requested";
+      const reopens = instance.state.status === "failed" && isOperatorRepair(message);
       if (isTerminal(instance.state.status) && !reopens) return { accepted: false, reason: "terminal", status: instance.state.status };
       const seq = instance.inboxSeq + 1;
       instance.inboxSeq = seq;

@@ -5,6 +5,7 @@ import { StoreUnavailableError } from "../../errors.js";
 import { checkDefinitionKey, checkDefinitionToSave, refusedSave } from "../definition-checks.js";
 import { compareIds, encodeListCursor } from "../list-cursor.js";
 import { checkActivityQuery, checkClaimRequest, checkCommitStateId, checkListQuery, fillActivity, zeroCounts } from "../request-checks.js";
+import { isOperatorRepair } from "../saga-store.js";
 import type {
   ActivityBucket,
   ActivityQuery,
@@ -235,7 +236,7 @@ export class PostgresStore implements SagaStore {
 
   deliver(sagaId: string, message: InboxPayload, nowMs: number): Promise<DeliverOutcome> {
     return this.#call(async (): Promise<DeliverOutcome> => {
-      const [reserved] = await this.#db.write<{ inbox_seq: number }>(this.#q.deliver, [sagaId, nowMs, JSON.stringify(message), this.channel, message.type === "retry_requested"]);
+      const [reserved] = await this.#db.write<{ inbox_seq: number }>(this.#q.deliver, [sagaId, nowMs, JSON.stringify(message), this.channel, isOperatorRepair(message)]);
       if (reserved !== undefined) return { accepted: true, seq: reserved.inbox_seq };
       const [row] = await this.#db.query<{ status: string }>(this.#q.selectStatus, [sagaId]);
       if (row === undefined || !isSagaStatus(row.status)) return { accepted: false, reason: "not_found" };

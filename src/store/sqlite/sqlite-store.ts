@@ -8,6 +8,7 @@ import { checkDefinitionKey, checkDefinitionToSave, refusedSave } from "../defin
 import { compareIds, encodeListCursor } from "../list-cursor.js";
 import { rejectedWriteEntry } from "../rejected-write.js";
 import { checkActivityQuery, checkClaimRequest, checkCommitInboxSeq, checkCommitStateId, checkListQuery, fillActivity, zeroCounts } from "../request-checks.js";
+import { isOperatorRepair } from "../saga-store.js";
 import type {
   ActivityBucket,
   ActivityQuery,
@@ -248,7 +249,7 @@ export class SqliteStore implements SagaStore {
   deliver(sagaId: string, message: InboxPayload, nowMs: number): Promise<DeliverOutcome> {
     return this.#call(() =>
       this.#write((): DeliverOutcome => {
-        const reserved = this.#sql.get<{ inbox_seq: number }>(q.RESERVE_INBOX_SEQ, { sagaId, nowMs, reopens: message.type === "retry_requested" ? 1 : 0 });
+        const reserved = this.#sql.get<{ inbox_seq: number }>(q.RESERVE_INBOX_SEQ, { sagaId, nowMs, reopens: isOperatorRepair(message) ? 1 : 0 });
         if (reserved === undefined) {
           const row = this.#sql.get<{ status: string }>(q.SELECT_STATUS, [sagaId]);
           if (row === undefined || !isSagaStatus(row.status)) return { accepted: false, reason: "not_found" };
