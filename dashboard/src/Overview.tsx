@@ -4,13 +4,17 @@ import { ErrorNotice } from "./ErrorNotice";
 import { formatDuration, formatTime, plural } from "./format";
 import { sagaHref } from "./router";
 import { currentStepLabel, describeStopReason, sagaDurationMs } from "./saga-model";
-import { StatusBadge } from "./StatusBadge";
+import { ResolvedTag, StatusBadge } from "./StatusBadge";
 import { usePolling } from "./usePolling";
 
 const WINDOW_MS = 60 * 60 * 1000;
 const BUCKET_MS = 60 * 1000;
 const REFRESH_MS = 5_000;
 const ATTENTION_LIMIT = 20;
+// The server lists by status only, not by resolution: failed sagas are read a page at a time until
+// enough unresolved ones are found, within a bound so a store full of resolved ones stays cheap.
+const FAILED_PAGE_SIZE = 50;
+const FAILED_PAGES = 4;
 
 const THROUGHPUT: readonly Series[] = [
   { key: "started", label: "started", className: "series-started" },
@@ -23,14 +27,11 @@ const FAILURES: readonly Series[] = [
 
 export function Overview() {
   const stats = usePolling((signal) => getStats(WINDOW_MS, BUCKET_MS, signal), REFRESH_MS, []);
-  // Failed sagas wait for an operator; compensating ones are rolling back right now.
+  // Failed sagas wait for an operator (unless one marked them resolved); compensating ones are rolling back right now.
   const attention = usePolling(
     async (signal) => {
-      const [failed, compensating] = await Promise.all([
-        listSagas({ statuses: ["failed"], limit: ATTENTION_LIMIT }, signal),
-        listSagas({ statuses: ["compensating"], limit: ATTENTION_LIMIT }, signal),
-      ]);
-      return { failed: failed.items, compensating: compensating.items, moreFailed: failed.nextCursor !== null };
+      const [failed, compensating] = await Promise.all([failedSagas(signal), listSagas({ statuses: ["compensating"], limit: ATTENTION_LIMIT }, signal)]);
+      return { ...failed, compensating: compensating.items };
     },
     REFRESH_MS,
     [],
@@ -120,9 +121,42 @@ function Charts({ stats }: { stats: Stats }) {
   );
 }
 
-function AttentionList({ failed, compensating, moreFailed }: { failed: SagaState[]; compensating: SagaState[]; moreFailed: boolean }) {
+interface FailedSagas {
+  /** Not resolved, newest first, at most ATTENTION_LIMIT. */
+  failed: SagaState[];
+  /** Marked resolved: failed still, but nobody needs to act (those met while looking for the others). */
+  resolved: SagaState[];
+  /** More unresolved ones than listed, or some not looked at. */
+  moreFailed: boolean;
+}
+
+async function failedSagas(signal: AbortSignal): Promise<FailedSagas> {
+  const open: SagaState[] = [];
+  const resolved: SagaState[] = [];
+  let cursor: string | null = null;
+  for (let page = 0; page < FAILED_PAGES; page++) {
+    const result = await listSagas({ statuses: ["failed"], limit: FAILED_PAGE_SIZE, cursor }, signal);
+    for (const saga of result.items) (saga.resolution === undefined ? open : resolved).push(saga);
+    cursor = result.nextCursor;
+    if (cursor === null || open.length > ATTENTION_LIMIT) break;
+  }
+  return { failed: open.slice(0, ATTENTION_LIMIT), resolved, moreFailed: open.length > ATTENTION_LIMIT || cursor !== null };
+}
+
+function AttentionList({ failed, resolved, compensating, moreFailed }: FailedSagas & { compensating: SagaState[] }) {
   const now = Date.now();
-  if (failed.length === 0 && compensating.length === 0) return <p className="muted">Nothing needs attention: no saga is failed or compensating.</p>;
+  if (failed.length === 0 && compensating.length === 0) {
+    return (
+      <>
+        <p className="muted">
+          {resolved.length === 0
+            ? "Nothing needs attention: no saga is failed or compensating."
+            : "Nothing needs attention: no saga is compensating, and every failed one was marked resolved."}
+        </p>
+        <ResolvedNote resolved={resolved} more={moreFailed} />
+      </>
+    );
+  }
   return (
     <>
       <ul className="attention" data-testid="attention">
@@ -146,12 +180,48 @@ function AttentionList({ failed, compensating, moreFailed }: { failed: SagaState
           </li>
         ))}
       </ul>
+      <ResolvedNote resolved={resolved} more={moreFailed} />
       {moreFailed && (
         <p>
           <a href="#/sagas?status=failed">All failed sagas</a>
         </p>
       )}
     </>
+  );
+}
+
+/** Resolved failed sagas, out of the way: collapsed, for whoever wants to see what was settled by hand. */
+function ResolvedNote({ resolved, more }: { resolved: SagaState[]; more: boolean }) {
+  if (resolved.length === 0) return null;
+  const shown = resolved.slice(0, ATTENTION_LIMIT);
+  return (
+    <details className="attention-resolved" data-testid="attention-resolved">
+      <summary>
+        Resolved: {more ? "at least " : ""}
+        {plural(resolved.length, "failed saga")} marked resolved by an operator, not listed above
+      </summary>
+      <ul>
+        {shown.map((saga) => (
+          <li key={saga.id} data-saga-id={saga.id}>
+            <a href={sagaHref(saga.id)} className="mono">
+              {saga.id}
+            </a>{" "}
+            <span className="muted">
+              {saga.definitionName}@{saga.definitionVersion}
+            </span>{" "}
+            {saga.resolution !== undefined && (
+              <>
+                <ResolvedTag resolution={saga.resolution} />{" "}
+                <span className="small">
+                  by {saga.resolution.by} at {formatTime(saga.resolution.atMs)}: {saga.resolution.reason}
+                </span>
+              </>
+            )}
+          </li>
+        ))}
+      </ul>
+      {resolved.length > shown.length && <p className="muted small">and {plural(resolved.length - shown.length, "more")}.</p>}
+    </details>
   );
 }
 

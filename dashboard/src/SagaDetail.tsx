@@ -1,5 +1,19 @@
-import { useRef, useState } from "react";
-import { ApiError, cancelSaga, errorMessage, getHistory, getSaga, listDefinitions, retrySaga, type SagaState, type SagaStatus, type StoredHistoryEntry } from "./api";
+import { useCallback, useRef, useState } from "react";
+import {
+  ApiError,
+  cancelSaga,
+  DASHBOARD_ACTOR,
+  errorMessage,
+  getHistory,
+  getSaga,
+  listDefinitions,
+  resolveSaga,
+  retrySaga,
+  skipCompensation,
+  type SagaState,
+  type SagaStatus,
+  type StoredHistoryEntry,
+} from "./api";
 import { ConfirmDialog } from "./ConfirmDialog";
 import { DetailsPanel } from "./DetailsPanel";
 import { ErrorChain } from "./ErrorChain";
@@ -8,29 +22,49 @@ import { formatDuration, formatTime } from "./format";
 import { HistoryTable } from "./HistoryTable";
 import { JsonBlock } from "./JsonBlock";
 import { describeStopReason, sagaDurationMs } from "./saga-model";
-import { StatusBadge } from "./StatusBadge";
+import { ResolvedTag, StatusBadge } from "./StatusBadge";
 import { Timeline } from "./Timeline";
 import { buildTimeline } from "./timeline-model";
 import { usePolling } from "./usePolling";
 
-/** Live while the saga moves; a failed one is looked at now and then (someone may retry it elsewhere); an ended one not at all. */
-function paceFor(status: SagaStatus): number | null {
+/** How long after an operator's action a `failed` saga is polled every second: a worker applies the action moments later. */
+const AFTER_ACTION_MS = 15_000;
+
+/**
+ * Live while the saga moves, and just after an operator acted on it (the 202 answers before a
+ * worker applied the action); a failed one is otherwise looked at now and then (someone may act on
+ * it elsewhere); an ended one not at all.
+ */
+function paceFor(status: SagaStatus, justActed: boolean): number | null {
   if (status === "running" || status === "compensating") return 1_000;
-  if (status === "failed") return 5_000;
+  if (status === "failed") return justActed ? 1_000 : 5_000;
   return null;
 }
 
-type Action = "cancel" | "retry";
+/** What the confirmation dialog is asking about. */
+type Action = { kind: "cancel" } | { kind: "retry" } | { kind: "skip"; step: string } | { kind: "resolve" };
+
+/** Names the button that opened a dialog, to hand focus back to it. */
+function triggerKey(action: Action): string {
+  return action.kind === "skip" ? `skip:${action.step}` : action.kind;
+}
 
 export function SagaDetail({ id }: { id: string }) {
+  // Read when the pace is chosen, after each answer: a ref, so setting it does not re-render.
+  const actedAtMs = useRef(Number.NEGATIVE_INFINITY);
   const polled = usePolling(
     async (signal) => {
       const [saga, history] = await Promise.all([getSaga(id, signal), getHistory(id, signal)]);
       return { saga, history };
     },
-    ({ saga }) => paceFor(saga.status),
+    ({ saga }) => paceFor(saga.status, Date.now() - actedAtMs.current < AFTER_ACTION_MS),
     [id],
   );
+  const { refresh } = polled;
+  const afterAction = useCallback(() => {
+    actedAtMs.current = Date.now();
+    refresh();
+  }, [refresh]);
 
   if (polled.data === undefined) {
     if (polled.error instanceof ApiError && polled.error.status === 404) {
@@ -51,23 +85,29 @@ export function SagaDetail({ id }: { id: string }) {
       </>
     );
   }
-  return <SagaView saga={polled.data.saga} history={polled.data.history} refresh={polled.refresh} staleError={polled.error} />;
+  return <SagaView saga={polled.data.saga} history={polled.data.history} afterAction={afterAction} staleError={polled.error} />;
 }
 
 interface SagaViewProps {
   saga: SagaState;
   history: StoredHistoryEntry[];
-  refresh: () => void;
+  /** Poll now, and briefly every second, so the action's effect shows as it happens. */
+  afterAction: () => void;
   staleError: unknown;
 }
 
-function SagaView({ saga, history, refresh, staleError }: SagaViewProps) {
+function SagaView({ saga, history, afterAction, staleError }: SagaViewProps) {
   const definitions = usePolling((signal) => listDefinitions(signal), null, []);
   const [selected, setSelected] = useState<string | null>(null);
   const [action, setAction] = useState<Action | null>(null);
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<{ ok: boolean; text: string } | null>(null);
-  const triggers = useRef<Partial<Record<Action, HTMLButtonElement | null>>>({});
+  const triggers = useRef<Map<string, HTMLButtonElement>>(new Map());
+  /** Registers a button that opens a dialog (a ref callback), so focus can go back to it. */
+  const trigger = (key: string) => (element: HTMLButtonElement | null) => {
+    if (element === null) triggers.current.delete(key);
+    else triggers.current.set(key, element);
+  };
 
   const nowMs = Date.now();
   const model = buildTimeline(saga, history, nowMs);
@@ -76,30 +116,27 @@ function SagaView({ saga, history, refresh, staleError }: SagaViewProps) {
   const waits = new Set(plan?.steps.filter((s) => s.wait === true).map((s) => s.name) ?? []);
   const segment = model.segments.find((s) => s.key === selected);
 
+  // Compensations an operator may skip: only those, not an action parked after the pivot (that one is retried).
+  const skippable = saga.status === "failed" ? (saga.outstanding ?? []).filter((o) => o.phase === "compensation").map((o) => o.step) : [];
+  const resolvable = saga.status === "failed" && saga.resolution === undefined;
+
   const closeDialog = (which: Action) => {
     setAction(null);
     // Back to the button that opened the dialog, if the saga's new status still shows it.
-    window.setTimeout(() => triggers.current[which]?.focus(), 0);
+    window.setTimeout(() => triggers.current.get(triggerKey(which))?.focus(), 0);
   };
 
   const confirm = async (which: Action, reason: string) => {
     setBusy(true);
-    const body = { by: "dashboard", ...(reason === "" ? {} : { reason }) };
+    const body = { by: DASHBOARD_ACTOR, ...(reason === "" ? {} : { reason }) };
     try {
-      const now = which === "cancel" ? await cancelSaga(saga.id, body) : await retrySaga(saga.id, body);
-      setResult({
-        ok: true,
-        text:
-          which === "cancel"
-            ? `Cancel requested (saga ${now.status}). A running step settles first, then completed steps are compensated, newest first.`
-            : `Retry requested (saga ${now.status}). The outstanding phases run again with a fresh retry budget.`,
-      });
+      setResult({ ok: true, text: await perform(saga.id, which, reason, body) });
     } catch (error) {
       setResult({ ok: false, text: errorMessage(error) });
     } finally {
       setBusy(false);
       closeDialog(which);
-      refresh();
+      afterAction();
     }
   };
 
@@ -114,20 +151,37 @@ function SagaView({ saga, history, refresh, staleError }: SagaViewProps) {
             </span>
           </h1>
           <StatusBadge status={saga.status} testId="saga-status" />
+          {saga.status === "failed" && saga.resolution !== undefined && <ResolvedTag resolution={saga.resolution} />}
         </div>
         <div className="actions">
           {saga.status === "running" && (
-            <button type="button" className="danger" ref={(el) => void (triggers.current.cancel = el)} onClick={() => setAction("cancel")}>
+            <button type="button" className="danger" ref={trigger("cancel")} onClick={() => setAction({ kind: "cancel" })}>
               Cancel saga
             </button>
           )}
           {saga.status === "failed" && (
-            <button type="button" className="primary" ref={(el) => void (triggers.current.retry = el)} onClick={() => setAction("retry")}>
+            <button type="button" className="primary" ref={trigger("retry")} onClick={() => setAction({ kind: "retry" })}>
               Retry compensations
+            </button>
+          )}
+          {skippable.map((step) => (
+            <button key={step} type="button" ref={trigger(`skip:${step}`)} onClick={() => setAction({ kind: "skip", step })}>
+              Skip compensation of {step}
+            </button>
+          ))}
+          {resolvable && (
+            <button type="button" ref={trigger("resolve")} onClick={() => setAction({ kind: "resolve" })}>
+              Mark resolved
             </button>
           )}
         </div>
       </header>
+
+      {saga.resolution !== undefined && (
+        <p className="notice notice-resolved" data-testid="resolution">
+          Resolved by <strong>{saga.resolution.by}</strong> at {formatTime(saga.resolution.atMs)}: {saga.resolution.reason}
+        </p>
+      )}
 
       {result !== null && (
         <p className={`notice ${result.ok ? "notice-ok" : "notice-error"}`} role={result.ok ? "status" : "alert"} data-testid="action-result">
@@ -190,9 +244,13 @@ function SagaView({ saga, history, refresh, staleError }: SagaViewProps) {
       )}
 
       {saga.outstanding !== undefined && saga.outstanding.length > 0 && (
-        <section className="outstanding notice notice-error" aria-labelledby="outstanding-heading">
+        <section className={`outstanding notice ${saga.resolution === undefined ? "notice-error" : "notice-quiet"}`} aria-labelledby="outstanding-heading">
           <h2 id="outstanding-heading">Outstanding</h2>
-          <p>An operator has to see to these, then retry:</p>
+          <p>
+            {saga.resolution === undefined
+              ? "An operator has to see to these, then retry them, skip a compensation that was done by hand, or mark the saga resolved:"
+              : "Marked resolved: these were left as they are."}
+          </p>
           <ul data-testid="outstanding">
             {saga.outstanding.map((o) => (
               <li key={`${o.step}-${o.phase}`}>
@@ -234,22 +292,88 @@ function SagaView({ saga, history, refresh, staleError }: SagaViewProps) {
 
       {action !== null && (
         <ConfirmDialog
-          title={action === "cancel" ? "Cancel this saga?" : "Retry this saga's compensations?"}
-          defaultReason={action === "cancel" ? "cancelled from the dashboard" : "retried from the dashboard"}
+          // Keyed: another action's dialog starts with its own reason, not the last one typed.
+          key={triggerKey(action)}
+          title={dialogTitle(action)}
+          defaultReason={defaultReason(action)}
+          reasonRequired={action.kind === "skip" || action.kind === "resolve"}
           busy={busy}
           onConfirm={(reason) => void confirm(action, reason)}
           onClose={() => closeDialog(action)}
         >
-          {action === "cancel" ? (
-            <p>
-              The saga stops going forward: the step running now settles, then every completed step is compensated, newest first. This is refused once the saga
-              passed its pivot step.
-            </p>
-          ) : (
-            <p>Its outstanding phases ({(saga.outstanding ?? []).map((o) => `${o.step} ${o.phase}`).join(", ") || "none"}) run again with a fresh retry budget.</p>
-          )}
+          <DialogBody action={action} saga={saga} />
         </ConfirmDialog>
       )}
     </>
   );
+}
+
+/** Sends the action; what to tell the operator once the server took it (a worker applies it moments later). */
+async function perform(id: string, action: Action, reason: string, body: { by: string; reason?: string }): Promise<string> {
+  switch (action.kind) {
+    case "cancel": {
+      const now = await cancelSaga(id, body);
+      return `Cancel requested (saga ${now.status}). A running step settles first, then completed steps are compensated, newest first.`;
+    }
+    case "retry": {
+      const now = await retrySaga(id, body);
+      return `Retry requested (saga ${now.status}). The outstanding phases run again with a fresh retry budget.`;
+    }
+    case "skip": {
+      const now = await skipCompensation(id, action.step, reason);
+      return `Skip of ${action.step}'s compensation requested (saga ${now.status}). The compensations after it run; with none left the saga ends compensated.`;
+    }
+    case "resolve": {
+      const now = await resolveSaga(id, reason);
+      return `Marked resolved (saga ${now.status}). It stays failed, with your reason, and leaves the overview's attention list.`;
+    }
+  }
+}
+
+function dialogTitle(action: Action): string {
+  switch (action.kind) {
+    case "cancel":
+      return "Cancel this saga?";
+    case "retry":
+      return "Retry this saga's compensations?";
+    case "skip":
+      return `Skip the compensation of ${action.step}?`;
+    case "resolve":
+      return "Mark this saga resolved?";
+  }
+}
+
+/** Cancel and retry may go without a reason; a skip or a resolve must say what was done, so it starts empty. */
+function defaultReason(action: Action): string {
+  if (action.kind === "cancel") return "cancelled from the dashboard";
+  if (action.kind === "retry") return "retried from the dashboard";
+  return "";
+}
+
+function DialogBody({ action, saga }: { action: Action; saga: SagaState }) {
+  switch (action.kind) {
+    case "cancel":
+      return (
+        <p>
+          The saga stops going forward: the step running now settles, then every completed step is compensated, newest first. This is refused once the saga passed
+          its pivot step.
+        </p>
+      );
+    case "retry":
+      return <p>Its outstanding phases ({(saga.outstanding ?? []).map((o) => `${o.step} ${o.phase}`).join(", ") || "none"}) run again with a fresh retry budget.</p>;
+    case "skip":
+      return (
+        <p>
+          {action.step}'s compensation counts as settled by hand (its status becomes <em>skipped</em>, not succeeded); the compensations after it then run, and with
+          none left the saga ends compensated. Say what was done instead.
+        </p>
+      );
+    case "resolve":
+      return (
+        <p>
+          The saga stays <em>failed</em> (that is what happened) and leaves the overview's attention list; its outstanding phases are left as they are. A retry later
+          reopens it. Say how it was settled.
+        </p>
+      );
+  }
 }

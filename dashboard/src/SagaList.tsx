@@ -4,7 +4,7 @@ import { ErrorNotice } from "./ErrorNotice";
 import { formatDuration, formatTime } from "./format";
 import { navigate, sagaHref } from "./router";
 import { currentStepLabel, sagaDurationMs } from "./saga-model";
-import { StatusBadge } from "./StatusBadge";
+import { ResolvedTag, StatusBadge } from "./StatusBadge";
 import { usePolling } from "./usePolling";
 
 const PAGE_SIZE = 50;
@@ -240,6 +240,12 @@ function SagaTable({ sagas, empty }: { sagas: SagaState[]; empty: string }) {
               </td>
               <td>
                 <StatusBadge status={saga.status} />
+                {saga.status === "failed" && saga.resolution !== undefined && (
+                  <>
+                    {" "}
+                    <ResolvedTag resolution={saga.resolution} />
+                  </>
+                )}
               </td>
               <td data-testid="definition">
                 {saga.definitionName}@{saga.definitionVersion}

@@ -1,7 +1,8 @@
 import { useId, type KeyboardEvent } from "react";
-import type { Phase, SagaState } from "./api";
+import type { Phase, SagaState, StepState } from "./api";
 import { formatDuration } from "./format";
-import { describeSegment, type Segment, type TimelineModel } from "./timeline-model";
+import { describePhaseStatus } from "./saga-model";
+import { describeSegment, describeSkip, type Segment, type Skip, type TimelineModel } from "./timeline-model";
 import { timeScale } from "./time-scale";
 import { useElementWidth } from "./useElementWidth";
 
@@ -11,6 +12,7 @@ const AXIS_H = 30;
 const LANE_H = 62;
 const TRACK = { action: { y: 10, h: 18 }, compensation: { y: 36, h: 18 } } as const;
 const MIN_SEGMENT_PX = 5;
+const SKIP_W = 52;
 
 interface TimelineProps {
   saga: SagaState;
@@ -36,6 +38,7 @@ export function Timeline({ saga, model, pivots, waits, selected, onSelect, nowMs
     ...model.gaps.map((g) => g.toMs),
     ...model.cancels.map((c) => c.atMs),
     ...model.retries.map((r) => r.atMs),
+    ...model.skips.map((s) => s.atMs),
     ...(saga.endedAtMs === undefined ? [] : [saga.endedAtMs]),
   ];
   const running = saga.endedAtMs === undefined;
@@ -76,7 +79,7 @@ export function Timeline({ saga, model, pivots, waits, selected, onSelect, nowMs
         </g>
 
         {steps.map((step) => (
-          <Lane key={step} step={step} y={laneY(step)} pivot={pivots.has(step)} width={width} />
+          <Lane key={step} step={step} state={saga.steps.find((s) => s.name === step)} y={laneY(step)} pivot={pivots.has(step)} width={width} />
         ))}
 
         {model.gaps.map((gap) => {
@@ -135,6 +138,12 @@ export function Timeline({ saga, model, pivots, waits, selected, onSelect, nowMs
             </g>
           ))}
 
+        {model.skips
+          .filter((skip) => steps.includes(skip.step))
+          .map((skip) => (
+            <SkipMarker key={`skip-${skip.seq}`} skip={skip} x={scale.x(skip.atMs)} y={laneY(skip.step) + TRACK.compensation.y} flip={scale.x(skip.atMs) + SKIP_W > width - RIGHT_PAD} />
+          ))}
+
         {model.failure !== null && steps.includes(model.failure.step) && (
           <FailureMarker x={scale.x(model.failure.atMs)} y={laneY(model.failure.step) + TRACK.action.y + TRACK.action.h / 2} failure={model.failure} />
         )}
@@ -147,18 +156,26 @@ export function Timeline({ saga, model, pivots, waits, selected, onSelect, nowMs
         ))}
         {running && <Instant x={scale.x(nowMs)} height={height} label="now" title="now" testId="now-marker" className="instant now" flip />}
       </svg>
-      <Legend id={`${id}-legend`} hatchId={`${id}-hatch-succeeded`} />
+      <Legend id={`${id}-legend`} hatchId={`${id}-hatch-succeeded`} skipped={model.skips.length > 0} />
     </div>
   );
 }
 
-function Lane({ step, y, pivot, width }: { step: string; y: number; pivot: boolean; width: number }) {
+function Lane({ step, state, y, pivot, width }: { step: string; state: StepState | undefined; y: number; pivot: boolean; width: number }) {
+  // Where each phase stands now, in words (a skipped compensation reads "skipped", not "succeeded").
+  const status = state === undefined ? "" : `: action ${describePhaseStatus(state.action.status)}, compensation ${describePhaseStatus(state.compensation.status)}`;
   return (
-    <g data-testid={`lane-${step}`} className="lane" data-step={step}>
+    <g
+      data-testid={`lane-${step}`}
+      className="lane"
+      data-step={step}
+      data-action-status={state?.action.status}
+      data-compensation-status={state?.compensation.status}
+    >
       <line x1={0} x2={width} y1={y + LANE_H} y2={y + LANE_H} className="lane-rule" />
       <text x={10} y={y + 22} className="lane-name">
         {truncate(step, 20)}
-        <title>{step}</title>
+        <title>{`${step}${status}`}</title>
       </text>
       {pivot && (
         <g data-testid="pivot-marker" className="pivot-marker" transform={`translate(10, ${y + 32})`}>
@@ -228,6 +245,24 @@ function SegmentShape({ segment, x0, x1, y, hatch, selected, waiting, onSelect }
   );
 }
 
+/**
+ * A compensation an operator counted as settled by hand: a grey dashed box that says "skipped" in
+ * the step's compensation track, at the time of the skip; its reason and who skipped it are in its label.
+ */
+function SkipMarker({ skip, x, y, flip }: { skip: Skip; x: number; y: number; flip: boolean }) {
+  const label = describeSkip(skip);
+  const x0 = flip ? x - SKIP_W : x;
+  return (
+    <g data-testid="skip-marker" className="skip-marker" data-step={skip.step} role="img" aria-label={label}>
+      <rect x={x0} y={y} width={SKIP_W} height={TRACK.compensation.h} rx={3} />
+      <text x={x0 + SKIP_W / 2} y={y + 13} textAnchor="middle">
+        skipped
+      </text>
+      <title>{label}</title>
+    </g>
+  );
+}
+
 function FailureMarker({ x, y, failure }: { x: number; y: number; failure: NonNullable<TimelineModel["failure"]> }) {
   const what = failure.compensated ? "triggered compensation" : "stopped the saga";
   return (
@@ -264,7 +299,7 @@ function Instant({ x, height, label, title, testId, className, flip = false }: I
   );
 }
 
-function Legend({ id, hatchId }: { id: string; hatchId: string }) {
+function Legend({ id, hatchId, skipped }: { id: string; hatchId: string; skipped: boolean }) {
   const item = (className: string, text: string, phase: Phase = "action") => (
     <li>
       <svg width="26" height="12" aria-hidden="true" className={`segment ${phase} ${className}`}>
@@ -286,6 +321,14 @@ function Legend({ id, hatchId }: { id: string; hatchId: string }) {
         </svg>
         retry backoff
       </li>
+      {skipped && (
+        <li>
+          <svg width="26" height="12" aria-hidden="true" className="skip-marker">
+            <rect x="1" y="1" width="24" height="10" rx="3" />
+          </svg>
+          compensation skipped by an operator
+        </li>
+      )}
       <li>
         <svg width="16" height="16" aria-hidden="true" className="failure-marker" viewBox="-12 -12 24 24">
           <path d="M 0 -11 L 11 0 L 0 11 L -11 0 Z" />

@@ -71,6 +71,15 @@ export interface OperatorRequest {
   by: string;
 }
 
+/** What an operator sends with a skip or a resolve: unlike a cancel's, the reason is required (400 without one). */
+export interface RepairRequest {
+  reason: string;
+  by: string;
+}
+
+/** Who the dashboard says asked, in the saga's history. */
+export const DASHBOARD_ACTOR = "dashboard";
+
 /** A refused or failed request, carrying the problem document's fields when the server sent one. */
 export class ApiError extends Error {
   override readonly name = "ApiError";
@@ -241,6 +250,21 @@ export function cancelSaga(id: string, body: OperatorRequest): Promise<SagaState
 
 export function retrySaga(id: string, body: OperatorRequest): Promise<SagaState> {
   return request<SagaState>(`sagas/${encodeURIComponent(id)}/retry`, { method: "POST", body });
+}
+
+/**
+ * Count one outstanding compensation of a `failed` saga as settled by hand: the compensations after
+ * it then run. 409 `REPAIR_NOT_ALLOWED` when the saga is not failed or that compensation is not outstanding.
+ */
+export function skipCompensation(id: string, step: string, reason: string): Promise<SagaState> {
+  const body: RepairRequest = { reason, by: DASHBOARD_ACTOR };
+  return request<SagaState>(`sagas/${encodeURIComponent(id)}/steps/${encodeURIComponent(step)}/skip-compensation`, { method: "POST", body });
+}
+
+/** Mark a `failed` saga resolved: it stays failed, with who settled it and why. 409 when not failed or resolved already. */
+export function resolveSaga(id: string, reason: string): Promise<SagaState> {
+  const body: RepairRequest = { reason, by: DASHBOARD_ACTOR };
+  return request<SagaState>(`sagas/${encodeURIComponent(id)}/resolve`, { method: "POST", body });
 }
 
 export async function listDefinitions(signal?: AbortSignal): Promise<Definition[]> {

@@ -1,4 +1,4 @@
-import { TERMINAL_STATUSES, type Phase, type SagaState, type SagaStatus, type StopReason } from "./api";
+import { TERMINAL_STATUSES, type Phase, type PhaseStatus, type SagaState, type SagaStatus, type StopReason } from "./api";
 
 export function isTerminal(status: SagaStatus): boolean {
   return TERMINAL_STATUSES.includes(status);
@@ -37,6 +37,23 @@ const STOP_REASONS: Record<StopReason, string> = {
 
 export function describeStopReason(reason: string): string {
   return (STOP_REASONS as Record<string, string | undefined>)[reason] ?? reason.replaceAll("_", " ");
+}
+
+// Every status spelled out (a Record, so a status the library adds is a type error here until it has words).
+const PHASE_STATUSES: Record<PhaseStatus, string> = {
+  pending: "pending",
+  running: "running",
+  retrying: "retrying",
+  succeeded: "succeeded",
+  failed: "failed",
+  not_needed: "not needed",
+  // Settled by an operator's hand, not by the compensation: said as such, never as "succeeded".
+  skipped: "skipped",
+};
+
+/** A phase's status as words. */
+export function describePhaseStatus(status: string): string {
+  return (PHASE_STATUSES as Record<string, string | undefined>)[status] ?? status.replaceAll("_", " ");
 }
 
 /** How long the saga has run: to its end, or to now while it goes on. */

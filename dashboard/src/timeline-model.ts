@@ -59,6 +59,15 @@ export interface GaveUp {
   error: ErrorInfo;
 }
 
+/** An operator counted a step's outstanding compensation as settled by hand (`compensation_skipped`). */
+export interface Skip {
+  step: string;
+  atMs: number;
+  by: string;
+  reason: string;
+  seq: number;
+}
+
 export interface TimelineModel {
   startMs: number;
   endMs: number;
@@ -68,6 +77,7 @@ export interface TimelineModel {
   gaveUp: GaveUp[];
   cancels: Instant[];
   retries: Instant[];
+  skips: Skip[];
 }
 
 export function buildTimeline(saga: SagaState, history: readonly StoredHistoryEntry[], nowMs: number): TimelineModel {
@@ -77,6 +87,7 @@ export function buildTimeline(saga: SagaState, history: readonly StoredHistoryEn
   const gaveUp: GaveUp[] = [];
   const cancels: Instant[] = [];
   const retries: Instant[] = [];
+  const skips: Skip[] = [];
 
   for (const entry of history) {
     switch (entry.type) {
@@ -141,6 +152,9 @@ export function buildTimeline(saga: SagaState, history: readonly StoredHistoryEn
       case "retry_requested":
         retries.push({ atMs: entry.atMs, label: `retry requested by ${entry.by}: ${entry.reason}`, seq: entry.seq });
         break;
+      case "compensation_skipped":
+        skips.push({ step: entry.step, atMs: entry.atMs, by: entry.by, reason: entry.reason, seq: entry.seq });
+        break;
       default:
         break;
     }
@@ -172,6 +186,7 @@ export function buildTimeline(saga: SagaState, history: readonly StoredHistoryEn
     gaveUp,
     cancels,
     retries,
+    skips,
   };
 }
 
@@ -232,6 +247,11 @@ function triggeringFailure(saga: SagaState, history: readonly StoredHistoryEntry
   if (atMs === undefined) return null;
   const error = saga.stop?.error;
   return { step, phase: "action", atMs, ...(error === undefined ? {} : { error }), compensated: started !== undefined };
+}
+
+/** How the timeline's marker for a skipped compensation reads to a screen reader (and in its tooltip). */
+export function describeSkip(skip: Skip): string {
+  return `${skip.step} compensation skipped by ${skip.by}: ${skip.reason}`;
 }
 
 export function describeSegment(segment: Segment): string {

@@ -13,6 +13,8 @@ export interface SagaPlan {
    * while running it) before it is parked as `failed` with reason `recovery_limit`.
    */
   readonly maxRecoveries: number;
+  /** Default deadline of an instance, in ms from its start; absent: none. See `SagaState.deadlineAtMs`. */
+  readonly deadlineMs?: number;
 }
 
 export interface StepPlan {

@@ -65,6 +65,11 @@ export interface SagaState {
   stop?: { reason: StopReason; step?: string; error?: ErrorInfo; atMs: number };
   /** Set when the saga ended `failed`: what an operator still has to see to. */
   outstanding?: Outstanding[];
+  /**
+   * When the saga must be done going forward (epoch ms): once it passes, a saga still running
+   * before its pivot rolls back as if cancelled (`by: "deadline"`). Absent: no deadline.
+   */
+  deadlineAtMs?: number;
   /** Set when an operator marked a `failed` saga resolved: it stays failed, and needs no more attention. */
   resolution?: { reason: string; by: string; atMs: number };
   /** Named events delivered to this saga (see `SignalReceivedEvent`), oldest first; absent until the first. */

@@ -114,6 +114,11 @@ export interface SagaOptions<Input> {
   version: number;
   /** Default 10. */
   maxRecoveries?: number;
+  /**
+   * How long an instance may take going forward, in ms from its start (a start may set its own):
+   * once it passes, a saga that has not passed its pivot rolls back as if cancelled. Default none.
+   */
+  deadlineMs?: number;
   parseInput?: (input: unknown) => Input;
 }
 
@@ -252,6 +257,7 @@ export class SagaBuilder<Input, Outputs extends Record<string, unknown>> {
       version: this.#options.version,
       steps: Object.freeze(this.#steps.map((step) => step.plan)),
       maxRecoveries: this.#options.maxRecoveries ?? DEFAULT_MAX_RECOVERIES,
+      ...(this.#options.deadlineMs === undefined ? {} : { deadlineMs: this.#options.deadlineMs }),
     });
     return Object.freeze({
       name: saga,
@@ -271,7 +277,7 @@ export function defineSaga<Input>(options: SagaOptions<Input>): SagaBuilder<Inpu
     throw new InvalidDefinitionError("?", "options", `must be an object, got ${describe(options)}`);
   }
   const name = requireName(String(options.name), "name", options.name);
-  const known = new Set(["name", "version", "maxRecoveries", "parseInput"]);
+  const known = new Set(["name", "version", "maxRecoveries", "deadlineMs", "parseInput"]);
   for (const key of Object.keys(options)) {
     if (!known.has(key)) throw new InvalidDefinitionError(name, key, `is not a saga option (known: ${[...known].join(", ")})`);
   }
@@ -279,6 +285,7 @@ export function defineSaga<Input>(options: SagaOptions<Input>): SagaBuilder<Inpu
   // Stores keep versions as 32-bit integers (PostgreSQL INTEGER).
   if (options.version > MAX_VERSION) throw new InvalidDefinitionError(name, "version", `must be at most ${MAX_VERSION}, got ${options.version}`);
   if (options.maxRecoveries !== undefined) requireInteger(name, "maxRecoveries", options.maxRecoveries, 0);
+  if (options.deadlineMs !== undefined) requireInteger(name, "deadlineMs", options.deadlineMs, 1);
   if (options.parseInput !== undefined) requireFunction(name, "parseInput", options.parseInput);
   return new SagaBuilder<Input, Record<never, never>>({ ...options }, []);
 }

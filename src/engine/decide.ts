@@ -92,7 +92,9 @@ export function decide(plan: SagaPlan, state: SagaState, event: SagaEvent, nowMs
       break;
   }
   if (ignored !== undefined) return ignore(state, ignored);
+  checkDeadline(d);
   advance(d);
+  keepDeadlineDue(d);
   d.s.updatedAtMs = nowMs;
   return { state: d.s, commands: d.commands, history: d.history };
 }
@@ -245,8 +247,33 @@ function applyCancel(d: Draft, reason: string, by: string): string | undefined {
   if (d.s.cancel !== undefined) return "cancel already requested";
   if (d.s.status === "compensating") return "saga is already compensating";
   if (d.s.pivotPassed) return "saga passed its pivot step and can only roll forward";
-  d.s.cancel = { reason, by, atMs: d.now };
   d.history.push({ type: "cancel_requested", atMs: d.now, reason, by });
+  beginCancel(d, reason, by);
+  return undefined;
+}
+
+/**
+ * A saga past its deadline, still going forward before its pivot, rolls back as if cancelled
+ * (`by: "deadline"`): a running step settles first, then what completed is compensated. Its
+ * compensations are never cut short by the deadline; they keep their own budgets.
+ */
+function checkDeadline(d: Draft): void {
+  const { deadlineAtMs } = d.s;
+  if (deadlineAtMs === undefined || deadlineAtMs > d.now) return;
+  if (d.s.status !== "running" || d.s.pivotPassed || d.s.cancel !== undefined) return;
+  d.history.push({ type: "deadline_passed", atMs: d.now, deadlineAtMs });
+  beginCancel(d, `the saga's deadline passed (${deadlineAtMs - d.s.createdAtMs} ms after its start)`, "deadline");
+}
+
+/** While the deadline can still stop it, the saga is due by then at the latest, so a worker looks. */
+function keepDeadlineDue(d: Draft): void {
+  const { deadlineAtMs } = d.s;
+  if (deadlineAtMs === undefined || d.s.status !== "running" || d.s.pivotPassed || d.s.cancel !== undefined) return;
+  if (d.s.wakeAtMs === null || d.s.wakeAtMs > deadlineAtMs) d.s.wakeAtMs = deadlineAtMs;
+}
+
+function beginCancel(d: Draft, reason: string, by: string): void {
+  d.s.cancel = { reason, by, atMs: d.now };
   // A step waiting to retry has settled as far as the cancel is concerned: its next attempt never
   // starts. So has a step waiting for an outside answer: no call of ours is in flight.
   d.s.steps.forEach((step, index) => {
@@ -260,7 +287,6 @@ function applyCancel(d: Draft, reason: string, by: string): string | undefined {
       giveUp(d, index, "action", p.lastError);
     }
   });
-  return undefined;
 }
 
 /** A sleep step's attempt is sleeping (rather than computing when to wake up). */

@@ -12,6 +12,8 @@ export interface NewSagaParams {
   input: JsonValue;
   idempotencyKey: string | null;
   nowMs: number;
+  /** Overrides the plan's `deadlineMs`; absent with no plan deadline: none. */
+  deadlineAtMs?: number;
 }
 
 /** The state of a saga that was accepted and has not run anything yet; due at once. */
@@ -32,6 +34,8 @@ export function createInitialState(plan: SagaPlan, params: NewSagaParams): { sta
     createdAtMs: params.nowMs,
     updatedAtMs: params.nowMs,
   };
+  const deadlineAtMs = params.deadlineAtMs ?? (plan.deadlineMs === undefined ? undefined : params.nowMs + plan.deadlineMs);
+  if (deadlineAtMs !== undefined) state.deadlineAtMs = deadlineAtMs;
   const history: HistoryEntry[] = [
     { type: "saga_started", atMs: params.nowMs, input: params.input, idempotencyKey: params.idempotencyKey },
   ];

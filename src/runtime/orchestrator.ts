@@ -67,6 +67,11 @@ export interface StartOptions {
   idempotencyKey?: string;
   /** Default: a random UUID. */
   id?: string;
+  /**
+   * How long this saga may take going forward, in ms from now (overrides the definition's
+   * `deadlineMs`): once it passes, a saga before its pivot rolls back as if cancelled.
+   */
+  deadlineMs?: number;
 }
 
 export interface StartResult {
@@ -153,8 +158,12 @@ export class Orchestrator {
     if (key !== null && (typeof key !== "string" || key.length === 0 || key.length > 512)) {
       throw new InvalidArgumentError("idempotencyKey", "must be a non-empty string of at most 512 characters");
     }
+    const { deadlineMs } = options;
+    if (deadlineMs !== undefined && (!Number.isSafeInteger(deadlineMs) || deadlineMs < 1)) {
+      throw new InvalidArgumentError("deadlineMs", `must be a positive integer of milliseconds, got ${String(deadlineMs)}`);
+    }
     const now = this.#clock.now();
-    const initial = createInitialState(resolved.plan, { id, input: inputJson, idempotencyKey: key, nowMs: now });
+    const initial = createInitialState(resolved.plan, { id, input: inputJson, idempotencyKey: key, nowMs: now, ...(deadlineMs === undefined ? {} : { deadlineAtMs: now + deadlineMs }) });
 
     // Fast path: claim the new saga in the same write and run its first step without a round trip.
     // Either way the create goes to the store with the next group commit, and this resolves only

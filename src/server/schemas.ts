@@ -63,6 +63,7 @@ export const sagaSchema = {
     cancel: { type: "object", properties: { reason: { type: "string" }, by: { type: "string" }, atMs: { type: "integer" } }, additionalProperties: true },
     stop: { type: "object", properties: { reason: { type: "string" }, step: { type: "string" }, error: errorInfo, atMs: { type: "integer" } }, additionalProperties: true },
     outstanding: { type: "array", items: { type: "object", properties: { step: { type: "string" }, phase: { type: "string" } }, additionalProperties: true } },
+    deadlineAtMs: { type: "integer", description: "when the saga must be done going forward (absent: no deadline)" },
     resolution: {
       type: "object",
       description: "set when an operator marked the failed saga resolved",
@@ -231,6 +232,7 @@ export const startBody = {
     input: { ...jsonValue, description: "the saga's input; checked by the definition when it has a parser. Default null" },
     idempotencyKey: { type: "string", minLength: 1, maxLength: 512, description: "starting again with the same key returns the first saga (200, not 201)" },
     id: { type: "string", pattern: SAGA_ID_PATTERN, description: "default: a random UUID" },
+    deadlineMs: { type: "integer", minimum: 1, maximum: 9007199254740991, description: "how long the saga may take going forward, in ms from now; once it passes, a saga before its pivot rolls back as if cancelled. Default: the definition's" },
   },
   additionalProperties: false,
 } as const;

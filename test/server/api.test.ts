@@ -188,6 +188,19 @@ describe("POST /api/v1/sagas", () => {
   });
 });
 
+describe("POST /api/v1/sagas with a deadline", () => {
+  it("rolls back a saga that is still waiting when its deadline passes; refuses a deadline that is not a positive integer", async () => {
+    const { app, orchestrator } = await serve();
+    const started = await start(app, { definition: "approval", input: { amount: 5 }, id: "dl-1", deadlineMs: 200 });
+    expect(started.statusCode, started.body).toBe(201);
+    expect(json<SagaState>(started).deadlineAtMs).toBeGreaterThan(Date.now());
+    const final = await orchestrator.waitFor("dl-1", 5_000);
+    expect(final).toMatchObject({ status: "compensated", cancel: { by: "deadline" } });
+    expectProblem(await start(app, { definition: "approval", input: { amount: 5 }, deadlineMs: 0 }), 400, "VALIDATION_FAILED", "body.deadlineMs");
+    expectProblem(await start(app, { definition: "approval", input: { amount: 5 }, deadlineMs: "1s" }), 400, "VALIDATION_FAILED", "body.deadlineMs");
+  });
+});
+
 describe("GET /api/v1/sagas/{id} and its history", () => {
   it("returns the saga and its numbered history; 404 for an unknown id, 400 for one that cannot exist", async () => {
     const { app, orchestrator } = await serve();

@@ -13,6 +13,7 @@ interface StartBody {
   input?: unknown;
   idempotencyKey?: string;
   id?: string;
+  deadlineMs?: number;
 }
 
 interface ListQueryString {
@@ -46,12 +47,13 @@ export const sagaRoutes: FastifyPluginCallback<{ orchestrator: Orchestrator }> =
       },
     },
     async (request, reply) => {
-      const { definition: name, version, input = null, idempotencyKey, id } = request.body;
+      const { definition: name, version, input = null, idempotencyKey, id, deadlineMs } = request.body;
       const definition = version === undefined ? name : orchestrator.definitions.get(definitionKey(name, version));
       if (definition === undefined) throw new UnknownDefinitionError(name, version);
       const result = await orchestrator.start(definition, input, {
         ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
         ...(id === undefined ? {} : { id }),
+        ...(deadlineMs === undefined ? {} : { deadlineMs }),
       });
       return reply
         .code(result.created ? 201 : 200)
