@@ -1,4 +1,4 @@
-import { useCallback, useRef, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import {
   ApiError,
   cancelSaga,
@@ -102,11 +102,30 @@ function SagaView({ saga, history, afterAction, staleError }: SagaViewProps) {
   const [action, setAction] = useState<Action | null>(null);
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<{ ok: boolean; text: string } | null>(null);
+  const resultRef = useRef<HTMLParagraphElement>(null);
   const triggers = useRef<Map<string, HTMLButtonElement>>(new Map());
-  /** Registers a button that opens a dialog (a ref callback), so focus can go back to it. */
-  const trigger = (key: string) => (element: HTMLButtonElement | null) => {
-    if (element === null) triggers.current.delete(key);
-    else triggers.current.set(key, element);
+  const triggerRefs = useRef<Map<string, (element: HTMLButtonElement | null) => void>>(new Map());
+  /**
+   * The ref callback of a button that opens a dialog, so focus can go back to it. One callback per
+   * button for the page's life: React then calls it with null only when the button goes away.
+   */
+  const trigger = (key: string) => {
+    let callback = triggerRefs.current.get(key);
+    if (callback === undefined) {
+      callback = (element) => {
+        const gone = triggers.current.get(key);
+        if (element !== null) {
+          triggers.current.set(key, element);
+          return;
+        }
+        triggers.current.delete(key);
+        // The saga's new state took away the focused button (no "Mark resolved" once resolved, no
+        // "Skip" once skipped): focus moves to the action's outcome rather than to the page's top.
+        if (gone !== undefined && document.activeElement === gone) window.setTimeout(() => resultRef.current?.focus(), 0);
+      };
+      triggerRefs.current.set(key, callback);
+    }
+    return callback;
   };
 
   const nowMs = Date.now();
@@ -120,10 +139,19 @@ function SagaView({ saga, history, afterAction, staleError }: SagaViewProps) {
   const skippable = saga.status === "failed" ? (saga.outstanding ?? []).filter((o) => o.phase === "compensation").map((o) => o.step) : [];
   const resolvable = saga.status === "failed" && saga.resolution === undefined;
 
+  // Which button focus goes back to once the dialog is gone: only then, since a modal dialog that
+  // is still open keeps focus from reaching anything outside it.
+  const focusBack = useRef<string | null>(null);
+  useEffect(() => {
+    if (action !== null || focusBack.current === null) return;
+    // The button that opened the dialog if the saga's new status still shows it, else the outcome.
+    (triggers.current.get(focusBack.current) ?? resultRef.current)?.focus();
+    focusBack.current = null;
+  }, [action]);
+
   const closeDialog = (which: Action) => {
+    focusBack.current = triggerKey(which);
     setAction(null);
-    // Back to the button that opened the dialog, if the saga's new status still shows it.
-    window.setTimeout(() => triggers.current.get(triggerKey(which))?.focus(), 0);
   };
 
   const confirm = async (which: Action, reason: string) => {
@@ -164,11 +192,6 @@ function SagaView({ saga, history, afterAction, staleError }: SagaViewProps) {
               Retry compensations
             </button>
           )}
-          {skippable.map((step) => (
-            <button key={step} type="button" ref={trigger(`skip:${step}`)} onClick={() => setAction({ kind: "skip", step })}>
-              Skip compensation of {step}
-            </button>
-          ))}
           {resolvable && (
             <button type="button" ref={trigger("resolve")} onClick={() => setAction({ kind: "resolve" })}>
               Mark resolved
@@ -184,7 +207,7 @@ function SagaView({ saga, history, afterAction, staleError }: SagaViewProps) {
       )}
 
       {result !== null && (
-        <p className={`notice ${result.ok ? "notice-ok" : "notice-error"}`} role={result.ok ? "status" : "alert"} data-testid="action-result">
+        <p ref={resultRef} tabIndex={-1} className={`notice ${result.ok ? "notice-ok" : "notice-error"}`} role={result.ok ? "status" : "alert"} data-testid="action-result">
           {result.text}
         </p>
       )}
@@ -255,6 +278,15 @@ function SagaView({ saga, history, afterAction, staleError }: SagaViewProps) {
             {saga.outstanding.map((o) => (
               <li key={`${o.step}-${o.phase}`}>
                 {o.step} ({o.phase})
+                {/* Next to what it settles: one button per outstanding compensation. */}
+                {skippable.includes(o.step) && o.phase === "compensation" && (
+                  <>
+                    {" "}
+                    <button type="button" className="inline-action" ref={trigger(`skip:${o.step}`)} onClick={() => setAction({ kind: "skip", step: o.step })}>
+                      Skip compensation of {o.step}
+                    </button>
+                  </>
+                )}
               </li>
             ))}
           </ul>

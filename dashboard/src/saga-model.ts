@@ -33,6 +33,7 @@ const STOP_REASONS: Record<StopReason, string> = {
   recovery_limit: "recovery limit reached",
   step_failed_after_pivot: "a step failed after the pivot",
   compensation_failed: "a compensation failed",
+  aborted: "aborted by an operator, without compensating",
 };
 
 export function describeStopReason(reason: string): string {

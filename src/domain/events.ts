@@ -16,7 +16,8 @@ export type SagaEvent =
   | RetryRequestedEvent
   | SignalReceivedEvent
   | SkipRequestedEvent
-  | ResolveRequestedEvent;
+  | ResolveRequestedEvent
+  | AbortRequestedEvent;
 
 /**
  * A worker took the instance from the store. Any attempt still marked running was started
@@ -119,6 +120,16 @@ export interface SkipRequestedEvent {
 /** An operator marks a `failed` saga resolved: it stays failed, and no longer needs attention. */
 export interface ResolveRequestedEvent {
   type: "resolve_requested";
+  reason: string;
+  by: string;
+}
+
+/**
+ * An operator stops a saga without compensating, for emergencies: what runs settles, nothing
+ * else starts, and the saga ends `failed` with the compensations it did not run outstanding.
+ */
+export interface AbortRequestedEvent {
+  type: "abort_requested";
   reason: string;
   by: string;
 }

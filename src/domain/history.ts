@@ -32,6 +32,7 @@ export type HistoryEntry =
   | { type: "compensation_skipped"; atMs: number; step: string; reason: string; by: string }
   | { type: "resolved"; atMs: number; reason: string; by: string }
   | { type: "deadline_passed"; atMs: number; deadlineAtMs: number }
+  | { type: "abort_requested"; atMs: number; reason: string; by: string }
   | { type: "compensation_started"; atMs: number; reason: StopReason; step?: string; order: string[] }
   | { type: "saga_ended"; atMs: number; status: SagaStatus; reason?: StopReason; outstanding?: Outstanding[] }
   /**

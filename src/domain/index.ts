@@ -18,6 +18,7 @@ export type {
   SignalReceivedEvent,
   SkipRequestedEvent,
   ResolveRequestedEvent,
+  AbortRequestedEvent,
 } from "./events.js";
 export type { SagaCommand, RunPhaseCommand } from "./commands.js";
 export { idempotencyKeyFor } from "./commands.js";

@@ -35,6 +35,8 @@ export const StopReason = {
   RecoveryLimit: "recovery_limit",
   StepFailedAfterPivot: "step_failed_after_pivot",
   CompensationFailed: "compensation_failed",
+  /** An operator stopped the saga without compensating (an emergency); what is left is outstanding. */
+  Aborted: "aborted",
 } as const;
 export type StopReason = (typeof StopReason)[keyof typeof StopReason];
 
@@ -70,6 +72,8 @@ export interface SagaState {
    * before its pivot rolls back as if cancelled (`by: "deadline"`). Absent: no deadline.
    */
   deadlineAtMs?: number;
+  /** Set when an operator aborted the saga: it stops without compensating, once nothing runs. */
+  abort?: { reason: string; by: string; atMs: number };
   /** Set when an operator marked a `failed` saga resolved: it stays failed, and needs no more attention. */
   resolution?: { reason: string; by: string; atMs: number };
   /** Named events delivered to this saga (see `SignalReceivedEvent`), oldest first; absent until the first. */

@@ -1,6 +1,6 @@
 import { idempotencyKeyFor, type SagaCommand } from "../domain/commands.js";
 import type { ErrorInfo } from "../domain/error-info.js";
-import type { PhaseFailedEvent, PhaseSucceededEvent, ResolveRequestedEvent, SagaEvent, SignalReceivedEvent, SkipRequestedEvent, StepCompletedEvent, StepFailedEvent } from "../domain/events.js";
+import type { AbortRequestedEvent, PhaseFailedEvent, PhaseSucceededEvent, ResolveRequestedEvent, SagaEvent, SignalReceivedEvent, SkipRequestedEvent, StepCompletedEvent, StepFailedEvent } from "../domain/events.js";
 import type { HistoryEntry } from "../domain/history.js";
 import type { SagaPlan } from "../domain/plan.js";
 import type { Outstanding, PhaseState, SagaState, StepState, StopReason } from "../domain/state.js";
@@ -89,6 +89,9 @@ export function decide(plan: SagaPlan, state: SagaState, event: SagaEvent, nowMs
       break;
     case "resolve_requested":
       ignored = applyResolve(d, event);
+      break;
+    case "abort_requested":
+      ignored = applyAbort(d, event);
       break;
   }
   if (ignored !== undefined) return ignore(state, ignored);
@@ -260,7 +263,7 @@ function applyCancel(d: Draft, reason: string, by: string): string | undefined {
 function checkDeadline(d: Draft): void {
   const { deadlineAtMs } = d.s;
   if (deadlineAtMs === undefined || deadlineAtMs > d.now) return;
-  if (d.s.status !== "running" || d.s.pivotPassed || d.s.cancel !== undefined) return;
+  if (d.s.status !== "running" || d.s.pivotPassed || d.s.cancel !== undefined || d.s.abort !== undefined) return;
   d.history.push({ type: "deadline_passed", atMs: d.now, deadlineAtMs });
   beginCancel(d, `the saga's deadline passed (${deadlineAtMs - d.s.createdAtMs} ms after its start)`, "deadline");
 }
@@ -268,22 +271,27 @@ function checkDeadline(d: Draft): void {
 /** While the deadline can still stop it, the saga is due by then at the latest, so a worker looks. */
 function keepDeadlineDue(d: Draft): void {
   const { deadlineAtMs } = d.s;
-  if (deadlineAtMs === undefined || d.s.status !== "running" || d.s.pivotPassed || d.s.cancel !== undefined) return;
+  if (deadlineAtMs === undefined || d.s.status !== "running" || d.s.pivotPassed || d.s.cancel !== undefined || d.s.abort !== undefined) return;
   if (d.s.wakeAtMs === null || d.s.wakeAtMs > deadlineAtMs) d.s.wakeAtMs = deadlineAtMs;
 }
 
 function beginCancel(d: Draft, reason: string, by: string): void {
   d.s.cancel = { reason, by, atMs: d.now };
+  endWaits(d, "Cancelled", "cancelled", reason);
+}
+
+/** Ends what waits rather than runs (a retry backoff, an outside answer, a sleep), as failed for good. */
+function endWaits(d: Draft, errorName: string, verb: string, reason: string): void {
   // A step waiting to retry has settled as far as the cancel is concerned: its next attempt never
   // starts. So has a step waiting for an outside answer: no call of ours is in flight.
   d.s.steps.forEach((step, index) => {
     if (step.action.status === "retrying") {
-      giveUp(d, index, "action", step.action.lastError ?? { name: "Cancelled", message: "cancelled before retry" });
+      giveUp(d, index, "action", step.action.lastError ?? { name: errorName, message: `${verb} before retry` });
     } else if (step.action.status === "running" && (d.plan.steps[index]?.wait === true || asleep(d, index))) {
       const what = asleep(d, index) ? "asleep" : "waiting for an outside answer";
       const p = edit(d, index, "action");
       delete p.deadlineAtMs;
-      p.lastError = { name: "Cancelled", message: `cancelled while ${what}: ${reason}` };
+      p.lastError = { name: errorName, message: `${verb} while ${what}: ${reason}` };
       giveUp(d, index, "action", p.lastError);
     }
   });
@@ -364,6 +372,9 @@ function applyRetry(d: Draft, reason: string, by: string): string | undefined {
   d.s.recoveries = 0;
   delete d.s.outstanding;
   delete d.s.endedAtMs;
+  delete d.s.resolution;
+  // An aborted saga retried goes on: the abort was its stop, now being undone.
+  delete d.s.abort;
   d.history.push({ type: "retry_requested", atMs: d.now, reason, by, outstanding });
   return undefined;
 }
@@ -390,6 +401,7 @@ function applySkip(d: Draft, event: SkipRequestedEvent): string | undefined {
   delete d.s.outstanding;
   delete d.s.endedAtMs;
   delete d.s.resolution;
+  delete d.s.abort;
   for (const { step, phase } of rest) {
     const at = d.s.steps.findIndex((s) => s.name === step);
     if (at < 0) continue;
@@ -403,6 +415,36 @@ function applySkip(d: Draft, event: SkipRequestedEvent): string | undefined {
   // What is left runs on (advance starts it, or ends the saga compensated when nothing is).
   d.s.status = "compensating";
   return undefined;
+}
+
+/**
+ * An operator's emergency stop: nothing new starts; a step or compensation in flight settles (G4),
+ * waits end, and then the saga ends `failed` with the compensations it did not run outstanding.
+ */
+function applyAbort(d: Draft, event: AbortRequestedEvent): string | undefined {
+  if (d.s.abort !== undefined) return `already aborted by ${d.s.abort.by}`;
+  d.s.abort = { reason: event.reason, by: event.by, atMs: d.now };
+  d.history.push({ type: "abort_requested", atMs: d.now, reason: event.reason, by: event.by });
+  // Giving up a wait must not start compensating: the stop below is the abort's.
+  const going = d.s.status === "running";
+  endWaits(d, "Aborted", "aborted", event.reason);
+  if (going) d.s.stop = { reason: "aborted", atMs: d.now };
+  return undefined;
+}
+
+/** The abort's end, once nothing runs: what would have been compensated is outstanding instead. */
+function finishAborted(d: Draft): void {
+  const s = d.s;
+  if (s.status === "running") {
+    // The compensations a rollback would run, in its order, recorded but not started.
+    const order = [...s.settledOrder].reverse().filter((index) => d.plan.steps[index]?.hasCompensation === true);
+    s.steps.forEach((_, index) => {
+      if (!order.includes(index)) edit(d, index, "compensation").status = "not_needed";
+    });
+    s.compensationOrder = order;
+  }
+  s.stop = { ...(s.stop ?? { atMs: d.now }), reason: "aborted" };
+  finishFailed(d, "aborted", outstandingCompensations(d));
 }
 
 /** An operator marks a failed saga resolved: it stays failed, with who resolved it and why. */
@@ -516,6 +558,10 @@ function advance(d: Draft): void {
   const s = d.s;
   if (isTerminal(s.status)) return;
   const actionRunning = s.steps.some((step) => step.action.status === "running");
+  if (s.abort !== undefined) {
+    if (!actionRunning && !s.steps.some((step) => step.compensation.status === "running")) finishAborted(d);
+    return;
+  }
   if (s.status === "running") {
     if (actionRunning) return;
     if (s.stop !== undefined || (s.cancel !== undefined && !s.pivotPassed)) {

@@ -8,5 +8,5 @@ export type { Logger } from "./logger.js";
 export { toErrorInfo } from "./normalize-error.js";
 export { deliverSignal } from "./signal.js";
 export type { SignalOptions } from "./signal.js";
-export { requestCancel, requestResolve, requestRetry, requestSkip } from "./operator-actions.js";
+export { requestAbort, requestCancel, requestResolve, requestRetry, requestSkip } from "./operator-actions.js";
 export type { OperatorOptions } from "./operator-actions.js";

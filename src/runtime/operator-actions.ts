@@ -27,6 +27,17 @@ export async function requestCancel(store: SagaStore, nowMs: number, sagaId: str
   });
 }
 
+/** Stops a saga without compensating (see `Orchestrator.abort`). */
+export async function requestAbort(store: SagaStore, nowMs: number, sagaId: string, options: OperatorOptions & { reason: string }): Promise<void> {
+  const reason = requireReason(options.reason);
+  const state = await current(store, sagaId);
+  if (isTerminal(state.status)) throw new RepairNotAllowedError(sagaId, "abort", `it already ended ${state.status}`);
+  if (state.abort !== undefined) throw new RepairNotAllowedError(sagaId, "abort", `${state.abort.by} already aborted it: ${state.abort.reason}`);
+  await deliver(store, nowMs, sagaId, { type: "abort_requested", reason, by: options.by ?? "api" }, (status) => {
+    throw new RepairNotAllowedError(sagaId, "abort", `it already ended ${status}`);
+  });
+}
+
 /** Reopens a failed saga on what it left outstanding (see `Orchestrator.retry`). */
 export async function requestRetry(store: SagaStore, nowMs: number, sagaId: string, options: OperatorOptions = {}): Promise<void> {
   const state = await current(store, sagaId);

@@ -18,7 +18,7 @@ import {
   UnknownDefinitionError,
 } from "../errors.js";
 import { deliverSignal, type SignalOptions } from "./signal.js";
-import { requestCancel, requestResolve, requestRetry, requestSkip } from "./operator-actions.js";
+import { requestAbort, requestCancel, requestResolve, requestRetry, requestSkip } from "./operator-actions.js";
 import { definitionKey, type InboxPayload, type ListPage, type ListQuery, type SagaStore } from "../store/saga-store.js";
 import type { ErrorInfo } from "../domain/error-info.js";
 import { systemClock, type Clock } from "./clock.js";
@@ -303,6 +303,19 @@ export class Orchestrator {
   async retry(sagaId: string, options: CancelOptions = {}): Promise<void> {
     this.#assertOpen();
     await requestRetry(this.store, this.#clock.now(), sagaId, options);
+    this.#worker?.wake();
+  }
+
+  /**
+   * Stops a saga without compensating, for emergencies (a participant misbehaving): a step or
+   * compensation in flight settles, nothing else starts, and the saga ends `failed` with the
+   * compensations it did not run outstanding (a later `retry` runs them). Unlike `cancel`, which
+   * rolls back. Throws `RepairNotAllowedError` for a saga that ended or was aborted already, and
+   * `InvalidArgumentError` without a reason.
+   */
+  async abort(sagaId: string, options: CancelOptions & { reason: string }): Promise<void> {
+    this.#assertOpen();
+    await requestAbort(this.store, this.#clock.now(), sagaId, options);
     this.#worker?.wake();
   }
 

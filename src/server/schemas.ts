@@ -64,6 +64,12 @@ export const sagaSchema = {
     stop: { type: "object", properties: { reason: { type: "string" }, step: { type: "string" }, error: errorInfo, atMs: { type: "integer" } }, additionalProperties: true },
     outstanding: { type: "array", items: { type: "object", properties: { step: { type: "string" }, phase: { type: "string" } }, additionalProperties: true } },
     deadlineAtMs: { type: "integer", description: "when the saga must be done going forward (absent: no deadline)" },
+    abort: {
+      type: "object",
+      description: "set when an operator aborted the saga (stopped it without compensating)",
+      properties: { reason: { type: "string" }, by: { type: "string" }, atMs: { type: "integer" } },
+      additionalProperties: true,
+    },
     resolution: {
       type: "object",
       description: "set when an operator marked the failed saga resolved",

@@ -1,4 +1,4 @@
-import type { CancelRequestedEvent, ResolveRequestedEvent, RetryRequestedEvent, SignalReceivedEvent, SkipRequestedEvent, StepCompletedEvent, StepFailedEvent } from "../domain/events.js";
+import type { AbortRequestedEvent, CancelRequestedEvent, ResolveRequestedEvent, RetryRequestedEvent, SignalReceivedEvent, SkipRequestedEvent, StepCompletedEvent, StepFailedEvent } from "../domain/events.js";
 import type { HistoryEntry, StoredHistoryEntry } from "../domain/history.js";
 import type { JsonValue } from "../domain/json.js";
 import type { SagaState } from "../domain/state.js";
@@ -259,7 +259,7 @@ export function isOperatorRepair(message: InboxPayload): boolean {
   return message.type === "retry_requested" || message.type === "skip_requested" || message.type === "resolve_requested";
 }
 
-export type InboxPayload = CancelRequestedEvent | StepCompletedEvent | StepFailedEvent | RetryRequestedEvent | SignalReceivedEvent | SkipRequestedEvent | ResolveRequestedEvent;
+export type InboxPayload = CancelRequestedEvent | StepCompletedEvent | StepFailedEvent | RetryRequestedEvent | SignalReceivedEvent | SkipRequestedEvent | ResolveRequestedEvent | AbortRequestedEvent;
 
 export interface InboxMessage {
   seq: number;

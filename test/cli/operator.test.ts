@@ -111,6 +111,9 @@ describe("sagaflow cancel, retry, skip and resolve", () => {
     const notFailed = await runCli(["retry", "waiting-1", "--db", db]);
     expect(notFailed.code).toBe(1);
     expect(notFailed.stderr).toMatch(/only a failed saga is retried/);
+    const abortEnded = await runCli(["abort", "waiting-1", "--reason", "x", "--db", db]);
+    expect(abortEnded.code).toBe(1);
+    expect(abortEnded.stderr).toMatch(/cannot abort saga waiting-1: it already ended compensated/);
     const unknown = await runCli(["resolve", "nobody", "--reason", "x", "--db", db]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/no saga with id "nobody"/);

@@ -116,7 +116,7 @@ class TraceChecker {
     this.checkStateAgreesWithModel(after);
   }
 
-  applyOutcome(event: Exclude<SagaEvent, { type: "claimed" | "timer_fired" | "cancel_requested" | "step_completed" | "step_failed" | "retry_requested" | "signal_received" | "skip_requested" | "resolve_requested" }>, nowMs: number, after: SagaState): void {
+  applyOutcome(event: Exclude<SagaEvent, { type: "claimed" | "timer_fired" | "cancel_requested" | "step_completed" | "step_failed" | "retry_requested" | "signal_received" | "skip_requested" | "resolve_requested" | "abort_requested" }>, nowMs: number, after: SagaState): void {
     const index = this.stepIndex(event.step);
     const phase: Phase = event.type.startsWith("action") ? "action" : "compensation";
     const p = this.phase(index, phase);

@@ -451,6 +451,23 @@ describe("POST /api/v1/sagas/{id}/steps/{step}/skip-compensation and /resolve", 
   });
 });
 
+describe("POST /api/v1/sagas/{id}/abort", () => {
+  it("stops a saga without compensating (202): the step in flight settles, then it ends failed with the compensation outstanding", async () => {
+    const { app, orchestrator } = await serve();
+    booked.length = 0;
+    await start(app, { definition: "trip", version: 1, input: { trip: "ab", waitInCharge: true }, id: "ab-1" });
+    await expect.poll(async () => (await orchestrator.get("ab-1")).steps[1]?.action.status).toBe("running");
+    expectProblem(await app.inject({ method: "POST", url: "/api/v1/sagas/ab-1/abort", payload: {} }), 400, "VALIDATION_FAILED", "body.reason");
+    const aborted = await app.inject({ method: "POST", url: "/api/v1/sagas/ab-1/abort", payload: { reason: "the card processor double-charges", by: "ops:ana" } });
+    expect(aborted.statusCode, aborted.body).toBe(202);
+    gate.current.open();
+    const final = await orchestrator.waitFor("ab-1", 5_000);
+    expect(final).toMatchObject({ status: "failed", stop: { reason: "aborted" }, abort: { by: "ops:ana" }, outstanding: [{ step: "reserve", phase: "compensation" }] });
+    expect(booked).not.toContain("release:ab");
+    expectProblem(await app.inject({ method: "POST", url: "/api/v1/sagas/ab-1/abort", payload: { reason: "again" } }), 409, "REPAIR_NOT_ALLOWED");
+  });
+});
+
 describe("GET /api/v1/stats", () => {
   it("counts sagas by status and per minute of the last hour: started by creation, the rest by how and when they ended", async () => {
     const { app, orchestrator } = await serve();

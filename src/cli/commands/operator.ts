@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { requestCancel, requestResolve, requestRetry, requestSkip, type OperatorOptions } from "../../runtime/operator-actions.js";
+import { requestAbort, requestCancel, requestResolve, requestRetry, requestSkip, type OperatorOptions } from "../../runtime/operator-actions.js";
 import type { SagaStore } from "../../store/saga-store.js";
 import { withDatabaseOptions } from "../options.js";
 import { resolveDatabase, withExistingStore, type DatabaseFlags } from "../store.js";
@@ -18,6 +18,13 @@ export function operatorCommands(): Command[] {
   return [
     operatorCommand("cancel", "ask a running saga to roll back: a running step settles first, then what completed is compensated, newest first", "cancel requested", false, (store, id, options) =>
       requestCancel(store, Date.now(), id, options),
+    ),
+    operatorCommand(
+      "abort",
+      "stop a saga without compensating, for emergencies (--reason is recorded): what runs settles, nothing else starts, and it ends failed with the compensations it did not run outstanding",
+      "abort requested",
+      true,
+      (store, id, options) => requestAbort(store, Date.now(), id, { ...options, reason: options.reason ?? "" }),
     ),
     operatorCommand(
       "retry",

@@ -222,6 +222,26 @@ export const sagaRoutes: FastifyPluginCallback<{ orchestrator: Orchestrator }> =
   );
 
   app.post<{ Params: { id: string }; Body: { reason: string; by?: string } }>(
+    "/sagas/:id/abort",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "Abort a saga (stop without compensating)",
+        description:
+          "For emergencies: a step or compensation in flight settles, nothing else starts, and the saga ends failed with the compensations it did not run outstanding (retry runs them later). " +
+          "Cancel rolls back instead. 409 once the saga ended or was aborted.",
+        params: sagaIdParams,
+        body: repairBody,
+        response: { 202: { ...ref("Saga"), description: "the abort is recorded; the saga as it is now" }, ...problems(400, 401, 404, 409, 413, 503) },
+      },
+    },
+    async (request, reply) => {
+      await orchestrator.abort(request.params.id, { reason: request.body.reason, by: request.body.by ?? "http-api" });
+      return reply.code(202).send(await orchestrator.get(request.params.id));
+    },
+  );
+
+  app.post<{ Params: { id: string }; Body: { reason: string; by?: string } }>(
     "/sagas/:id/resolve",
     {
       schema: {
