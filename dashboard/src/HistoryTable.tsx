@@ -69,6 +69,10 @@ function summarize(entry: StoredHistoryEntry, originMs: number): string {
       return `by ${entry.by}: ${entry.reason}; outstanding ${entry.outstanding.map((o) => `${o.step} ${o.phase}`).join(", ")}`;
     case "sleep_started":
       return `sleeps until ${new Date(entry.untilMs).toLocaleString()}`;
+    case "deadline_passed":
+      return `deadline ${new Date(entry.deadlineAtMs).toLocaleString()} passed: rolling back`;
+    case "abort_requested":
+      return `aborted by ${entry.by}: ${entry.reason} (stops without compensating)`;
     case "compensation_skipped":
       return `skipped by ${entry.by}: ${entry.reason}`;
     case "resolved":
