@@ -41,5 +41,12 @@ export interface StepPlan {
    * no worker. `duration`: from when the step starts. `until`: the step's action computes the
    * time (epoch ms) once, then the saga sleeps until it.
    */
+  /**
+   * Set on every step of a parallel group (`SagaBuilder.parallel`), whose steps are consecutive in
+   * `steps` and start together. `onFailure`: when one fails for good, `wait` lets the siblings in
+   * flight finish, `cancel` aborts their attempts; either way what may have taken effect is then
+   * compensated, newest first.
+   */
+  readonly group?: { readonly name: string; readonly onFailure: "wait" | "cancel" };
   readonly sleep?: { readonly kind: "duration"; readonly durationMs: number } | { readonly kind: "until" };
 }

@@ -89,6 +89,16 @@ export interface SleepOutput {
   sleptUntilMs: number;
 }
 
+/** How a parallel group reacts when one of its steps fails for good. */
+export interface ParallelOptions {
+  /**
+   * `wait` (default): siblings in flight finish their attempt (none is retried), then the rollback
+   * starts. `cancel`: their attempts are aborted (their `signal` fires); an aborted sibling counts
+   * as having maybe taken effect, so it is compensated too.
+   */
+  onFailure?: "wait" | "cancel";
+}
+
 /** A step as the runtime holds it: the plan plus its functions, with the types erased. */
 export interface StepRuntime {
   readonly plan: StepPlan;
@@ -246,6 +256,46 @@ export class SagaBuilder<Input, Outputs extends Record<string, unknown>> {
     const last = steps[steps.length - 1] as StepRuntime;
     const runtime: StepRuntime = Object.freeze({ ...last, plan: Object.freeze({ ...last.plan, sleep: Object.freeze(sleep) }) });
     return new SagaBuilder(this.#options, [...steps.slice(0, -1), runtime]);
+  }
+
+  /**
+   * Steps that run at the same time (reserve the flight, the hotel and the car at once). Each keeps
+   * its own name, retry policy and compensation, and its output is seen under its name by the
+   * steps after the group (not by its siblings). The saga goes on once all of them succeeded; if
+   * one fails for good, the group settles as `onFailure` says and every sibling that may have taken
+   * effect is compensated, then the earlier steps, newest first.
+   *
+   * @example
+   * .parallel("reservations", {
+   *   flight: { action: reserveFlight, compensate: cancelFlight },
+   *   hotel: { action: reserveHotel, compensate: cancelHotel },
+   *   car: { action: reserveCar, compensate: cancelCar },
+   * }, { onFailure: "cancel" })
+   */
+  parallel<Steps extends Record<string, StepOptions<Input, Outputs, unknown>>>(
+    group: string,
+    steps: Steps & { [K in keyof Steps]: K extends keyof Outputs ? never : Steps[K] },
+    options: ParallelOptions = {},
+  ): SagaBuilder<Input, Outputs & { readonly [K in keyof Steps]: Awaited<ReturnType<Steps[K]["action"]>> }> {
+    const saga = this.#options.name;
+    const field = `steps[${this.#steps.length}]`;
+    requireName(saga, `${field}.group`, group);
+    if (this.#steps.some((step) => step.plan.group?.name === group)) throw new InvalidDefinitionError(saga, `${field}.group`, `must be unique, but ${JSON.stringify(group)} names an earlier group`);
+    if (typeof steps !== "object" || steps === null) throw new InvalidDefinitionError(saga, field, `steps must be an object of step options by name, got ${describe(steps)}`);
+    const names = Object.keys(steps);
+    if (names.length < 2) throw new InvalidDefinitionError(saga, field, `a parallel group needs at least two steps, got ${names.length}`);
+    const onFailure = options.onFailure ?? "wait";
+    if (onFailure !== "wait" && onFailure !== "cancel") throw new InvalidDefinitionError(saga, `${field}.onFailure`, `must be "wait" or "cancel", got ${describe(onFailure)}`);
+    let builder: SagaBuilder<Input, Record<string, unknown>> = new SagaBuilder(this.#options, this.#steps);
+    for (const name of names) {
+      const stepOptions = steps[name] as StepOptions<Input, Record<string, unknown>, unknown>;
+      if (stepOptions?.pivot === true) throw new InvalidDefinitionError(saga, `${field}.${name}.pivot`, "a step of a parallel group cannot be the pivot: its siblings may still roll back");
+      builder = builder.step(name as never, stepOptions);
+    }
+    const member = Object.freeze({ name: group, onFailure });
+    const all = builder.#steps;
+    const grouped = all.map((step, index) => (index < this.#steps.length ? step : Object.freeze({ ...step, plan: Object.freeze({ ...step.plan, group: member }) })));
+    return new SagaBuilder(this.#options, grouped) as never;
   }
 
   /** Freezes the definition. Throws InvalidDefinitionError for a saga without steps. */

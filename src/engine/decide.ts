@@ -184,7 +184,8 @@ function applyFailure(d: Draft, event: PhaseFailedEvent, by?: string): string | 
   p.lastError = event.error;
   p.lastTimedOut = event.timedOut;
   // A cancel stops forward retries (the saga is rolling back anyway); compensations keep retrying.
-  const cancelStopsRetry = phase === "action" && d.s.cancel !== undefined && !d.s.pivotPassed;
+  // So does a stop: a sibling of a parallel group failing after another gave up is not retried.
+  const cancelStopsRetry = phase === "action" && ((d.s.cancel !== undefined && !d.s.pivotPassed) || d.s.stop !== undefined);
   const canRetry =
     event.retryable && !policy.terminalErrors.includes(event.error.name) && p.failures < policy.maxAttempts && !cancelStopsRetry;
 
@@ -243,6 +244,28 @@ function giveUp(d: Draft, index: number, phase: Phase, error: ErrorInfo): void {
   }
   if (d.s.status === "running" && d.s.stop === undefined) {
     d.s.stop = { reason: d.s.cancel ? "cancelled" : "step_failed", step: stepName, error, atMs: d.now };
+  }
+  if (d.plan.steps[index]?.group !== undefined) stopSiblings(d, index, stepName);
+}
+
+/**
+ * A member of a parallel group failed for good: siblings waiting to retry, or waiting for an
+ * answer or asleep, give up too (nothing of theirs is in flight). Siblings in flight settle on
+ * their own; with `onFailure: "cancel"` the runtime aborts their attempts.
+ */
+function stopSiblings(d: Draft, index: number, failed: string): void {
+  for (const sibling of groupMembers(d, index)) {
+    const step = d.s.steps[sibling];
+    if (sibling === index || step === undefined) continue;
+    const { action } = step;
+    if (action.status === "retrying") {
+      giveUp(d, sibling, "action", action.lastError ?? { name: "SiblingFailed", message: `${failed} failed for good before this step's retry` });
+    } else if (action.status === "running" && (d.plan.steps[sibling]?.wait === true || asleep(d, sibling))) {
+      const p = edit(d, sibling, "action");
+      delete p.deadlineAtMs;
+      p.lastError = { name: "SiblingFailed", message: `stopped waiting: ${failed}, a step of the same parallel group, failed for good` };
+      giveUp(d, sibling, "action", p.lastError);
+    }
   }
 }
 
@@ -563,8 +586,10 @@ function advance(d: Draft): void {
     return;
   }
   if (s.status === "running") {
-    if (actionRunning) return;
-    if (s.stop !== undefined || (s.cancel !== undefined && !s.pivotPassed)) {
+    const rollingBack = s.stop !== undefined || (s.cancel !== undefined && !s.pivotPassed);
+    if (rollingBack) {
+      // G4: the rollback waits for every action in flight, siblings of a group included.
+      if (actionRunning) return;
       if (s.stop === undefined) s.stop = { reason: "cancelled", atMs: d.now };
       beginCompensation(d);
     } else {
@@ -573,6 +598,11 @@ function advance(d: Draft): void {
         finish(d, "completed");
         return;
       }
+      if (d.plan.steps[index]?.group !== undefined) {
+        advanceGroup(d, groupMembers(d, index));
+        return;
+      }
+      if (actionRunning) return;
       scheduleOrStart(d, index, "action");
       // A step that waits for an event already received took it as it started: go on at once.
       if (s.steps[index]?.action.status === "succeeded") advance(d);
@@ -590,6 +620,45 @@ function advance(d: Draft): void {
     return;
   }
   scheduleOrStart(d, next, "compensation");
+}
+
+/** The indexes of the parallel group the step at `index` belongs to (consecutive in the plan). */
+function groupMembers(d: Draft, index: number): number[] {
+  const name = d.plan.steps[index]?.group?.name;
+  const members: number[] = [];
+  d.plan.steps.forEach((step, at) => {
+    if (name !== undefined && step.group?.name === name) members.push(at);
+  });
+  return members;
+}
+
+/**
+ * A parallel group going forward: every member not started yet starts now, a member whose retry
+ * is due starts again, and the saga is due again at the earliest retry or wait deadline. Once all
+ * succeeded, the saga goes on with the step after the group.
+ */
+function advanceGroup(d: Draft, members: readonly number[]): void {
+  const s = d.s;
+  for (const index of members) {
+    const p = s.steps[index]?.action;
+    if (p === undefined) continue;
+    if (p.status === "pending" || (p.status === "retrying" && (p.nextAttemptAtMs ?? 0) <= d.now)) startAttempt(d, index, "action");
+  }
+  if (members.every((index) => s.steps[index]?.action.status === "succeeded")) {
+    advance(d);
+    return;
+  }
+  // Due now while an attempt of ours is in flight (so a worker that dies leaves it in doubt, after
+  // its lease); otherwise at the earliest retry, wait deadline or wake-up of a sleep.
+  let due: number | null = null;
+  for (const index of members) {
+    const p = s.steps[index]?.action;
+    if (p === undefined) continue;
+    const inFlight = p.status === "running" && d.plan.steps[index]?.wait !== true && p.deadlineAtMs === undefined;
+    const at = inFlight ? d.now : p.status === "retrying" ? (p.nextAttemptAtMs ?? d.now) : p.status === "running" ? (p.deadlineAtMs ?? null) : null;
+    if (at !== null && (due === null || at < due)) due = at;
+  }
+  s.wakeAtMs = due;
 }
 
 function scheduleOrStart(d: Draft, index: number, phase: Phase): void {

@@ -1,15 +1,21 @@
 import type { RunPhaseCommand } from "../domain/commands.js";
 import type { PhaseFailedEvent, PhaseSucceededEvent } from "../domain/events.js";
+import type { SagaPlan } from "../domain/plan.js";
 import type { SagaState } from "../domain/state.js";
 import type { SagaDefinition } from "../dsl/define-saga.js";
 import { StepTimeoutError } from "../errors.js";
 import type { AbortSource } from "./lazy-abort.js";
 import { classifyFailure, toJsonValue } from "./normalize-error.js";
 
-/** The outputs of the steps before `stepIndex` that succeeded, by step name. */
-export function outputsBefore(state: SagaState, stepIndex: number): Record<string, unknown> {
+/**
+ * The outputs of the steps before `stepIndex` that succeeded, by step name; a step of a parallel
+ * group does not see its siblings', which may or may not have finished when it runs.
+ */
+export function outputsBefore(state: SagaState, stepIndex: number, plan?: SagaPlan): Record<string, unknown> {
   const outputs: Record<string, unknown> = {};
+  const group = plan?.steps[stepIndex]?.group?.name;
   for (let index = 0; index < stepIndex && index < state.steps.length; index++) {
+    if (group !== undefined && plan?.steps[index]?.group?.name === group) continue;
     const step = state.steps[index];
     if (step?.action.status === "succeeded") outputs[step.name] = step.output ?? null;
   }
@@ -76,7 +82,7 @@ export function executeStep(
   let result: unknown;
   try {
     // A step that throws synchronously fails like one that rejects.
-    result = runPhase(definition, state, command, new StepContextObject(state, command, outputsBefore(state, command.stepIndex), undefined, shutdown));
+    result = runPhase(definition, state, command, new StepContextObject(state, command, outputsBefore(state, command.stepIndex, definition.plan), undefined, shutdown));
   } catch (thrown) {
     return new Promise((resolve) => resolve(failedEvent(command, thrown, random)));
   }
@@ -101,7 +107,7 @@ async function executeWithTimeout(
   shutdownSignal.addEventListener("abort", onShutdown, { once: true });
   let timer: NodeJS.Timeout | undefined;
   try {
-    const base = new StepContextObject(state, command, outputsBefore(state, command.stepIndex), controller, shutdown);
+    const base = new StepContextObject(state, command, outputsBefore(state, command.stepIndex, definition.plan), controller, shutdown);
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         const error = new StepTimeoutError(command.step, command.attempt, command.timeoutMs);
@@ -127,7 +133,7 @@ async function executeWithTimeout(
  */
 export function startStep(definition: SagaDefinition<unknown, Record<string, unknown>>, state: SagaState, command: RunPhaseCommand, shutdown: AbortSource): unknown {
   if (command.timeoutMs > 0) throw new RangeError(`step ${command.step} has a timeout: run it with executeStep`);
-  return runPhase(definition, state, command, new StepContextObject(state, command, outputsBefore(state, command.stepIndex), undefined, shutdown));
+  return runPhase(definition, state, command, new StepContextObject(state, command, outputsBefore(state, command.stepIndex, definition.plan), undefined, shutdown));
 }
 
 /** Calls the action or the compensation; whatever it returns or throws is the caller's. */

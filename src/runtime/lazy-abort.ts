@@ -31,3 +31,36 @@ export class LazyAbort implements AbortSource {
     this.#controller?.abort(reason);
   }
 }
+
+/**
+ * An abort of its own that also follows a parent's: one attempt of a parallel group can be
+ * aborted (a sibling failed for good) without aborting the saga's other attempts.
+ */
+export class LinkedAbort implements AbortSource {
+  readonly #parent: AbortSource;
+  readonly #own = new LazyAbort();
+  #linked = false;
+
+  constructor(parent: AbortSource) {
+    this.#parent = parent;
+  }
+
+  get aborted(): boolean {
+    return this.#own.aborted || this.#parent.aborted;
+  }
+
+  get signal(): AbortSignal {
+    const signal = this.#own.signal;
+    if (!this.#linked) {
+      this.#linked = true;
+      const parent = this.#parent.signal;
+      if (parent.aborted) this.#own.abort(parent.reason);
+      else parent.addEventListener("abort", () => this.#own.abort(parent.reason), { once: true });
+    }
+    return signal;
+  }
+
+  abort(reason: unknown): void {
+    this.#own.abort(reason);
+  }
+}

@@ -1,6 +1,7 @@
 import { FaultPoint, faultPoint } from "../fault-points.js";
 import type { RunPhaseCommand } from "../domain/commands.js";
-import type { SagaEvent } from "../domain/events.js";
+import type { PhaseFailedEvent, SagaEvent } from "../domain/events.js";
+import type { StepPlan } from "../domain/plan.js";
 import type { HistoryEntry } from "../domain/history.js";
 import type { SagaState } from "../domain/state.js";
 import type { SagaDefinition } from "../dsl/define-saga.js";
@@ -8,7 +9,7 @@ import { decide } from "../engine/decide.js";
 import type { CommitOutcome, TransitionCommit } from "../store/saga-store.js";
 import type { Clock } from "./clock.js";
 import { executeStep, failedEvent, settledEvent, startStep } from "./execute-step.js";
-import type { AbortSource } from "./lazy-abort.js";
+import { LinkedAbort, type AbortSource } from "./lazy-abort.js";
 import type { Logger } from "./logger.js";
 
 /** What a committed transition looks like to subscribers (the CLI demo, waitFor, later metrics). */
@@ -158,7 +159,13 @@ async function drive(
   return env.finished(sagaId, epoch, exit);
 }
 
-/** Several commands at once (compensations of parallel steps); apart, so `drive` itself allocates no closure context. */
+/**
+ * Several commands at once (the steps of a parallel group, or in-doubt attempts re-run together);
+ * apart, so `drive` itself allocates no closure context. With a group whose `onFailure` is
+ * `cancel`, a member failing for good aborts its siblings' attempts; a sibling that then fails is
+ * reported with its outcome unknown (it may have taken effect before it stopped), so it is
+ * compensated if it has a compensation.
+ */
 function runAll(
   env: DriverEnv,
   definition: SagaDefinition<unknown, Record<string, unknown>>,
@@ -166,7 +173,34 @@ function runAll(
   commands: RunPhaseCommand[],
   abort: AbortSource,
 ): Promise<SagaEvent[]> {
-  return Promise.all(commands.map((command) => executeStep(definition, state, command, abort, env.random)));
+  const plan = definition.plan;
+  const cancelling = commands.some((command) => command.phase === "action" && plan.steps[command.stepIndex]?.group?.onFailure === "cancel");
+  if (!cancelling) return Promise.all(commands.map((command) => executeStep(definition, state, command, abort, env.random)));
+  const sources = commands.map(() => new LinkedAbort(abort));
+  const aborted = new Set<number>();
+  const settled = new Set<number>();
+  return Promise.all(
+    commands.map(async (command, i) => {
+      const event = await executeStep(definition, state, command, sources[i] as LinkedAbort, env.random);
+      settled.add(i);
+      const group = command.phase === "action" ? plan.steps[command.stepIndex]?.group : undefined;
+      // A failure the group's own abort caused does not abort anyone else.
+      if (!aborted.has(i) && event.type === "action_failed" && group?.onFailure === "cancel" && failsForGood(plan.steps[command.stepIndex], command.attempt, event)) {
+        commands.forEach((sibling, j) => {
+          if (j === i || settled.has(j) || sibling.phase !== "action" || plan.steps[sibling.stepIndex]?.group?.name !== group.name) return;
+          aborted.add(j);
+          (sources[j] as LinkedAbort).abort(new Error(`${command.step} failed for good: the other steps of group ${group.name} are cancelled`));
+        });
+      }
+      return event;
+    }),
+  ).then((events) => events.map((event, i) => (aborted.has(i) && event.type === "action_failed" ? { ...event, timedOut: true } : event)));
+}
+
+/** Whether this failure ends the step under its policy (as the engine will decide): no retry left or allowed. */
+function failsForGood(step: StepPlan | undefined, attempt: number, event: PhaseFailedEvent): boolean {
+  if (step === undefined) return true;
+  return !event.retryable || step.retry.terminalErrors.includes(event.error.name) || attempt >= step.retry.maxAttempts;
 }
 
 /** Every command through the attempt wrapper; the plain paths above stay free of its cost. */

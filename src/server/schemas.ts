@@ -170,6 +170,13 @@ export const definitionSchema = {
           compensateOnFailure: { type: "boolean" },
           wait: { type: "boolean", description: "the step waits for an outside answer (complete/fail) instead of running an action" },
           event: { type: "string", description: "a waiting step answered by this named event (POST …/signals/{name})" },
+          group: {
+            type: "object",
+            description: "the parallel group this step runs in, with its siblings (consecutive steps of the same group); onFailure says whether siblings in flight are waited for or cancelled when one fails for good",
+            required: ["name", "onFailure"],
+            properties: { name: { type: "string" }, onFailure: { type: "string", enum: ["wait", "cancel"] } },
+            additionalProperties: false,
+          },
           sleep: {
             type: "object",
             description: "a durable timer: it sleeps for durationMs from its start, or (kind until) until a time its definition computes",

@@ -32,6 +32,7 @@ export const definitionRoutes: FastifyPluginCallback<{ orchestrator: Orchestrato
             wait: step.wait === true,
             ...(step.event === undefined ? {} : { event: step.event }),
             ...(step.sleep === undefined ? {} : { sleep: step.sleep }),
+            ...(step.group === undefined ? {} : { group: step.group }),
             retry: step.retry,
             timeoutMs: step.timeoutMs,
             compensationRetry: step.compensationRetry,
