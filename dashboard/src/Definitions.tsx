@@ -1,5 +1,5 @@
 import { Fragment } from "react";
-import { listDefinitions, type Definition, type RetryPolicy, type StepDefinition } from "./api";
+import { listDefinitions, type Definition, type RetryPolicy, type StepDefinition, type StepGroup } from "./api";
 import { ErrorNotice } from "./ErrorNotice";
 import { formatDuration, plural } from "./format";
 import { usePolling } from "./usePolling";
@@ -10,7 +10,10 @@ export function Definitions() {
   return (
     <>
       <h1>Definitions</h1>
-      <p className="muted">Each saga runs its steps left to right; when one fails for good, the compensations beneath the completed steps run right to left.</p>
+      <p className="muted">
+        Each saga runs its steps left to right (the steps of a parallel group all at once); when one fails for good, the compensations beneath the completed steps run
+        right to left.
+      </p>
       <ul className="legend definitions-legend" aria-label="Legend">
         <li>
           <span className="tag tag-pivot">pivot</span> once it succeeds the saga only rolls forward
@@ -19,7 +22,14 @@ export function Definitions() {
           <span className="tag tag-wait">waits for answer</span> no action of its own: completed or failed from outside
         </li>
         <li>
+          <span className="tag tag-wait">sleeps</span> a durable timer: waits, holding no worker
+        </li>
+        <li>
           <span className="swatch swatch-compensation" aria-hidden="true" /> compensation (undo)
+        </li>
+        <li>
+          <span className="swatch swatch-group" aria-hidden="true" /> parallel group: its steps start together; on failure <em>wait</em> lets the others in flight
+          finish, <em>cancel</em> stops them; what took effect is then undone, newest first
         </li>
       </ul>
       {definitions.error !== undefined && <ErrorNotice error={definitions.error} what="Definitions" />}
@@ -34,8 +44,23 @@ export function Definitions() {
   );
 }
 
+/** One column of the diagram: a step on its own, or the consecutive steps of one parallel group. */
+type Column = { kind: "step"; step: StepDefinition; index: number } | { kind: "group"; group: StepGroup; members: { step: StepDefinition; index: number }[] };
+
+function columnsOf(steps: readonly StepDefinition[]): Column[] {
+  const columns: Column[] = [];
+  steps.forEach((step, index) => {
+    const last = columns.at(-1);
+    if (step.group === undefined) columns.push({ kind: "step", step, index });
+    else if (last?.kind === "group" && last.group.name === step.group.name) last.members.push({ step, index });
+    else columns.push({ kind: "group", group: step.group, members: [{ step, index }] });
+  });
+  return columns;
+}
+
 function DefinitionDiagram({ definition }: { definition: Definition }) {
   const id = `${definition.name}@${definition.version}`;
+  const columns = columnsOf(definition.steps);
   const headingId = `def-${id.replace(/[^A-Za-z0-9_-]/g, "_")}`;
   return (
     <section className="definition" data-testid={`definition-${id}`} aria-labelledby={headingId}>
@@ -50,24 +75,77 @@ function DefinitionDiagram({ definition }: { definition: Definition }) {
       </p>
       {/* Focusable so a keyboard can scroll a long saga sideways. */}
       <div className="diagram-scroll" tabIndex={0} role="group" aria-label={`Steps of ${id}`}>
-        <ol className="diagram" style={{ gridTemplateColumns: `repeat(${definition.steps.length}, minmax(190px, 240px))` }}>
-          {definition.steps.map((step, i) => (
-            <Fragment key={step.name}>
-              <li className="diagram-step" style={{ gridColumn: i + 1, gridRow: 1 }} data-testid={`step-${step.name}`}>
-                <ActionBox step={step} index={i} last={i === definition.steps.length - 1} />
-              </li>
-              <li className="diagram-compensation" style={{ gridColumn: i + 1, gridRow: 2 }} aria-label={`Compensation of ${step.name}`}>
-                <CompensationBox step={step} first={i === 0} />
-              </li>
-            </Fragment>
-          ))}
+        <ol className="diagram" style={{ gridTemplateColumns: `repeat(${columns.length}, minmax(190px, 240px))` }}>
+          {columns.map((column, c) => {
+            const first = c === 0;
+            const last = c === columns.length - 1;
+            if (column.kind === "group") return <GroupColumn key={`group:${column.group.name}`} column={column} at={c + 1} first={first} last={last} />;
+            const { step, index } = column;
+            return (
+              <Fragment key={step.name}>
+                <li className="diagram-step" style={{ gridColumn: c + 1, gridRow: 1 }} data-testid={`step-${step.name}`}>
+                  <ActionBox step={step} index={index} arrow={!last} />
+                </li>
+                <li className="diagram-compensation" style={{ gridColumn: c + 1, gridRow: 2 }} aria-label={`Compensation of ${step.name}`}>
+                  <CompensationBox step={step} arrow={!first} />
+                </li>
+              </Fragment>
+            );
+          })}
         </ol>
       </div>
     </section>
   );
 }
 
-function ActionBox({ step, index, last }: { step: StepDefinition; index: number; last: boolean }) {
+/**
+ * A parallel group: one box over both rows of its column, named, with its steps stacked in the
+ * upper half and their compensations, in the same order, in the lower half. The arrows go into and
+ * out of the box as a whole: its steps start together, and the next column waits for all of them.
+ */
+function GroupColumn({ column, at, first, last }: { column: Extract<Column, { kind: "group" }>; at: number; first: boolean; last: boolean }) {
+  const { group, members } = column;
+  const headingId = `group-${at}-${group.name.replace(/[^A-Za-z0-9_-]/g, "_")}`;
+  const onFailure =
+    group.onFailure === "wait"
+      ? "when one fails for good, the others in flight finish first; then what took effect is undone, newest first"
+      : "when one fails for good, the others in flight are cancelled; then what took effect is undone, newest first";
+  return (
+    <li className="diagram-group" style={{ gridColumn: at, gridRow: "1 / span 2" }} data-testid={`group-${group.name}`} aria-labelledby={headingId}>
+      <div className="group-forward">
+        <div className="group-head" id={headingId}>
+          <strong>
+            <span aria-hidden="true">∥ </span>
+            {group.name}
+          </strong>
+          <span className="tag tag-group" title={`Its ${members.length} steps start together; ${onFailure}`}>
+            parallel · on failure: {group.onFailure}
+          </span>
+        </div>
+        <ol className="group-members" aria-label={`Steps of ${group.name}, started together`}>
+          {members.map(({ step, index }) => (
+            <li key={step.name} className="diagram-step" data-testid={`step-${step.name}`}>
+              <ActionBox step={step} index={index} arrow={false} />
+            </li>
+          ))}
+        </ol>
+        {!last && <Arrow direction="right" label="then, once all succeeded" />}
+      </div>
+      <div className="group-undo">
+        {!first && <Arrow direction="left" label="then undo" />}
+        <ol className="group-members" aria-label={`Compensations of ${group.name}, newest first`}>
+          {members.map(({ step }) => (
+            <li key={step.name} className="diagram-compensation" aria-label={`Compensation of ${step.name}`}>
+              <CompensationBox step={step} arrow={false} />
+            </li>
+          ))}
+        </ol>
+      </div>
+    </li>
+  );
+}
+
+function ActionBox({ step, index, arrow }: { step: StepDefinition; index: number; arrow: boolean }) {
   return (
     <div className="step-cell">
       <div className={`box action-box${step.pivot ? " pivot" : ""}${step.wait === true ? " wait" : ""}`}>
@@ -99,15 +177,15 @@ function ActionBox({ step, index, last }: { step: StepDefinition; index: number;
         </div>
         <Policy retry={step.retry} timeoutMs={step.timeoutMs} wait={step.wait === true} />
       </div>
-      {!last && <Arrow direction="right" label="then" />}
+      {arrow && <Arrow direction="right" label="then" />}
     </div>
   );
 }
 
-function CompensationBox({ step, first }: { step: StepDefinition; first: boolean }) {
+function CompensationBox({ step, arrow }: { step: StepDefinition; arrow: boolean }) {
   return (
     <div className="step-cell">
-      {!first && <Arrow direction="left" label="then undo" />}
+      {arrow && <Arrow direction="left" label="then undo" />}
       {step.hasCompensation ? (
         <div className="box compensation-box" data-testid={`compensation-${step.name}`}>
           <div className="box-title">

@@ -1,5 +1,5 @@
 import { ErrorChain } from "./ErrorChain";
-import { formatDuration, formatPreciseTime } from "./format";
+import { formatDuration, formatPreciseTime, formatRelative, formatWhen } from "./format";
 import { JsonBlock } from "./JsonBlock";
 import type { Segment } from "./timeline-model";
 
@@ -48,6 +48,22 @@ export function DetailsPanel({ segment, originMs, nowMs, onClose }: DetailsPanel
             <dd>due {at(segment.nextAttemptAtMs)}</dd>
           </>
         )}
+        {segment.sleepUntilMs !== undefined && (
+          <>
+            <dt>{segment.outcome === "sleeping" ? "Wakes" : "Slept until"}</dt>
+            <dd data-testid="details-wake">
+              {formatWhen(segment.sleepUntilMs, nowMs)}
+              {segment.outcome === "sleeping" && ` (${formatRelative(segment.sleepUntilMs, nowMs)})`}
+              {segment.sleepStartMs !== undefined && <span className="muted"> · asleep since +{formatDuration(segment.sleepStartMs - originMs)}</span>}
+            </dd>
+          </>
+        )}
+        {segment.waiting === true && (
+          <>
+            <dt>Waits for</dt>
+            <dd>{segment.event === undefined ? "an outside answer (complete or fail)" : <>the event <span className="mono">{segment.event}</span></>}</dd>
+          </>
+        )}
         {segment.by !== undefined && (
           <>
             <dt>Answered by</dt>
@@ -68,7 +84,13 @@ export function DetailsPanel({ segment, originMs, nowMs, onClose }: DetailsPanel
         </>
       )}
       {segment.outcome === "in_doubt" && <p>The worker running this attempt stopped before recording its outcome; the attempt was run again with the same idempotency key.</p>}
-      {segment.outcome === "running" && <p>Still running (or waiting for an answer).</p>}
+      {segment.outcome === "running" &&
+        (segment.waiting === true ? (
+          <p>{segment.event === undefined ? "Waiting for an outside answer." : `Waiting for the event ${segment.event} (POST …/signals/${segment.event}).`}</p>
+        ) : (
+          <p>Still running (or waiting for an answer).</p>
+        ))}
+      {segment.outcome === "sleeping" && <p>Asleep: a durable timer, holding no worker. A cancel ends the sleep.</p>}
     </section>
   );
 }

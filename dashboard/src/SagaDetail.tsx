@@ -12,13 +12,14 @@ import {
   skipCompensation,
   type SagaState,
   type SagaStatus,
+  type StepGroup,
   type StoredHistoryEntry,
 } from "./api";
 import { ConfirmDialog } from "./ConfirmDialog";
 import { DetailsPanel } from "./DetailsPanel";
 import { ErrorChain } from "./ErrorChain";
 import { ErrorNotice } from "./ErrorNotice";
-import { formatDuration, formatTime } from "./format";
+import { formatDuration, formatRelative, formatTime } from "./format";
 import { HistoryTable } from "./HistoryTable";
 import { JsonBlock } from "./JsonBlock";
 import { describeStopReason, sagaDurationMs } from "./saga-model";
@@ -129,10 +130,10 @@ function SagaView({ saga, history, afterAction, staleError }: SagaViewProps) {
   };
 
   const nowMs = Date.now();
-  const model = buildTimeline(saga, history, nowMs);
   const plan = definitions.data?.find((d) => d.name === saga.definitionName && d.version === saga.definitionVersion);
+  const model = buildTimeline(saga, history, nowMs, plan?.steps);
   const pivots = new Set(plan?.steps.filter((s) => s.pivot).map((s) => s.name) ?? []);
-  const waits = new Set(plan?.steps.filter((s) => s.wait === true).map((s) => s.name) ?? []);
+  const groups = new Map<string, StepGroup>((plan?.steps ?? []).flatMap((s) => (s.group === undefined ? [] : [[s.name, s.group] as const])));
   const segment = model.segments.find((s) => s.key === selected);
 
   // Compensations an operator may skip: only those, not an action parked after the pivot (that one is retried).
@@ -206,6 +207,16 @@ function SagaView({ saga, history, afterAction, staleError }: SagaViewProps) {
         </p>
       )}
 
+      {saga.abort !== undefined && (
+        <p className="notice notice-error" data-testid="saga-abort">
+          Aborted by <strong>{saga.abort.by}</strong>: {saga.abort.reason}{" "}
+          <span className="small">
+            ({formatTime(saga.abort.atMs)};{" "}
+            {saga.endedAtMs === undefined ? "it stops without compensating once nothing runs" : "nothing was compensated: what would have been is outstanding"})
+          </span>
+        </p>
+      )}
+
       {result !== null && (
         <p ref={resultRef} tabIndex={-1} className={`notice ${result.ok ? "notice-ok" : "notice-error"}`} role={result.ok ? "status" : "alert"} data-testid="action-result">
           {result.text}
@@ -239,6 +250,14 @@ function SagaView({ saga, history, afterAction, staleError }: SagaViewProps) {
             <dd>{saga.recoveries}</dd>
           </>
         )}
+        {saga.deadlineAtMs !== undefined && (
+          <>
+            <dt>Deadline</dt>
+            <dd data-testid="saga-deadline">
+              <Deadline saga={saga} history={history} nowMs={nowMs} />
+            </dd>
+          </>
+        )}
         {saga.cancel !== undefined && (
           <>
             <dt>Cancel</dt>
@@ -248,6 +267,8 @@ function SagaView({ saga, history, afterAction, staleError }: SagaViewProps) {
           </>
         )}
       </dl>
+
+      {saga.signals !== undefined && saga.signals.length > 0 && <Signals saga={saga} />}
 
       {saga.stop !== undefined && (
         <section className="stop" data-testid="stop" aria-labelledby="stop-heading">
@@ -293,7 +314,7 @@ function SagaView({ saga, history, afterAction, staleError }: SagaViewProps) {
         </section>
       )}
 
-      <Timeline saga={saga} model={model} pivots={pivots} waits={waits} selected={selected} onSelect={setSelected} nowMs={nowMs} />
+      <Timeline saga={saga} model={model} pivots={pivots} groups={groups} selected={selected} onSelect={setSelected} nowMs={nowMs} />
       {segment === undefined ? (
         <p className="muted hint">Select an attempt in the timeline (click it, or Tab to it and press Enter) to see its times, output or error.</p>
       ) : (
@@ -337,6 +358,66 @@ function SagaView({ saga, history, afterAction, staleError }: SagaViewProps) {
         </ConfirmDialog>
       )}
     </>
+  );
+}
+
+/**
+ * When the saga must be done going forward: how long is left while it runs, else whether it
+ * passed (and so rolled the saga back) or the saga got past it in time.
+ */
+function Deadline({ saga, history, nowMs }: { saga: SagaState; history: readonly StoredHistoryEntry[]; nowMs: number }) {
+  const at = saga.deadlineAtMs;
+  if (at === undefined) return null;
+  const passedEntry = history.some((entry) => entry.type === "deadline_passed");
+  const ended = saga.endedAtMs;
+  let note: string;
+  if (passedEntry) note = "passed: the saga rolled back as if cancelled";
+  else if (ended !== undefined && ended < at) note = "not reached: the saga ended before it";
+  else if (saga.pivotPassed && at > nowMs) note = `${formatRelative(at, nowMs)}; past its pivot, the saga no longer rolls back for it`;
+  else if (at > nowMs) note = saga.status === "running" ? formatRelative(at, nowMs) : `${formatRelative(at, nowMs)}; no longer going forward`;
+  else note = "passed";
+  return (
+    <>
+      {formatTime(at)} <span className={passedEntry || at <= nowMs ? "deadline-passed" : "muted"}>({note})</span>
+    </>
+  );
+}
+
+/** The named events the saga received, oldest first, and the step that took each. */
+function Signals({ saga }: { saga: SagaState }) {
+  const signals = saga.signals ?? [];
+  return (
+    <section className="signals" aria-labelledby="signals-heading">
+      <h2 id="signals-heading">Events received</h2>
+      <div className="table-wrap">
+        <table data-testid="signals">
+          <caption className="visually-hidden">Named events delivered to this saga, oldest first</caption>
+          <thead>
+            <tr>
+              <th scope="col">Event</th>
+              <th scope="col">From</th>
+              <th scope="col">Received</th>
+              <th scope="col">Taken by</th>
+            </tr>
+          </thead>
+          <tbody>
+            {signals.map((signal) => (
+              <tr key={signal.id} data-event={signal.name}>
+                <td className="mono">
+                  {signal.name}
+                  {signal.id !== signal.name && <span className="muted small"> (delivery {signal.id})</span>}
+                </td>
+                <td>{signal.by}</td>
+                <td className="nowrap">
+                  {formatTime(signal.atMs)} <span className="muted">+{formatDuration(signal.atMs - saga.createdAtMs)}</span>
+                </td>
+                <td>{signal.consumedBy ?? <span className="muted">{saga.endedAtMs === undefined ? "not taken yet" : "not taken"}</span>}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
   );
 }
 

@@ -4,11 +4,11 @@
 import type { ErrorInfo } from "../../src/domain/error-info.js";
 import type { StoredHistoryEntry } from "../../src/domain/history.js";
 import type { JsonValue } from "../../src/domain/json.js";
-import type { Outstanding, PhaseState, SagaState, StepState, StopReason } from "../../src/domain/state.js";
+import type { Outstanding, PhaseState, ReceivedSignal, SagaState, StepState, StopReason } from "../../src/domain/state.js";
 import type { Phase, PhaseStatus, SagaStatus } from "../../src/domain/status.js";
 import type { ActivityBucket } from "../../src/store/saga-store.js";
 
-export type { ActivityBucket, ErrorInfo, JsonValue, Outstanding, Phase, PhaseState, PhaseStatus, SagaState, SagaStatus, StepState, StopReason, StoredHistoryEntry };
+export type { ActivityBucket, ErrorInfo, JsonValue, Outstanding, Phase, PhaseState, PhaseStatus, ReceivedSignal, SagaState, SagaStatus, StepState, StopReason, StoredHistoryEntry };
 export type HistoryEntry = StoredHistoryEntry;
 
 export const SAGA_STATUSES: readonly SagaStatus[] = ["running", "compensating", "completed", "compensated", "failed"];
@@ -33,10 +33,20 @@ export interface StepDefinition {
   event?: string;
   /** A durable timer: sleeps for a duration from its start, or until a time its definition computes. */
   sleep?: { kind: "duration"; durationMs: number } | { kind: "until" };
+  /**
+   * Set on every step of a parallel group: consecutive steps that start together. `onFailure`: when
+   * one fails for good, `wait` lets the siblings in flight finish, `cancel` aborts their attempts.
+   */
+  group?: StepGroup;
   retry?: Partial<RetryPolicy>;
   timeoutMs?: number;
   compensationRetry?: Partial<RetryPolicy>;
   compensationTimeoutMs?: number;
+}
+
+export interface StepGroup {
+  name: string;
+  onFailure: "wait" | "cancel";
 }
 
 export interface Definition {

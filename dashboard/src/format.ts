@@ -49,6 +49,18 @@ export function formatPreciseTime(ms: number): string {
   return `${time}.${String(date.getMilliseconds()).padStart(3, "0")}`;
 }
 
+/** A moment near `nearMs`: its time of day when on the same day, else date and time. */
+export function formatWhen(ms: number, nearMs: number): string {
+  const date = new Date(ms);
+  if (date.toDateString() !== new Date(nearMs).toDateString()) return formatTime(ms);
+  return date.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+}
+
+/** How far a moment is from now, in words: "in 3 min", "2 min ago". */
+export function formatRelative(ms: number, nowMs: number): string {
+  return ms >= nowMs ? `in ${formatDuration(ms - nowMs)}` : `${formatDuration(nowMs - ms)} ago`;
+}
+
 export function formatClock(ms: number): string {
   return new Date(ms).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
 }

@@ -31,11 +31,14 @@ const MIN_TICK_PX = 80;
 /**
  * `instants` are when something happened (an attempt started or ended, an operator acted); a
  * long stretch between two of them may become a break, even under an attempt that spans it (a
- * step waiting for minutes). With `keepTrailing` the stretch up to `endMs` stays whole: on a live
- * saga, how long it has been waiting is the news. `originMs` is what tick labels count from.
+ * step waiting for minutes). With `keepUntilMs` (now, on a live saga) the stretch that ends at it
+ * stays whole: how long it has been waiting is the news; a stretch after it (up to a planned
+ * wake-up) may still be shortened. `originMs` is what tick labels count from.
  */
-export function timeScale(startMs: number, endMs: number, instants: readonly number[], x0: number, x1: number, originMs: number, keepTrailing: boolean): TimeScale {
-  const idle = quietStretches(startMs, endMs, instants).filter(([, to]) => !(keepTrailing && to >= endMs));
+export function timeScale(startMs: number, endMs: number, instants: readonly number[], x0: number, x1: number, originMs: number, keepUntilMs: number | null): TimeScale {
+  const idle = quietStretches(startMs, endMs, keepUntilMs === null ? instants : [...instants, keepUntilMs]).filter(
+    ([from, to]) => !(keepUntilMs !== null && from < keepUntilMs && to >= keepUntilMs),
+  );
   const cut: [number, number][] = [];
   // Largest first: cut a stretch only while it still dominates what is left uncut.
   let uncut = endMs - startMs;

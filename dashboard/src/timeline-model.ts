@@ -1,6 +1,11 @@
-import type { ErrorInfo, JsonValue, Phase, SagaState, StoredHistoryEntry } from "./api";
+import type { ErrorInfo, JsonValue, Phase, SagaState, StepDefinition, StoredHistoryEntry } from "./api";
+import { formatWhen } from "./format";
 
-export type Outcome = "succeeded" | "failed" | "running" | "in_doubt";
+/**
+ * `sleeping`: a sleep step's attempt that is asleep now (its action is `running` with a wake-up
+ * time); a sleep that ended keeps the outcome it ended with, like any other attempt.
+ */
+export type Outcome = "succeeded" | "failed" | "running" | "in_doubt" | "sleeping";
 
 /** One attempt of one phase, rebuilt from its attempt_started entry and whatever settled it. */
 export interface Segment {
@@ -19,6 +24,12 @@ export interface Segment {
   nextAttemptAtMs?: number;
   /** Who answered a waiting step from outside. */
   by?: string;
+  /** A sleep step's attempt: when it went to sleep (`sleep_started`) and when it wakes (or woke). */
+  sleepStartMs?: number;
+  sleepUntilMs?: number;
+  /** The action of a step that waits for an outside answer (`waitStep`), and the named event it waits for, if any. */
+  waiting?: boolean;
+  event?: string;
   startSeq: number;
   endSeq?: number;
 }
@@ -51,6 +62,16 @@ export interface Instant {
   seq: number;
 }
 
+/** A named event the saga received (`signal_received`), and the step that took it, if one did yet. */
+export interface SignalMark {
+  seq: number;
+  atMs: number;
+  name: string;
+  id: string;
+  by: string;
+  consumedBy?: string;
+}
+
 export interface GaveUp {
   step: string;
   phase: Phase;
@@ -78,9 +99,25 @@ export interface TimelineModel {
   cancels: Instant[];
   retries: Instant[];
   skips: Skip[];
+  signals: SignalMark[];
+  /** `deadline_passed`: the saga's deadline came while it still went forward, so it rolls back. */
+  deadlinesPassed: Instant[];
+  aborts: Instant[];
+  /**
+   * The saga's deadline, to draw as a line ahead of it: set while it runs (and the deadline has not
+   * passed yet) when the deadline falls within the axis or shortly after it (the axis then reaches it).
+   */
+  deadlineAtMs: number | null;
 }
 
-export function buildTimeline(saga: SagaState, history: readonly StoredHistoryEntry[], nowMs: number): TimelineModel {
+/** How far past the axis (as a share of its length) a coming deadline still stretches it to be seen. */
+const DEADLINE_REACH = 0.25;
+
+/**
+ * `plan`: the steps of the saga's definition, when known: they say which steps wait for an answer
+ * or an event (history alone does not).
+ */
+export function buildTimeline(saga: SagaState, history: readonly StoredHistoryEntry[], nowMs: number, plan: readonly StepDefinition[] = []): TimelineModel {
   const segments: Segment[] = [];
   const open = new Map<string, Segment>();
   const perPhase = new Map<string, number>();
@@ -88,6 +125,10 @@ export function buildTimeline(saga: SagaState, history: readonly StoredHistoryEn
   const cancels: Instant[] = [];
   const retries: Instant[] = [];
   const skips: Skip[] = [];
+  const signals: SignalMark[] = [];
+  const deadlinesPassed: Instant[] = [];
+  const aborts: Instant[] = [];
+  const waits = new Map(plan.filter((step) => step.wait === true).map((step) => [step.name, step.event]));
 
   for (const entry of history) {
     switch (entry.type) {
@@ -105,6 +146,11 @@ export function buildTimeline(saga: SagaState, history: readonly StoredHistoryEn
           outcome: "running",
           startSeq: entry.seq,
         };
+        if (entry.phase === "action" && waits.has(entry.step)) {
+          segment.waiting = true;
+          const event = waits.get(entry.step);
+          if (event !== undefined) segment.event = event;
+        }
         segments.push(segment);
         // Keyed by attempt number too: a retried saga starts its attempts again from 1.
         open.set(`${phaseKey}|${entry.attempt}`, segment);
@@ -146,6 +192,32 @@ export function buildTimeline(saga: SagaState, history: readonly StoredHistoryEn
         }
         gaveUp.push({ step: entry.step, phase: entry.phase, atMs: entry.atMs, attempts: entry.attempts, error: entry.error });
         break;
+      case "sleep_started": {
+        const segment = open.get(`${entry.step}|action|${entry.attempt}`);
+        if (segment === undefined) break;
+        segment.sleepStartMs = entry.atMs;
+        segment.sleepUntilMs = entry.untilMs;
+        segment.outcome = "sleeping";
+        break;
+      }
+      case "signal_received": {
+        const kept = saga.signals?.find((s) => s.id === entry.id && s.name === entry.name) ?? saga.signals?.find((s) => s.id === entry.id);
+        signals.push({
+          seq: entry.seq,
+          atMs: entry.atMs,
+          name: entry.name,
+          id: entry.id,
+          by: entry.by,
+          ...(kept?.consumedBy === undefined ? {} : { consumedBy: kept.consumedBy }),
+        });
+        break;
+      }
+      case "deadline_passed":
+        deadlinesPassed.push({ atMs: entry.atMs, label: `deadline ${formatWhen(entry.deadlineAtMs, entry.atMs)} passed: the saga rolls back as if cancelled`, seq: entry.seq });
+        break;
+      case "abort_requested":
+        aborts.push({ atMs: entry.atMs, label: `abort requested by ${entry.by}: ${entry.reason}`, seq: entry.seq });
+        break;
       case "cancel_requested":
         cancels.push({ atMs: entry.atMs, label: `cancel requested by ${entry.by}: ${entry.reason}`, seq: entry.seq });
         break;
@@ -170,16 +242,26 @@ export function buildTimeline(saga: SagaState, history: readonly StoredHistoryEn
   const gaps = backoffGaps(segments, nowMs);
   const lastEntryMs = history.at(-1)?.atMs ?? saga.createdAtMs;
   const running = segments.some((s) => s.endMs === null) || saga.endedAtMs === undefined;
-  const endMs = Math.max(
+  let endMs = Math.max(
     saga.endedAtMs ?? 0,
     lastEntryMs,
     running ? nowMs : 0,
     ...segments.map((s) => s.endMs ?? nowMs),
     ...gaps.map((g) => g.toMs),
+    // A sleep's planned wake-up is drawn ahead of it, however far: the axis shortens a long wait.
+    ...segments.map((s) => (s.outcome === "sleeping" && s.sleepUntilMs !== undefined ? s.sleepUntilMs : 0)),
   );
+  endMs = Math.max(endMs, saga.createdAtMs + 1);
+  let deadlineAtMs: number | null = null;
+  if (saga.status === "running" && saga.endedAtMs === undefined && saga.deadlineAtMs !== undefined && deadlinesPassed.length === 0 && saga.deadlineAtMs >= saga.createdAtMs) {
+    if (saga.deadlineAtMs <= endMs + DEADLINE_REACH * (endMs - saga.createdAtMs)) {
+      deadlineAtMs = saga.deadlineAtMs;
+      endMs = Math.max(endMs, saga.deadlineAtMs);
+    }
+  }
   return {
     startMs: saga.createdAtMs,
-    endMs: Math.max(endMs, saga.createdAtMs + 1),
+    endMs,
     segments,
     gaps,
     failure: triggeringFailure(saga, history, gaveUp),
@@ -187,6 +269,10 @@ export function buildTimeline(saga: SagaState, history: readonly StoredHistoryEn
     cancels,
     retries,
     skips,
+    signals,
+    deadlinesPassed,
+    aborts,
+    deadlineAtMs,
   };
 }
 
@@ -254,7 +340,17 @@ export function describeSkip(skip: Skip): string {
   return `${skip.step} compensation skipped by ${skip.by}: ${skip.reason}`;
 }
 
-export function describeSegment(segment: Segment): string {
+export function describeSegment(segment: Segment, nowMs: number = Date.now()): string {
+  const base = `${segment.step} ${segment.phase} attempt ${segment.attempt}`;
+  if (segment.outcome === "sleeping") return `${base} sleeping until ${segment.sleepUntilMs === undefined ? "its wake-up" : formatWhen(segment.sleepUntilMs, nowMs)}`;
   const outcome = segment.outcome === "in_doubt" ? "in doubt" : segment.outcome;
-  return `${segment.step} ${segment.phase} attempt ${segment.attempt} ${outcome}`;
+  let text = `${base} ${outcome}`;
+  if (segment.outcome === "running" && segment.waiting === true) text += segment.event === undefined ? ", waiting for an answer" : `, waiting for event ${segment.event}`;
+  else if (segment.sleepUntilMs !== undefined && segment.outcome === "succeeded") text += `, slept until ${formatWhen(segment.sleepUntilMs, nowMs)}`;
+  return text;
+}
+
+/** How a received event reads on the timeline: "event manager-approved from ops:ana". */
+export function describeSignal(signal: SignalMark): string {
+  return `event ${signal.name} from ${signal.by}`;
 }

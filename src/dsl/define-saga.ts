@@ -266,36 +266,33 @@ export class SagaBuilder<Input, Outputs extends Record<string, unknown>> {
    * effect is compensated, then the earlier steps, newest first.
    *
    * @example
-   * .parallel("reservations", {
-   *   flight: { action: reserveFlight, compensate: cancelFlight },
-   *   hotel: { action: reserveHotel, compensate: cancelHotel },
-   *   car: { action: reserveCar, compensate: cancelCar },
-   * }, { onFailure: "cancel" })
+   * .parallel("reservations", (group) => group
+   *   .step("flight", { action: reserveFlight, compensate: ({ output }) => cancelFlight(output!.ref) })
+   *   .step("hotel", { action: reserveHotel, compensate: ({ output }) => cancelHotel(output!.ref) }),
+   *   { onFailure: "cancel" })
    */
-  parallel<Steps extends Record<string, StepOptions<Input, Outputs, unknown>>>(
+  parallel<GroupOutputs extends Record<string, unknown>>(
     group: string,
-    steps: Steps & { [K in keyof Steps]: K extends keyof Outputs ? never : Steps[K] },
+    members: (group: ParallelGroup<Input, Outputs, Record<never, never>>) => ParallelGroup<Input, Outputs, GroupOutputs>,
     options: ParallelOptions = {},
-  ): SagaBuilder<Input, Outputs & { readonly [K in keyof Steps]: Awaited<ReturnType<Steps[K]["action"]>> }> {
+  ): SagaBuilder<Input, Outputs & GroupOutputs> {
     const saga = this.#options.name;
     const field = `steps[${this.#steps.length}]`;
     requireName(saga, `${field}.group`, group);
     if (this.#steps.some((step) => step.plan.group?.name === group)) throw new InvalidDefinitionError(saga, `${field}.group`, `must be unique, but ${JSON.stringify(group)} names an earlier group`);
-    if (typeof steps !== "object" || steps === null) throw new InvalidDefinitionError(saga, field, `steps must be an object of step options by name, got ${describe(steps)}`);
-    const names = Object.keys(steps);
-    if (names.length < 2) throw new InvalidDefinitionError(saga, field, `a parallel group needs at least two steps, got ${names.length}`);
+    requireFunction(saga, `${field}.members`, members);
     const onFailure = options.onFailure ?? "wait";
     if (onFailure !== "wait" && onFailure !== "cancel") throw new InvalidDefinitionError(saga, `${field}.onFailure`, `must be "wait" or "cancel", got ${describe(onFailure)}`);
+    const declared = members(new ParallelGroup<Input, Outputs, Record<never, never>>([])).steps;
+    if (declared.length < 2) throw new InvalidDefinitionError(saga, field, `a parallel group needs at least two steps, got ${declared.length}`);
     let builder: SagaBuilder<Input, Record<string, unknown>> = new SagaBuilder(this.#options, this.#steps);
-    for (const name of names) {
-      const stepOptions = steps[name] as StepOptions<Input, Record<string, unknown>, unknown>;
-      if (stepOptions?.pivot === true) throw new InvalidDefinitionError(saga, `${field}.${name}.pivot`, "a step of a parallel group cannot be the pivot: its siblings may still roll back");
-      builder = builder.step(name as never, stepOptions);
+    for (const { name, options: stepOptions } of declared) {
+      if ((stepOptions as { pivot?: unknown } | null)?.pivot === true) throw new InvalidDefinitionError(saga, `${field}.${name}.pivot`, "a step of a parallel group cannot be the pivot: its siblings may still roll back");
+      builder = builder.step(name as never, stepOptions as StepOptions<Input, Record<string, unknown>, unknown>);
     }
     const member = Object.freeze({ name: group, onFailure });
-    const all = builder.#steps;
-    const grouped = all.map((step, index) => (index < this.#steps.length ? step : Object.freeze({ ...step, plan: Object.freeze({ ...step.plan, group: member }) })));
-    return new SagaBuilder(this.#options, grouped) as never;
+    const grouped = builder.#steps.map((step, index) => (index < this.#steps.length ? step : Object.freeze({ ...step, plan: Object.freeze({ ...step.plan, group: member }) })));
+    return new SagaBuilder(this.#options, grouped);
   }
 
   /** Freezes the definition. Throws InvalidDefinitionError for a saga without steps. */
@@ -316,6 +313,29 @@ export class SagaBuilder<Input, Outputs extends Record<string, unknown>> {
       steps: this.#steps,
       ...(this.#options.parseInput ? { parseInput: this.#options.parseInput } : {}),
     });
+  }
+}
+
+/**
+ * The steps of a parallel group as `SagaBuilder.parallel` declares them: each `step` is typed as
+ * on the saga builder (it sees the saga's input and the outputs of the steps before the group).
+ */
+export class ParallelGroup<Input, Outputs extends Record<string, unknown>, GroupOutputs extends Record<string, unknown>> {
+  /** @internal the declared steps, their types erased (the builder checks each as it adds it) */
+  readonly steps: ReadonlyArray<{ name: string; options: unknown }>;
+  /** Phantom field for type inference; never set at run time. */
+  declare readonly __types?: { input: Input; outputs: Outputs; group: GroupOutputs };
+
+  /** @internal use SagaBuilder.parallel() */
+  constructor(steps: ReadonlyArray<{ name: string; options: unknown }>) {
+    this.steps = steps;
+  }
+
+  step<Name extends string, Output>(
+    name: Name extends keyof GroupOutputs ? never : Name,
+    options: StepOptions<Input, Outputs, Output>,
+  ): ParallelGroup<Input, Outputs, GroupOutputs & { readonly [K in Name]: Output }> {
+    return new ParallelGroup([...this.steps, { name, options }]);
   }
 }
 

@@ -1,4 +1,4 @@
-export { defineSaga, SagaBuilder } from "./define-saga.js";
+export { defineSaga, SagaBuilder, ParallelGroup } from "./define-saga.js";
 export type {
   SagaDefinition,
   SagaOptions,

@@ -14,11 +14,12 @@ import { createInitialState } from "../../src/engine/initial-state.js";
 const RETRY = { maxAttempts: 3, initialDelayMs: 50, maxDelayMs: 50, jitter: "none" } as const;
 const plan = defineSaga<null>({ name: "travel", version: 1, maxRecoveries: 50 })
   .step("quote", { action: () => null, compensate: () => null, retry: RETRY })
-  .parallel("reservations", {
-    flight: { action: () => null, compensate: () => null, retry: RETRY },
-    hotel: { action: () => null, compensate: () => null, retry: RETRY },
-    car: { action: () => null, retry: RETRY },
-  })
+  .parallel("reservations", (group) =>
+    group
+      .step("flight", { action: () => null, compensate: () => null, retry: RETRY })
+      .step("hotel", { action: () => null, compensate: () => null, retry: RETRY })
+      .step("car", { action: () => null, retry: RETRY }),
+  )
   .step("pay", { action: () => null, compensate: () => null, retry: RETRY })
   .build().plan;
 

@@ -11,11 +11,12 @@ const TWICE = { maxAttempts: 2, initialDelayMs: 100, maxDelayMs: 100, jitter: "n
 
 const travel = defineSaga<null>({ name: "travel", version: 1 })
   .step("quote", { action: () => ({ price: 1 }), compensate: () => null })
-  .parallel("reservations", {
-    flight: { action: () => ({ seat: "1A" }), compensate: () => null, retry: ONCE },
-    hotel: { action: () => ({ room: 7 }), compensate: () => null, retry: TWICE },
-    car: { action: () => ({ plate: "X" }), compensate: () => null, retry: ONCE },
-  })
+  .parallel("reservations", (group) =>
+    group
+      .step("flight", { action: () => ({ seat: "1A" }), compensate: () => null, retry: ONCE })
+      .step("hotel", { action: () => ({ room: 7 }), compensate: () => null, retry: TWICE })
+      .step("car", { action: () => ({ plate: "X" }), compensate: () => null, retry: ONCE }),
+  )
   .step("pay", { action: () => null, retry: ONCE })
   .build();
 const plan = travel.plan;
@@ -53,9 +54,10 @@ describe("a parallel group", () => {
     ]);
     expect(plan.steps[2]?.retry.maxAttempts).toBe(2);
     const builder = defineSaga<null>({ name: "x", version: 1 });
-    expect(() => builder.parallel("g", { only: { action: () => null } })).toThrow(/at least two steps/);
-    expect(() => builder.parallel("g", { a: { action: () => null, pivot: true }, b: { action: () => null } })).toThrow(/cannot be the pivot/);
-    expect(() => builder.parallel("g", { a: { action: () => null }, b: { action: () => null } }, { onFailure: "panic" as "wait" })).toThrow(/onFailure/);
+    expect(() => builder.parallel("g", (g) => g.step("only", { action: () => null }))).toThrow(/at least two steps/);
+    expect(() => builder.parallel("g", (g) => g.step("a", { action: () => null, pivot: true }).step("b", { action: () => null }))).toThrow(/cannot be the pivot/);
+    expect(() => builder.parallel("g", (g) => g.step("a", { action: () => null }).step("b", { action: () => null }), { onFailure: "panic" as "wait" })).toThrow(/onFailure/);
+    expect(() => builder.step("a", { action: () => null }).parallel("g", (g) => g.step("a" as never, { action: () => null }).step("b", { action: () => null }))).toThrow(/must be unique/);
   });
 
   it("starts every member at once, with ids independent of completion order, and goes on once all succeeded", () => {

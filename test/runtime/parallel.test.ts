@@ -17,35 +17,35 @@ function travel(onFailure: "wait" | "cancel") {
   return defineSaga<{ failCar: boolean }>({ name: `travel-${onFailure}`, version: 1 })
     .parallel(
       "reservations",
-      {
-        flight: {
-          action: async ({ signal }) => {
-            await sleep(STEP_MS, signal);
-            log.push("flight:booked");
-            return { seat: "12C" };
-          },
-          compensate: () => void log.push("flight:cancelled"),
-          retry: { maxAttempts: 1 },
-        },
-        hotel: {
-          action: async ({ signal }) => {
-            await sleep(STEP_MS * 3, signal);
-            log.push("hotel:booked");
-            return { room: 301 };
-          },
-          compensate: () => void log.push("hotel:cancelled"),
-          retry: { maxAttempts: 1 },
-        },
-        car: {
-          action: async ({ input }) => {
-            await sleep(STEP_MS / 3);
-            if (input.failCar) throw new TerminalError("no cars left");
-            log.push("car:booked");
-            return { plate: "B-SF 1" };
-          },
-          compensate: () => void log.push("car:cancelled"),
-        },
-      },
+      (group) =>
+        group
+          .step("flight", {
+            action: async ({ signal }) => {
+              await sleep(STEP_MS, signal);
+              log.push("flight:booked");
+              return { seat: "12C" };
+            },
+            compensate: () => void log.push("flight:cancelled"),
+            retry: { maxAttempts: 1 },
+          })
+          .step("hotel", {
+            action: async ({ signal }) => {
+              await sleep(STEP_MS * 3, signal);
+              log.push("hotel:booked");
+              return { room: 301 };
+            },
+            compensate: () => void log.push("hotel:cancelled"),
+            retry: { maxAttempts: 1 },
+          })
+          .step("car", {
+            action: async ({ input }) => {
+              await sleep(STEP_MS / 3);
+              if (input.failCar) throw new TerminalError("no cars left");
+              log.push("car:booked");
+              return { plate: "B-SF 1" };
+            },
+            compensate: () => void log.push("car:cancelled"),
+          }),
       { onFailure },
     )
     .step("pay", { action: ({ outputs }) => ({ paidFor: [outputs.flight.seat, outputs.hotel.room, outputs.car.plate] }) })

@@ -9,6 +9,7 @@ import { enqueueOrders } from "../demo/enqueue-orders.js";
 import { runManyOrders } from "../demo/many-orders.js";
 import { runSeedScenarios } from "../demo/seed-scenarios.js";
 import { demoLedgerCommand } from "./demo-ledger.js";
+import { demoTravelCommand } from "./demo-travel.js";
 
 interface DemoOptions extends CommonOptions, DatabaseFlags {
   orders?: number;
@@ -84,5 +85,6 @@ export function demoCommand(): Command {
       write(`  inspect it with: sagaflow list ${again}   |   sagaflow demo ledger ${again}`);
     });
   command.addCommand(demoLedgerCommand());
+  command.addCommand(demoTravelCommand());
   return withCommonOptions(command);
 }
