@@ -75,7 +75,7 @@ function DefinitionDiagram({ definition }: { definition: Definition }) {
       </p>
       {/* Focusable so a keyboard can scroll a long saga sideways. */}
       <div className="diagram-scroll" tabIndex={0} role="group" aria-label={`Steps of ${id}`}>
-        <ol className="diagram" style={{ gridTemplateColumns: `repeat(${columns.length}, minmax(190px, 240px))` }}>
+        <ol className={columns.some((c) => c.kind === "group") ? "diagram has-groups" : "diagram"} style={{ gridTemplateColumns: columns.map((c) => (c.kind === "group" ? "minmax(230px, 280px)" : "minmax(190px, 240px)")).join(" ") }}>
           {columns.map((column, c) => {
             const first = c === 0;
             const last = c === columns.length - 1;
@@ -133,7 +133,8 @@ function GroupColumn({ column, at, first, last }: { column: Extract<Column, { ki
       </div>
       <div className="group-undo">
         {!first && <Arrow direction="left" label="then undo" />}
-        <ol className="group-members" aria-label={`Compensations of ${group.name}, newest first`}>
+        <p className="group-undo-head">undo what took effect, newest first</p>
+        <ol className="group-members" aria-label={`Compensations of ${group.name}`}>
           {members.map(({ step }) => (
             <li key={step.name} className="diagram-compensation" aria-label={`Compensation of ${step.name}`}>
               <CompensationBox step={step} arrow={false} />
@@ -175,7 +176,14 @@ function ActionBox({ step, index, arrow }: { step: StepDefinition; index: number
               </span>
             ))}
         </div>
-        <Policy retry={step.retry} timeoutMs={step.timeoutMs} wait={step.wait === true} />
+        {step.sleep?.kind === "duration" ? (
+          <dl className="policy">
+            <dt>Sleeps</dt>
+            <dd>{formatDuration(step.sleep.durationMs)} from its start, holding no worker</dd>
+          </dl>
+        ) : (
+          <Policy retry={step.retry} timeoutMs={step.timeoutMs} wait={step.wait === true} />
+        )}
       </div>
       {arrow && <Arrow direction="right" label="then" />}
     </div>

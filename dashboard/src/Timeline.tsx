@@ -147,18 +147,6 @@ export function Timeline({ saga, model, pivots, groups, selected, onSelect, nowM
           );
         })}
 
-        {sleeping.map((segment) => (
-          <WakeMarker
-            key={`wake-${segment.key}`}
-            segment={segment}
-            from={scale.x(nowMs)}
-            x={scale.x(segment.sleepUntilMs ?? nowMs)}
-            y={laneY(segment.step)}
-            flip={scale.x(segment.sleepUntilMs ?? nowMs) > flipAt}
-            nowMs={nowMs}
-          />
-        ))}
-
         {model.segments.map((segment) => (
           <SegmentShape
             key={segment.key}
@@ -187,6 +175,22 @@ export function Timeline({ saga, model, pivots, groups, selected, onSelect, nowM
             </g>
           ))}
         </g>
+
+        {/* Over the breaks too: a group's name and a coming wake-up stay readable where the axis is cut. */}
+        {layout.bands.map((band) => (
+          <GroupBandLabel key={band.group.name} band={band} />
+        ))}
+        {sleeping.map((segment) => (
+          <WakeMarker
+            key={`wake-${segment.key}`}
+            segment={segment}
+            from={scale.x(nowMs)}
+            x={scale.x(segment.sleepUntilMs ?? nowMs)}
+            y={laneY(segment.step)}
+            flip={scale.x(segment.sleepUntilMs ?? nowMs) > flipAt}
+            nowMs={nowMs}
+          />
+        ))}
 
         {model.gaveUp
           .filter((g) => g.phase === "compensation")
@@ -394,12 +398,18 @@ function GroupBand({ band, width }: { band: Band; width: number }) {
       <rect className="group-band-bg" x={0} y={top} width={width} height={bottom - top} />
       <rect className="group-band-head" x={0} y={top} width={width} height={GROUP_H} />
       <path className="group-bracket" d={`M 9 ${top + 5} H 4 V ${bottom - 4} H 9`} />
-      <text x={14} y={top + 15} className="group-band-label">
-        <tspan className="group-band-name">∥ {truncate(group.name, 40)}</tspan>
-        <tspan className="group-band-note"> parallel · on failure: {group.onFailure}</tspan>
-      </text>
       <title>{label}</title>
     </g>
+  );
+}
+
+/** The name row's words, drawn over the axis breaks; the band itself (behind the lanes) carries the label for screen readers. */
+function GroupBandLabel({ band }: { band: Band }) {
+  return (
+    <text x={14} y={band.top + 15} className="group-band-label" aria-hidden="true">
+      <tspan className="group-band-name">∥ {truncate(band.group.name, 40)}</tspan>
+      <tspan className="group-band-note"> parallel · on failure: {band.group.onFailure}</tspan>
+    </text>
   );
 }
 

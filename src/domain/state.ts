@@ -53,6 +53,11 @@ export interface SagaState {
   id: string;
   definitionName: string;
   definitionVersion: number;
+  /**
+   * A hash of the definition's shape (its steps and what each is) when the instance started: a
+   * worker runs the instance only with a definition of the same shape under `name@version`.
+   */
+  definitionHash?: string;
   input: JsonValue;
   idempotencyKey: string | null;
   status: SagaStatus;

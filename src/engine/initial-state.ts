@@ -14,6 +14,8 @@ export interface NewSagaParams {
   nowMs: number;
   /** Overrides the plan's `deadlineMs`; absent with no plan deadline: none. */
   deadlineAtMs?: number;
+  /** The shape hash of the definition it starts with (see `SagaState.definitionHash`). */
+  definitionHash?: string;
 }
 
 /** The state of a saga that was accepted and has not run anything yet; due at once. */
@@ -36,6 +38,7 @@ export function createInitialState(plan: SagaPlan, params: NewSagaParams): { sta
   };
   const deadlineAtMs = params.deadlineAtMs ?? (plan.deadlineMs === undefined ? undefined : params.nowMs + plan.deadlineMs);
   if (deadlineAtMs !== undefined) state.deadlineAtMs = deadlineAtMs;
+  if (params.definitionHash !== undefined) state.definitionHash = params.definitionHash;
   const history: HistoryEntry[] = [
     { type: "saga_started", atMs: params.nowMs, input: params.input, idempotencyKey: params.idempotencyKey },
   ];

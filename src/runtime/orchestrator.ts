@@ -18,6 +18,7 @@ import {
   UnknownDefinitionError,
 } from "../errors.js";
 import { deliverSignal, type SignalOptions } from "./signal.js";
+import { shapeOf } from "./plan-shape.js";
 import { requestAbort, requestCancel, requestResolve, requestRetry, requestSkip } from "./operator-actions.js";
 import { definitionKey, type InboxPayload, type ListPage, type ListQuery, type SagaStore } from "../store/saga-store.js";
 import type { ErrorInfo } from "../domain/error-info.js";
@@ -108,6 +109,7 @@ export class Orchestrator {
   /** Shared with the worker, so starts and transitions go to the store in the same batches. */
   readonly #committer: GroupCommitter;
   readonly #listeners = new Set<(notice: TransitionNotice) => void>();
+  readonly #logger: Logger;
   #closed = false;
 
   private constructor(options: OrchestratorOptions) {
@@ -116,6 +118,7 @@ export class Orchestrator {
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.#leaseMs = positiveInteger("leaseMs", options.leaseMs ?? 15_000);
     this.#committer = new GroupCommitter(this.store);
+    this.#logger = options.logger ?? silentLogger;
     for (const definition of options.definitions) this.#add(definition, "is registered twice");
     if (options.worker !== false) {
       this.#worker = new Worker({
@@ -128,7 +131,7 @@ export class Orchestrator {
         pollIntervalMs: positiveInteger("pollIntervalMs", options.pollIntervalMs ?? 1_000),
         clock: this.#clock,
         random: options.random ?? Math.random,
-        logger: options.logger ?? silentLogger,
+        logger: this.#logger,
         onTransition: (notice) => this.#emit(notice),
         wrapAttempt: options.wrapAttempt,
       });
@@ -140,7 +143,36 @@ export class Orchestrator {
     const orchestrator = new Orchestrator(options);
     await orchestrator.store.init();
     orchestrator.#worker?.start();
+    if (orchestrator.#worker !== undefined) await orchestrator.#reportVersionsInUse();
     return orchestrator;
+  }
+
+  /**
+   * Which definition versions unfinished sagas need, said at start-up: a version this worker does
+   * not run leaves its sagas waiting (never run with the wrong code) until a worker that runs it
+   * comes, so a deploy that dropped it too early shows here.
+   */
+  async #reportVersionsInUse(): Promise<void> {
+    let needed: Awaited<ReturnType<SagaStore["countUnfinishedByDefinition"]>>;
+    try {
+      needed = await this.store.countUnfinishedByDefinition();
+    } catch (error) {
+      this.#logger.warn({ err: error }, "could not count unfinished sagas by definition version");
+      return;
+    }
+    const runs = [...this.#definitions.keys()];
+    const missing = needed.filter((entry) => !this.#definitions.has(definitionKey(entry.definitionName, entry.definitionVersion)));
+    this.#logger.info(
+      { runs, unfinished: needed.map((entry) => `${definitionKey(entry.definitionName, entry.definitionVersion)}: ${entry.count}`) },
+      "definition versions this worker runs, and unfinished sagas by version",
+    );
+    for (const entry of missing) {
+      const version = definitionKey(entry.definitionName, entry.definitionVersion);
+      this.#logger.warn(
+        { definition: version, sagas: entry.count, runs },
+        `${entry.count} unfinished saga(s) of ${version} wait for a worker that runs that version; this one does not, so it leaves them alone`,
+      );
+    }
   }
 
   /**
@@ -163,7 +195,14 @@ export class Orchestrator {
       throw new InvalidArgumentError("deadlineMs", `must be a positive integer of milliseconds, got ${String(deadlineMs)}`);
     }
     const now = this.#clock.now();
-    const initial = createInitialState(resolved.plan, { id, input: inputJson, idempotencyKey: key, nowMs: now, ...(deadlineMs === undefined ? {} : { deadlineAtMs: now + deadlineMs }) });
+    const initial = createInitialState(resolved.plan, {
+      id,
+      input: inputJson,
+      idempotencyKey: key,
+      nowMs: now,
+      definitionHash: shapeOf(resolved),
+      ...(deadlineMs === undefined ? {} : { deadlineAtMs: now + deadlineMs }),
+    });
 
     // Fast path: claim the new saga in the same write and run its first step without a round trip.
     // Either way the create goes to the store with the next group commit, and this resolves only

@@ -2,6 +2,7 @@ import type { RunPhaseCommand } from "../domain/commands.js";
 import type { SagaState } from "../domain/state.js";
 import type { SagaDefinition } from "../dsl/define-saga.js";
 import type { ClaimedInstance, CommitOutcome, SagaStore, TransitionCommit } from "../store/saga-store.js";
+import { shapeOf } from "./plan-shape.js";
 import { definitionKey } from "../store/saga-store.js";
 import type { Clock } from "./clock.js";
 import type { GroupCommitter } from "./committer.js";
@@ -255,6 +256,17 @@ export class Worker {
       // claimDue filters by definition, so this means a store bug; give the lease back untouched.
       this.#o.logger.error({ sagaId: record.state.id }, "claimed a saga of an unknown definition");
       void this.#o.store.releaseLease(this.#o.workerId, { sagaId: record.state.id, epoch: record.epoch });
+      return;
+    }
+    const started = record.state.definitionHash;
+    if (started !== undefined && started !== shapeOf(definition)) {
+      // Same name@version, other steps: this worker's code is not the code the saga started with.
+      // Run nothing and keep the lease until it runs out, so the saga waits (or a worker with the
+      // right code takes it) instead of being driven by the wrong steps.
+      this.#o.logger.error(
+        { sagaId: record.state.id, definition: definitionKey(definition.name, definition.version), startedWithShape: started, workerShape: shapeOf(definition) },
+        "not running a saga that started with another shape of its definition: deploy a new version for changed steps, and keep the old one until its sagas finish",
+      );
       return;
     }
     const inboxSeq = inbox.reduce((max, message) => Math.max(max, message.seq), record.inboxAppliedSeq);

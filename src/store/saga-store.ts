@@ -66,6 +66,11 @@ export interface SagaStore {
   listInstances(query: ListQuery): Promise<ListPage>;
   countByStatus(): Promise<Record<SagaStatus, number>>;
   /**
+   * Instances still going (`running` or `compensating`) per definition name and version, ordered
+   * by name then version: which versions a fleet must still run.
+   */
+  countUnfinishedByDefinition(): Promise<UnfinishedCount[]>;
+  /**
    * Sagas started and ended per time bucket over `[fromMs, toMs)`, for the dashboard's charts:
    * one bucket per `bucketMs` from `fromMs` (the last one may be shorter), oldest first, empty
    * buckets included. `started` counts instances by creation time; `completed`, `compensated`
@@ -207,6 +212,12 @@ export interface ListQuery {
   limit: number;
   /** `nextCursor` of the previous page. */
   cursor?: string;
+}
+
+export interface UnfinishedCount {
+  definitionName: string;
+  definitionVersion: number;
+  count: number;
 }
 
 export interface ActivityQuery {

@@ -94,6 +94,21 @@ export function describeListCases(store: () => SagaStore): void {
       expect(await store().countByStatus()).toEqual({ running: 1, compensating: 1, completed: 1, compensated: 0, failed: 0 });
     });
 
+    it("counts unfinished instances per definition version, ordered by name then version", async () => {
+      expect(await store().countUnfinishedByDefinition()).toEqual([]);
+      await create(store(), "o-1");
+      await create(store(), "o-2", { status: "compensating" });
+      await create(store(), "r-1", { plan: refundPlan });
+      await create(store(), "o-3");
+      const [done] = await claim(store(), "w1", T0, ["o-1"], 1);
+      if (done === undefined) throw new Error("claim failed");
+      await store().commitTransitions([commitOf(done, sagaCompleted(done.record.state, T0 + 1), { nowMs: T0 + 1, lease: "release" })]);
+      expect(await store().countUnfinishedByDefinition()).toEqual([
+        { definitionName: "order", definitionVersion: 1, count: 2 },
+        { definitionName: "refund", definitionVersion: 2, count: 1 },
+      ]);
+    });
+
     it("counts starts by creation time and ends by end time per bucket, empty buckets included", async () => {
       const MINUTE = 60_000;
       const from = T0;

@@ -7,6 +7,7 @@ import { compareIds, encodeListCursor } from "../list-cursor.js";
 import { rejectedWriteEntry } from "../rejected-write.js";
 import { checkActivityQuery, checkClaimRequest, checkCommitInboxSeq, checkCommitStateId, checkListQuery, zeroCounts } from "../request-checks.js";
 import type {
+  UnfinishedCount,
   ActivityBucket,
   ActivityQuery,
   ClaimedInstance,
@@ -172,6 +173,20 @@ export class MemoryStore implements SagaStore {
       const counts = zeroCounts();
       for (const instance of this.#instances.values()) counts[instance.state.status]++;
       return counts;
+    });
+  }
+
+  countUnfinishedByDefinition(): Promise<UnfinishedCount[]> {
+    return this.#call(() => {
+      const counts = new Map<string, UnfinishedCount>();
+      for (const { state } of this.#instances.values()) {
+        if (state.status !== "running" && state.status !== "compensating") continue;
+        const key = definitionKey(state.definitionName, state.definitionVersion);
+        const entry = counts.get(key) ?? { definitionName: state.definitionName, definitionVersion: state.definitionVersion, count: 0 };
+        entry.count++;
+        counts.set(key, entry);
+      }
+      return [...counts.values()].sort((a, b) => compareIds(a.definitionName, b.definitionName) || a.definitionVersion - b.definitionVersion);
     });
   }
 

@@ -7,6 +7,7 @@ import { compareIds, encodeListCursor } from "../list-cursor.js";
 import { checkActivityQuery, checkClaimRequest, checkCommitStateId, checkListQuery, fillActivity, zeroCounts } from "../request-checks.js";
 import { isOperatorRepair } from "../saga-store.js";
 import type {
+  UnfinishedCount,
   ActivityBucket,
   ActivityQuery,
   ClaimedInstance,
@@ -164,6 +165,10 @@ export class PostgresStore implements SagaStore {
       }
       return counts;
     });
+  }
+
+  countUnfinishedByDefinition(): Promise<UnfinishedCount[]> {
+    return this.#call(() => this.#db.query<UnfinishedCount>(this.#q.countUnfinishedByDefinition));
   }
 
   activity(query: ActivityQuery): Promise<ActivityBucket[]> {

@@ -103,6 +103,11 @@ export function createQueries(schema: string) {
     /** Instance count per status. No parameters. */
     countByStatus: `SELECT status, COUNT(*)::int AS count FROM ${instances} GROUP BY status`,
 
+    /** Unfinished instances per definition version. No parameters. */
+    countUnfinishedByDefinition: `SELECT definition_name AS "definitionName", definition_version AS "definitionVersion", COUNT(*)::int AS count
+  FROM ${instances} WHERE status IN ('running', 'compensating')
+  GROUP BY definition_name, definition_version ORDER BY definition_name COLLATE "C", definition_version`,
+
     /** Starts by creation time and ends by end time, per bucket index from $1; $2 to (exclusive), $3 bucket length. */
     activity: `
 SELECT ((created_at_ms - $1::bigint) / $3::bigint)::int AS bucket, 'started' AS kind, COUNT(*)::int AS count

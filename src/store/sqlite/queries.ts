@@ -62,6 +62,12 @@ export const SELECT_INSTANCE_BY_KEY = `SELECT ${INSTANCE_COLUMNS} FROM saga_inst
 /** Instance count per status. No parameters. */
 export const COUNT_BY_STATUS = "SELECT status, COUNT(*) AS count FROM saga_instances GROUP BY status";
 
+/** Unfinished instances per definition version; walks the status index. No parameters. */
+export const COUNT_UNFINISHED_BY_DEFINITION = `
+SELECT definition_name AS definitionName, definition_version AS definitionVersion, COUNT(*) AS count
+  FROM saga_instances WHERE status IN ('running', 'compensating')
+  GROUP BY definition_name, definition_version ORDER BY definition_name COLLATE BINARY, definition_version`;
+
 /**
  * Starts by creation time and ends by end time, per bucket index from `@fromMs`; each half walks
  * its own index (listing, ended) over the range only. Parameters fromMs, toMs, bucketMs. The

@@ -10,6 +10,7 @@ import { rejectedWriteEntry } from "../rejected-write.js";
 import { checkActivityQuery, checkClaimRequest, checkCommitInboxSeq, checkCommitStateId, checkListQuery, fillActivity, zeroCounts } from "../request-checks.js";
 import { isOperatorRepair } from "../saga-store.js";
 import type {
+  UnfinishedCount,
   ActivityBucket,
   ActivityQuery,
   ClaimedInstance,
@@ -191,6 +192,10 @@ export class SqliteStore implements SagaStore {
       }
       return counts;
     });
+  }
+
+  countUnfinishedByDefinition(): Promise<UnfinishedCount[]> {
+    return this.#call(() => this.#sql.all<UnfinishedCount>(q.COUNT_UNFINISHED_BY_DEFINITION, []));
   }
 
   activity(query: ActivityQuery): Promise<ActivityBucket[]> {
