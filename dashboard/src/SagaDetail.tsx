@@ -217,6 +217,8 @@ function SagaView({ saga, history, afterAction, staleError }: SagaViewProps) {
         </p>
       )}
 
+      {saga.deadlineAtMs !== undefined && <Deadline saga={saga} history={history} nowMs={nowMs} />}
+
       {result !== null && (
         <p ref={resultRef} tabIndex={-1} className={`notice ${result.ok ? "notice-ok" : "notice-error"}`} role={result.ok ? "status" : "alert"} data-testid="action-result">
           {result.text}
@@ -248,14 +250,6 @@ function SagaView({ saga, history, afterAction, staleError }: SagaViewProps) {
           <>
             <dt>Recoveries</dt>
             <dd>{saga.recoveries}</dd>
-          </>
-        )}
-        {saga.deadlineAtMs !== undefined && (
-          <>
-            <dt>Deadline</dt>
-            <dd data-testid="saga-deadline">
-              <Deadline saga={saga} history={history} nowMs={nowMs} />
-            </dd>
           </>
         )}
         {saga.cancel !== undefined && (
@@ -370,16 +364,18 @@ function Deadline({ saga, history, nowMs }: { saga: SagaState; history: readonly
   if (at === undefined) return null;
   const passedEntry = history.some((entry) => entry.type === "deadline_passed");
   const ended = saga.endedAtMs;
+  const passed = passedEntry || (at <= nowMs && (ended === undefined || ended >= at));
   let note: string;
   if (passedEntry) note = "passed: the saga rolled back as if cancelled";
   else if (ended !== undefined && ended < at) note = "not reached: the saga ended before it";
-  else if (saga.pivotPassed && at > nowMs) note = `${formatRelative(at, nowMs)}; past its pivot, the saga no longer rolls back for it`;
-  else if (at > nowMs) note = saga.status === "running" ? formatRelative(at, nowMs) : `${formatRelative(at, nowMs)}; no longer going forward`;
-  else note = "passed";
+  else if (at <= nowMs) note = "passed";
+  else if (saga.pivotPassed) note = `${formatRelative(at, nowMs)}; past its pivot, the saga no longer rolls back for it`;
+  else note = saga.status === "running" ? formatRelative(at, nowMs) : `${formatRelative(at, nowMs)}; no longer going forward`;
+  const live = saga.status === "running" && !passed;
   return (
-    <>
-      {formatTime(at)} <span className={passedEntry || at <= nowMs ? "deadline-passed" : "muted"}>({note})</span>
-    </>
+    <p className={`saga-deadline${live ? " ahead" : passed ? " passed" : ""}`} data-testid="saga-deadline">
+      <strong>Deadline</strong> {formatTime(at)} <span className={passed ? "deadline-passed" : "muted"}>({note})</span>
+    </p>
   );
 }
 

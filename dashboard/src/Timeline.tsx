@@ -256,7 +256,8 @@ export function Timeline({ saga, model, pivots, groups, selected, onSelect, nowM
         skipped={model.skips.length > 0}
         sleeps={model.segments.some((s) => s.sleepUntilMs !== undefined)}
         signals={model.signals.length > 0}
-        deadline={model.deadlineAtMs !== null || model.deadlinesPassed.length > 0}
+        deadlineAhead={model.deadlineAtMs !== null}
+        deadlinePassed={model.deadlinesPassed.length > 0}
         groups={layout.bands.length > 0}
       />
     </div>
@@ -500,11 +501,12 @@ interface LegendProps {
   skipped: boolean;
   sleeps: boolean;
   signals: boolean;
-  deadline: boolean;
+  deadlineAhead: boolean;
+  deadlinePassed: boolean;
   groups: boolean;
 }
 
-function Legend({ id, hatchId, skipped, sleeps, signals, deadline, groups }: LegendProps) {
+function Legend({ id, hatchId, skipped, sleeps, signals, deadlineAhead, deadlinePassed, groups }: LegendProps) {
   const item = (className: string, text: string, phase: Phase = "action") => (
     <li>
       <svg width="26" height="12" aria-hidden="true" className={`segment ${phase} ${className}`}>
@@ -550,12 +552,20 @@ function Legend({ id, hatchId, skipped, sleeps, signals, deadline, groups }: Leg
           event received (in the lane of the step that took it)
         </li>
       )}
-      {deadline && (
+      {deadlineAhead && (
+        <li>
+          <svg width="12" height="16" aria-hidden="true" className="instant deadline planned">
+            <line x1="6" x2="6" y1="0" y2="16" />
+          </svg>
+          the saga's deadline, ahead
+        </li>
+      )}
+      {deadlinePassed && (
         <li>
           <svg width="12" height="16" aria-hidden="true" className="instant deadline">
             <line x1="6" x2="6" y1="0" y2="16" />
           </svg>
-          the saga's deadline
+          deadline passed: rolled back
         </li>
       )}
       {groups && (
