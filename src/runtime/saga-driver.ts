@@ -1,6 +1,6 @@
 import { FaultPoint, faultPoint } from "../fault-points.js";
 import type { RunPhaseCommand } from "../domain/commands.js";
-import type { PhaseFailedEvent, SagaEvent } from "../domain/events.js";
+import type { PhaseFailedEvent, PhaseSucceededEvent, SagaEvent } from "../domain/events.js";
 import type { StepPlan } from "../domain/plan.js";
 import type { HistoryEntry } from "../domain/history.js";
 import type { SagaState } from "../domain/state.js";
@@ -138,7 +138,9 @@ async function drive(
       }
       faultPoint(FaultPoint.DriverBeforeRun);
       const [only] = commands;
-      if (env.wrapAttempt !== undefined) {
+      if (commands.length > 1) {
+        events = await runAll(env, definition, state, commands, abort);
+      } else if (env.wrapAttempt !== undefined) {
         events = await runWrapped(env.wrapAttempt, env, definition, state, commands, abort);
       } else if (commands.length === 1 && only !== undefined && only.timeoutMs <= 0) {
         // The usual case, inline: the driver awaits the step itself, so while it runs there is no
@@ -149,7 +151,7 @@ async function drive(
           events = [failedEvent(only, thrown, env.random)];
         }
       } else {
-        events = commands.length === 1 && only !== undefined ? [await executeStep(definition, state, only, abort, env.random)] : await runAll(env, definition, state, commands, abort);
+        events = only === undefined ? [] : [await executeStep(definition, state, only, abort, env.random)];
       }
     }
   } catch (error) {
@@ -160,11 +162,18 @@ async function drive(
 }
 
 /**
- * Several commands at once (the steps of a parallel group, or in-doubt attempts re-run together);
- * apart, so `drive` itself allocates no closure context. With a group whose `onFailure` is
- * `cancel`, a member failing for good aborts its siblings' attempts; a sibling that then fails is
- * reported with its outcome unknown (it may have taken effect before it stopped), so it is
- * compensated if it has a compensation.
+ * When each of several attempts run together settled: `applyEvents` applies their outcomes in
+ * that order and at those times, so history, `settledOrder` (and with it the newest-first order of
+ * compensations) follow what happened, not the order the attempts were started in.
+ */
+const settledAtMs = new WeakMap<SagaEvent, number>();
+
+/**
+ * Several commands at once (the steps of a parallel group, or in-doubt attempts re-run together),
+ * each through the attempt wrapper when there is one; apart, so `drive` itself allocates no
+ * closure context. With a group whose `onFailure` is `cancel`, a member failing for good aborts its
+ * siblings' attempts; a sibling that then fails is reported with its outcome unknown (it may have
+ * taken effect before it stopped), so it is compensated if it has a compensation.
  */
 function runAll(
   env: DriverEnv,
@@ -174,14 +183,16 @@ function runAll(
   abort: AbortSource,
 ): Promise<SagaEvent[]> {
   const plan = definition.plan;
-  const cancelling = commands.some((command) => command.phase === "action" && plan.steps[command.stepIndex]?.group?.onFailure === "cancel");
-  if (!cancelling) return Promise.all(commands.map((command) => executeStep(definition, state, command, abort, env.random)));
   const sources = commands.map(() => new LinkedAbort(abort));
   const aborted = new Set<number>();
   const settled = new Set<number>();
+  const run = (command: RunPhaseCommand, source: AbortSource): Promise<PhaseSucceededEvent | PhaseFailedEvent> =>
+    env.wrapAttempt === undefined
+      ? executeStep(definition, state, command, source, env.random)
+      : env.wrapAttempt(attemptInfo(state, command), () => executeStep(definition, state, command, source, env.random));
   return Promise.all(
     commands.map(async (command, i) => {
-      const event = await executeStep(definition, state, command, sources[i] as LinkedAbort, env.random);
+      const event = await run(command, sources[i] as LinkedAbort);
       settled.add(i);
       const group = command.phase === "action" ? plan.steps[command.stepIndex]?.group : undefined;
       // A failure the group's own abort caused does not abort anyone else.
@@ -192,9 +203,29 @@ function runAll(
           (sources[j] as LinkedAbort).abort(new Error(`${command.step} failed for good: the other steps of group ${group.name} are cancelled`));
         });
       }
-      return event;
+      return { event, at: env.clock.now() };
     }),
-  ).then((events) => events.map((event, i) => (aborted.has(i) && event.type === "action_failed" ? { ...event, timedOut: true } : event)));
+  ).then((outcomes) =>
+    outcomes
+      .map(({ event, at }, i) => ({ event: aborted.has(i) && event.type === "action_failed" ? { ...event, timedOut: true } : event, at }))
+      .sort((a, b) => a.at - b.at)
+      .map(({ event, at }) => {
+        settledAtMs.set(event, at);
+        return event;
+      }),
+  );
+}
+
+function attemptInfo(state: SagaState, command: RunPhaseCommand): AttemptInfo {
+  return {
+    sagaId: state.id,
+    definitionName: state.definitionName,
+    definitionVersion: state.definitionVersion,
+    step: command.step,
+    phase: command.phase,
+    attempt: command.attempt,
+    idempotencyKey: command.idempotencyKey,
+  };
 }
 
 /** Whether this failure ends the step under its policy (as the engine will decide): no retry left or allowed. */
@@ -212,22 +243,7 @@ function runWrapped(
   commands: RunPhaseCommand[],
   abort: AbortSource,
 ): Promise<SagaEvent[]> {
-  return Promise.all(
-    commands.map((command) =>
-      wrap(
-        {
-          sagaId: state.id,
-          definitionName: state.definitionName,
-          definitionVersion: state.definitionVersion,
-          step: command.step,
-          phase: command.phase,
-          attempt: command.attempt,
-          idempotencyKey: command.idempotencyKey,
-        },
-        () => executeStep(definition, state, command, abort, env.random),
-      ),
-    ),
-  );
+  return Promise.all(commands.map((command) => wrap(attemptInfo(state, command), () => executeStep(definition, state, command, abort, env.random))));
 }
 
 interface Committed {
@@ -304,8 +320,11 @@ function applyEvents(
   }
   const history: HistoryEntry[] = [];
   const commands: RunPhaseCommand[] = [];
+  let at = -Infinity;
   for (const event of events) {
-    const decision = decide(definition.plan, state, event, now);
+    // Outcomes of attempts run together carry when they settled; time never runs backwards.
+    at = Math.max(at, Math.min(settledAtMs.get(event) ?? now, now));
+    const decision = decide(definition.plan, state, event, at);
     if (decision.ignored !== undefined) {
       env.logger.debug({ sagaId: base.id, event: event.type, reason: decision.ignored }, "event ignored");
       continue;

@@ -47,7 +47,8 @@ describe("sleep steps through the orchestrator", () => {
     const a = await o.start(nap, { name: "a" });
     await expect.poll(async () => (await o.get(a.id)).steps[1]?.action.status).toBe("running");
     const b = await o.start(nap, { name: "b" });
-    await expect.poll(async () => (await o.get(b.id)).steps[1]?.action.status, { timeout: SLEEP_MS / 2 }).toBe("running");
+    // Had the sleeping saga kept the slot, b could not start until a ended (two sleeps later).
+    await expect.poll(async () => (await o.get(b.id)).steps[1]?.action.status, { timeout: SLEEP_MS }).toBe("running");
 
     const [doneA, doneB] = await Promise.all([o.waitFor(a.id), o.waitFor(b.id)]);
     for (const done of [doneA, doneB]) {
