@@ -1,6 +1,7 @@
-// Property tests for parallel groups: random completion orders of the members' outcomes
-// (success, retryable, terminal, timed out), crashes that lose what was in flight, cancels and
-// timers, each run checking G1 and G4 and the stability of idempotency keys.
+// Property tests for parallel groups with a sleep and a deadline: random completion orders of
+// the members' outcomes (success, retryable, terminal, timed out), crashes that lose what was in
+// flight, cancels, timers that fire early, late or when due (so sleeps end and the deadline
+// passes at random points), each run checking G1 and G4 and the stability of idempotency keys.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { RunPhaseCommand } from "../../src/domain/commands.js";
@@ -12,7 +13,7 @@ import { decide } from "../../src/engine/decide.js";
 import { createInitialState } from "../../src/engine/initial-state.js";
 
 const RETRY = { maxAttempts: 3, initialDelayMs: 50, maxDelayMs: 50, jitter: "none" } as const;
-const plan = defineSaga<null>({ name: "travel", version: 1, maxRecoveries: 50 })
+const plan = defineSaga<null>({ name: "travel", version: 1, maxRecoveries: 50, deadlineMs: 600 })
   .step("quote", { action: () => null, compensate: () => null, retry: RETRY })
   .parallel("reservations", (group) =>
     group
@@ -20,6 +21,7 @@ const plan = defineSaga<null>({ name: "travel", version: 1, maxRecoveries: 50 })
       .step("hotel", { action: () => null, compensate: () => null, retry: RETRY })
       .step("car", { action: () => null, retry: RETRY }),
   )
+  .sleepStep("cool-off", { durationMs: 100 })
   .step("pay", { action: () => null, compensate: () => null, retry: RETRY })
   .build().plan;
 
@@ -110,6 +112,8 @@ function run(script: readonly Move[]): void {
     expect(state.compensationOrder).toEqual([...state.settledOrder].reverse().filter((i) => plan.steps[i]?.hasCompensation === true));
   }
   if (state.status === "failed") expect((state.outstanding ?? []).length).toBeGreaterThan(0);
+  // A deadline that passed before the pivot rolled the saga back: it cannot have completed after it.
+  if (state.deadlineAtMs !== undefined && state.status === "completed") expect(state.endedAtMs ?? 0).toBeLessThan(state.deadlineAtMs + 1);
 }
 
 describe("parallel groups under random interleavings", () => {
