@@ -71,6 +71,8 @@ function summarize(entry: StoredHistoryEntry, originMs: number): string {
       return `sleeps until ${new Date(entry.untilMs).toLocaleString()}`;
     case "deadline_passed":
       return `deadline ${new Date(entry.deadlineAtMs).toLocaleString()} passed: rolling back`;
+    case "migrated":
+      return `moved from version ${entry.fromVersion} to ${entry.toVersion} by ${entry.by}: ${entry.reason}`;
     case "abort_requested":
       return `aborted by ${entry.by}: ${entry.reason} (stops without compensating)`;
     case "compensation_skipped":

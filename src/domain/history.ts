@@ -33,6 +33,7 @@ export type HistoryEntry =
   | { type: "resolved"; atMs: number; reason: string; by: string }
   | { type: "deadline_passed"; atMs: number; deadlineAtMs: number }
   | { type: "abort_requested"; atMs: number; reason: string; by: string }
+  | { type: "migrated"; atMs: number; fromVersion: number; toVersion: number; reason: string; by: string }
   | { type: "compensation_started"; atMs: number; reason: StopReason; step?: string; order: string[] }
   | { type: "saga_ended"; atMs: number; status: SagaStatus; reason?: StopReason; outstanding?: Outstanding[] }
   /**

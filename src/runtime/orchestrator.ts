@@ -5,12 +5,14 @@ import { isTerminal } from "../domain/status.js";
 import type { StoredHistoryEntry } from "../domain/history.js";
 import type { SagaDefinition } from "../dsl/define-saga.js";
 import { decide } from "../engine/decide.js";
+import type { SagaPlan } from "../domain/plan.js";
 import { createInitialState } from "../engine/initial-state.js";
 import {
   IdempotencyKeyConflictError,
   InvalidArgumentError,
   InvalidDefinitionError,
   OrchestratorClosedError,
+  RepairNotAllowedError,
   SagaNotFoundError,
   SagaflowError,
   StepNotFoundError,
@@ -346,6 +348,60 @@ export class Orchestrator {
   }
 
   /**
+   * Moves a saga that has not ended onto another version of its definition (registered here), when
+   * the steps line up: every step it has reached (and the rest of a parallel group it is in) has
+   * the same name and shape in both versions. What it has done is kept; the steps after them are
+   * the new version's. The saga must be between steps (waiting, asleep, in a backoff, or waiting
+   * for a worker): a saga whose step is running right now is refused, so try again. Recorded in
+   * its history (`migrated`, with who and why); returns the moved state. Throws
+   * `RepairNotAllowedError` with the reason it does not line up, `UnknownDefinitionError` for a
+   * version not registered here, `InvalidArgumentError` without a reason.
+   */
+  async migrate(sagaId: string, toVersion: number, options: CancelOptions & { reason: string }): Promise<SagaState> {
+    this.#assertOpen();
+    if (typeof options?.reason !== "string" || options.reason.trim() === "") throw new InvalidArgumentError("reason", "is required: say why, for the history");
+    const record = await this.store.getInstance(sagaId);
+    if (record === null) throw new SagaNotFoundError(sagaId);
+    const { state } = record;
+    const what = `move to version ${toVersion}`;
+    if (isTerminal(state.status)) throw new RepairNotAllowedError(sagaId, what, `it already ended ${state.status}`);
+    if (state.definitionVersion === toVersion) throw new RepairNotAllowedError(sagaId, what, `it already runs version ${toVersion}`);
+    const target = this.#definitions.get(definitionKey(state.definitionName, toVersion));
+    if (target === undefined) throw new UnknownDefinitionError(state.definitionName, toVersion);
+    const source = this.#definitions.get(definitionKey(state.definitionName, state.definitionVersion));
+    const mismatch = migrationMismatch(state, source?.plan, target.plan);
+    if (mismatch !== null) throw new RepairNotAllowedError(sagaId, what, mismatch);
+    const now = this.#clock.now();
+    const reached = reachedSteps(state, target.plan);
+    const moved: SagaState = {
+      ...state,
+      definitionVersion: toVersion,
+      definitionHash: shapeOf(target),
+      steps: target.plan.steps.map((step, index) => (index < reached ? (state.steps[index] as SagaState["steps"][number]) : { name: step.name, action: freshPhase(), compensation: freshPhase() })),
+      updatedAtMs: now,
+    };
+    const outcome = await this.store.moveInstance({
+      sagaId,
+      epoch: record.epoch,
+      nowMs: now,
+      state: moved,
+      history: [{ type: "migrated", atMs: now, fromVersion: state.definitionVersion, toVersion, reason: options.reason, by: options.by ?? "api" }],
+    });
+    if (!outcome.moved) {
+      if (outcome.reason === "not_found") throw new SagaNotFoundError(sagaId);
+      throw new RepairNotAllowedError(
+        sagaId,
+        what,
+        outcome.reason === "leased"
+          ? "a worker is running one of its steps right now; move it while it waits (between steps, waiting, asleep or in a backoff)"
+          : "it changed while being moved; read it again and retry",
+      );
+    }
+    this.#worker?.wake();
+    return moved;
+  }
+
+  /**
    * Stops a saga without compensating, for emergencies (a participant misbehaving): a step or
    * compensation in flight settles, nothing else starts, and the saga ends `failed` with the
    * compensations it did not run outstanding (a later `retry` runs them). Unlike `cancel`, which
@@ -516,3 +572,39 @@ function positiveInteger(field: string, value: number): number {
   if (!Number.isSafeInteger(value) || value < 1) throw new InvalidArgumentError(field, `must be a positive integer, got ${String(value)}`);
   return value;
 }
+
+function freshPhase(): SagaState["steps"][number]["action"] {
+  return { status: "pending", attempt: 0, failures: 0 };
+}
+
+/** How many steps, from the first, the saga has reached (anything but untouched), widened to the end of a parallel group. */
+function reachedSteps(state: SagaState, plan: SagaPlan): number {
+  let reached = 0;
+  state.steps.forEach((step, index) => {
+    const compensation = step.compensation.status;
+    if (step.action.status !== "pending" || (compensation !== "pending" && compensation !== "not_needed")) reached = index + 1;
+  });
+  const group = plan.steps[reached - 1]?.group?.name;
+  while (group !== undefined && plan.steps[reached]?.group?.name === group) reached++;
+  return reached;
+}
+
+/** Why the saga's steps do not line up with the target version's, or null when they do. */
+function migrationMismatch(state: SagaState, source: SagaPlan | undefined, target: SagaPlan): string | null {
+  const reached = reachedSteps(state, target);
+  for (let index = 0; index < reached; index++) {
+    const had = state.steps[index]?.name;
+    const next = target.steps[index];
+    if (next === undefined || next.name !== had) {
+      return `its step ${index + 1} is ${JSON.stringify(had ?? "(none)")}, and version ${target.version} has ${next === undefined ? "no such step" : JSON.stringify(next.name)} there: the steps it reached must line up`;
+    }
+    const old = source?.steps[index];
+    if (old !== undefined) {
+      const differs = (["pivot", "hasCompensation", "wait", "event"] as const).find((field) => (old[field] ?? false) !== (next[field] ?? false));
+      if (differs !== undefined) return `step ${next.name} differs in ${differs} between the versions, and the saga already reached it`;
+      if ((old.sleep?.kind ?? null) !== (next.sleep?.kind ?? null) || (old.group?.name ?? null) !== (next.group?.name ?? null)) return `step ${next.name} is another kind of step in version ${target.version}, and the saga already reached it`;
+    }
+  }
+  return null;
+}
+

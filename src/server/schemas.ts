@@ -330,6 +330,17 @@ export const repairBody = {
   additionalProperties: false,
 } as const;
 
+export const migrateBody = {
+  type: "object",
+  required: ["toVersion", "reason"],
+  properties: {
+    toVersion: { type: "integer", minimum: 1, maximum: 2147483647, description: "the version to move the saga onto; this server must run it" },
+    reason: { type: "string", minLength: 1, maxLength: 1000, description: "why, recorded in the history" },
+    by: { type: "string", minLength: 1, maxLength: 200, description: "who, recorded in the history. Default \"http-api\"" },
+  },
+  additionalProperties: false,
+} as const;
+
 export const signalParams = {
   type: "object",
   required: ["id", "name"],

@@ -108,6 +108,16 @@ export interface SagaStore {
    */
   renewLeases(workerId: string, leases: readonly LeaseRef[], expiresAtMs: number, nowMs: number): Promise<boolean[]>;
 
+  /**
+   * Moves an instance onto another version of its definition (an operator's migration): writes
+   * `state` (whose `definitionVersion` names the new version) and appends `history`, but only
+   * while the instance is still at `epoch` and nobody holds a live lease on it (it waits between
+   * steps); bumps the epoch, so a worker that claimed it before cannot write any more (G5). The
+   * instance is due at `state.wakeAtMs` as usual. Refused, writing nothing, when it is unknown,
+   * leased, or changed since it was read.
+   */
+  moveInstance(request: MoveInstanceRequest): Promise<MoveOutcome>;
+
   /** Gives a lease back without changing state, e.g. on shutdown. `false` if it was already lost. */
   releaseLease(workerId: string, lease: LeaseRef): Promise<boolean>;
 
@@ -213,6 +223,17 @@ export interface ListQuery {
   /** `nextCursor` of the previous page. */
   cursor?: string;
 }
+
+export interface MoveInstanceRequest {
+  sagaId: string;
+  /** The epoch the caller read the instance at. */
+  epoch: number;
+  nowMs: number;
+  state: SagaState;
+  history: HistoryEntry[];
+}
+
+export type MoveOutcome = { moved: true } | { moved: false; reason: "not_found" | "leased" | "changed" };
 
 export interface UnfinishedCount {
   definitionName: string;

@@ -95,3 +95,60 @@ describe("versions of a code saga", () => {
     expect((await next.get("o-old")).steps.map((s) => s.action.status)).toEqual(["succeeded", "running", "pending"]);
   });
 });
+
+const v2WithCheck = defineSaga<null>({ name: "order", version: 2 })
+  .step("pay", { action: () => ({ paid: true }), compensate: () => undefined })
+  .waitStep("approve")
+  .step("fraud-check", { action: () => ({ ok: true }) })
+  .step("ship", { action: () => ({ shipped: "v2" }) })
+  .build();
+const v3Renamed = defineSaga<null>({ name: "order", version: 3 })
+  .step("pay", { action: () => ({ paid: true }), compensate: () => undefined })
+  .waitStep("approval")
+  .step("ship", { action: () => ({ shipped: "v3" }) })
+  .build();
+
+describe("moving a running saga onto a new version", () => {
+  it("moves a waiting saga whose reached steps line up; it goes on with the new version's steps", async () => {
+    const path = file();
+    const o = await open(path, [v1, v2WithCheck, v3Renamed]);
+    const { id } = await o.start(v1, null, { id: "m-1" });
+    await expect.poll(async () => (await o.get(id)).steps[1]?.action.status).toBe("running");
+
+    await expect(o.migrate(id, 3, { reason: "x" })).rejects.toThrow(/its step 2 is "approve", and version 3 has "approval" there/);
+    await expect(o.migrate(id, 9, { reason: "x" })).rejects.toMatchObject({ code: "UNKNOWN_DEFINITION" });
+    await expect(o.migrate(id, 2, { reason: "" })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+
+    const moved = await o.migrate(id, 2, { reason: "fraud check required from today", by: "ops:ana" });
+    expect(moved.definitionVersion).toBe(2);
+    expect(moved.steps.map((s) => [s.name, s.action.status])).toEqual([
+      ["pay", "succeeded"],
+      ["approve", "running"],
+      ["fraud-check", "pending"],
+      ["ship", "pending"],
+    ]);
+    await o.completeStep(id, "approve", true);
+    const final = await o.waitFor(id);
+    expect(final.status).toBe("completed");
+    expect(final.steps[3]?.output).toEqual({ shipped: "v2" });
+    expect(await o.history(id)).toContainEqual(expect.objectContaining({ type: "migrated", fromVersion: 1, toVersion: 2, by: "ops:ana" }));
+    await expect(o.migrate(id, 1, { reason: "back" })).rejects.toThrow(/already ended completed/);
+  });
+
+  it("refuses to move a saga whose step is running right now", async () => {
+    let finish: () => void = () => {};
+    const slow = defineSaga<null>({ name: "slow", version: 1 })
+      .step("work", { action: () => new Promise<null>((resolve) => (finish = () => resolve(null))) })
+      .build();
+    const slow2 = defineSaga<null>({ name: "slow", version: 2 })
+      .step("work", { action: () => null })
+      .step("more", { action: () => null })
+      .build();
+    const o = await open(file(), [slow, slow2]);
+    const { id } = await o.start(slow, null);
+    await expect.poll(async () => (await o.get(id)).steps[0]?.action.status).toBe("running");
+    await expect(o.migrate(id, 2, { reason: "x" })).rejects.toThrow(/a worker is running one of its steps right now/);
+    finish();
+    expect((await o.waitFor(id)).status).toBe("completed");
+  });
+});

@@ -468,6 +468,21 @@ describe("POST /api/v1/sagas/{id}/abort", () => {
   });
 });
 
+describe("POST /api/v1/sagas/{id}/migrate", () => {
+  it("moves a waiting saga onto a version whose steps line up (202); refuses one that does not (409) or a version it does not run (400)", async () => {
+    const { app, orchestrator } = await serve();
+    await start(app, { definition: "trip", version: 1, input: { trip: "mv", waitInCharge: true }, id: "mv-1" });
+    await expect.poll(async () => (await orchestrator.get("mv-1")).steps[1]?.action.status).toBe("running");
+    // Its step is running right now: not movable until it settles.
+    expectProblem(await app.inject({ method: "POST", url: "/api/v1/sagas/mv-1/migrate", payload: { toVersion: 2, reason: "x" } }), 409, "REPAIR_NOT_ALLOWED");
+    expectProblem(await app.inject({ method: "POST", url: "/api/v1/sagas/mv-1/migrate", payload: { toVersion: 7, reason: "x" } }), 400, "UNKNOWN_DEFINITION");
+    expectProblem(await app.inject({ method: "POST", url: "/api/v1/sagas/mv-1/migrate", payload: { toVersion: 2 } }), 400, "VALIDATION_FAILED", "body.reason");
+    gate.current.open();
+    await orchestrator.waitFor("mv-1");
+    expectProblem(await app.inject({ method: "POST", url: "/api/v1/sagas/mv-1/migrate", payload: { toVersion: 2, reason: "x" } }), 409, "REPAIR_NOT_ALLOWED");
+  });
+});
+
 describe("GET /api/v1/stats", () => {
   it("counts sagas by status and per minute of the last hour: started by creation, the rest by how and when they ended", async () => {
     const { app, orchestrator } = await serve();

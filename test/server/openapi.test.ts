@@ -79,7 +79,7 @@ describe("the OpenAPI document", () => {
       })
       .filter((route) => !route.endsWith("/openapi.json"));
     expect(documented.sort()).toEqual(served.sort());
-    expect(documented).toEqual(expect.arrayContaining(["POST /api/v1/sagas", "GET /api/v1/sagas", "GET /api/v1/sagas/{id}", "GET /api/v1/sagas/{id}/history", "POST /api/v1/sagas/{id}/cancel", "POST /api/v1/sagas/{id}/retry", "POST /api/v1/sagas/{id}/steps/{step}/complete", "POST /api/v1/sagas/{id}/steps/{step}/fail", "GET /api/v1/definitions", "PUT /api/v1/definitions/{name}", "GET /api/v1/stats", "POST /api/v1/sagas/{id}/signals/{name}", "POST /api/v1/sagas/{id}/steps/{step}/skip-compensation", "POST /api/v1/sagas/{id}/resolve", "POST /api/v1/sagas/{id}/abort", "GET /healthz", "GET /readyz", "GET /metrics"]));
+    expect(documented).toEqual(expect.arrayContaining(["POST /api/v1/sagas", "GET /api/v1/sagas", "GET /api/v1/sagas/{id}", "GET /api/v1/sagas/{id}/history", "POST /api/v1/sagas/{id}/cancel", "POST /api/v1/sagas/{id}/retry", "POST /api/v1/sagas/{id}/steps/{step}/complete", "POST /api/v1/sagas/{id}/steps/{step}/fail", "GET /api/v1/definitions", "PUT /api/v1/definitions/{name}", "GET /api/v1/stats", "POST /api/v1/sagas/{id}/signals/{name}", "POST /api/v1/sagas/{id}/steps/{step}/skip-compensation", "POST /api/v1/sagas/{id}/resolve", "POST /api/v1/sagas/{id}/abort", "POST /api/v1/sagas/{id}/migrate", "GET /healthz", "GET /readyz", "GET /metrics"]));
     expect(JSON.stringify(doc)).toContain('"scheme":"bearer"');
 
     // docs/http-api.md's endpoint table names the same routes.
@@ -127,6 +127,7 @@ describe("the OpenAPI document", () => {
     check("/api/v1/sagas/{id}/signals/{name}", "post", await app.inject({ method: "POST", url: "/api/v1/sagas/none/signals/late", headers: auth, payload: {} }));
     check("/api/v1/sagas/{id}/steps/{step}/skip-compensation", "post", await app.inject({ method: "POST", url: "/api/v1/sagas/doc-1/steps/first/skip-compensation", headers: auth, payload: { reason: "by hand" } }));
     check("/api/v1/sagas/{id}/steps/{step}/skip-compensation", "post", await app.inject({ method: "POST", url: "/api/v1/sagas/doc-1/steps/first/skip-compensation", headers: auth, payload: {} }));
+    check("/api/v1/sagas/{id}/migrate", "post", await app.inject({ method: "POST", url: "/api/v1/sagas/doc-1/migrate", headers: auth, payload: { toVersion: 2, reason: "x" } }));
     check("/api/v1/sagas/{id}/abort", "post", await app.inject({ method: "POST", url: "/api/v1/sagas/doc-1/abort", headers: auth, payload: { reason: "emergency" } }));
     check("/api/v1/sagas/{id}/resolve", "post", await app.inject({ method: "POST", url: "/api/v1/sagas/doc-1/resolve", headers: auth, payload: { reason: "by hand" } }));
     check("/api/v1/stats", "get", await app.inject({ method: "GET", url: "/api/v1/stats", headers: auth }));

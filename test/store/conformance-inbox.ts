@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { SagaStore } from "../../src/store/saga-store.js";
+import { definitionKey, type SagaStore } from "../../src/store/saga-store.js";
 import { cancel, claim, commitOf, create, LEASE_MS, ORDER, REFUND, refundPlan, sagaCompleted, stepSucceeded, T0 } from "./fixtures.js";
 
 /** Deliveries to the inbox, lease renewal and release, and the next wake-up. */
@@ -104,6 +104,39 @@ export function describeInboxAndLeaseCases(store: () => SagaStore): void {
       expect(others).toEqual([]);
       expect(taken?.record.state).toMatchObject({ id: "f", status: "failed" });
       expect(taken?.inbox).toEqual([{ seq: 1, event: repair, receivedAtMs: T0 + 2 }]);
+    });
+  });
+
+  describe("moveInstance", () => {
+    it("moves an unleased instance onto another version of its definition, fencing out older claims, with its history", async () => {
+      const created = await create(store(), "a");
+      const moved = { ...structuredClone(created), definitionVersion: 3, updatedAtMs: T0 + 5 };
+      const entry = { type: "migrated" as const, atMs: T0 + 5, fromVersion: 1, toVersion: 3, reason: "steps line up", by: "ops" };
+      expect(await store().moveInstance({ sagaId: "a", epoch: 0, nowMs: T0 + 5, state: moved, history: [entry] })).toEqual({ moved: true });
+
+      const record = await store().getInstance("a");
+      expect(record).toMatchObject({ epoch: 1, leaseOwner: null, state: { definitionVersion: 3 } });
+      const history = await store().getHistory("a");
+      expect(history.at(-1)).toMatchObject({ seq: history.length, type: "migrated", toVersion: 3 });
+      expect(history.at(-1)?.workerId).toBeUndefined();
+      // Claimed now by workers of the new version only.
+      expect(await store().claimDue({ workerId: "w1", nowMs: T0 + 6, leaseMs: LEASE_MS, limit: 10, definitions: [ORDER] })).toEqual([]);
+      const [claimed] = await store().claimDue({ workerId: "w2", nowMs: T0 + 6, leaseMs: LEASE_MS, limit: 10, definitions: [definitionKey("order", 3)] });
+      expect(claimed?.record).toMatchObject({ epoch: 2, state: { id: "a", definitionVersion: 3 } });
+      expect(await store().countUnfinishedByDefinition()).toEqual([{ definitionName: "order", definitionVersion: 3, count: 1 }]);
+    });
+
+    it("refuses, writing nothing, an instance that is leased, changed since it was read, or unknown", async () => {
+      const created = await create(store(), "b");
+      const [claimed] = await claim(store(), "w1", T0, ["b"]);
+      if (claimed === undefined) throw new Error("claim failed");
+      const moved = { ...structuredClone(created), definitionVersion: 3 };
+      expect(await store().moveInstance({ sagaId: "b", epoch: claimed.record.epoch, nowMs: T0 + 1, state: moved, history: [] })).toEqual({ moved: false, reason: "leased" });
+      // Once the lease ran out, the epoch read before the claim is stale.
+      expect(await store().moveInstance({ sagaId: "b", epoch: 0, nowMs: T0 + LEASE_MS + 1, state: moved, history: [] })).toEqual({ moved: false, reason: "changed" });
+      expect(await store().moveInstance({ sagaId: "nobody", epoch: 0, nowMs: T0, state: { ...moved, id: "nobody" }, history: [] })).toEqual({ moved: false, reason: "not_found" });
+      expect((await store().getInstance("b"))?.state.definitionVersion).toBe(1);
+      expect((await store().getHistory("b")).some((h) => h.type === ("migrated" as string))).toBe(false);
     });
   });
 

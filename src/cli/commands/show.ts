@@ -97,6 +97,8 @@ function describeEntry(entry: StoredHistoryEntry): string {
       return `${entry.step} sleeps until ${new Date(entry.untilMs).toISOString()}`;
     case "compensation_skipped":
       return `${entry.step} compensation skipped by ${entry.by}: ${entry.reason}`;
+    case "migrated":
+      return `moved from version ${entry.fromVersion} to ${entry.toVersion} by ${entry.by}: ${entry.reason}`;
     case "abort_requested":
       return `aborted by ${entry.by}: ${entry.reason} (nothing more runs; nothing is compensated)`;
     case "deadline_passed":

@@ -5,7 +5,7 @@ import { definitionKey } from "../../store/saga-store.js";
 import type { Orchestrator } from "../../runtime/orchestrator.js";
 import { decodeListCursor } from "../../store/list-cursor.js";
 import { problem, sendProblem } from "../problem.js";
-import { cancelBody, completeBody, failBody, historyPage, listQuery, problems, ref, repairBody, sagaIdParams, sagaPage, signalBody, signalParams, startBody, stepParams } from "../schemas.js";
+import { cancelBody, completeBody, failBody, historyPage, listQuery, migrateBody, problems, ref, repairBody, sagaIdParams, sagaPage, signalBody, signalParams, startBody, stepParams } from "../schemas.js";
 
 interface StartBody {
   definition: string;
@@ -238,6 +238,26 @@ export const sagaRoutes: FastifyPluginCallback<{ orchestrator: Orchestrator }> =
     async (request, reply) => {
       await orchestrator.abort(request.params.id, { reason: request.body.reason, by: request.body.by ?? "http-api" });
       return reply.code(202).send(await orchestrator.get(request.params.id));
+    },
+  );
+
+  app.post<{ Params: { id: string }; Body: { toVersion: number; reason: string; by?: string } }>(
+    "/sagas/:id/migrate",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "Move a saga onto another version of its definition",
+        description:
+          "For a saga that has not ended, when the steps it reached line up (same names and kinds) with the target version, which this server runs: what it did is kept, the steps after them are the new version's. " +
+          "409 when they do not line up, when it ended, or when a step of it is running right now (retry while it waits); 400 for a version this server does not run.",
+        params: sagaIdParams,
+        body: migrateBody,
+        response: { 202: { ...ref("Saga"), description: "moved; the saga as it is now" }, ...problems(400, 401, 404, 409, 413, 503) },
+      },
+    },
+    async (request, reply) => {
+      const moved = await orchestrator.migrate(request.params.id, request.body.toVersion, { reason: request.body.reason, by: request.body.by ?? "http-api" });
+      return reply.code(202).send(moved);
     },
   );
 

@@ -7,6 +7,8 @@ import { compareIds, encodeListCursor } from "../list-cursor.js";
 import { rejectedWriteEntry } from "../rejected-write.js";
 import { checkActivityQuery, checkClaimRequest, checkCommitInboxSeq, checkCommitStateId, checkListQuery, zeroCounts } from "../request-checks.js";
 import type {
+  MoveInstanceRequest,
+  MoveOutcome,
   UnfinishedCount,
   ActivityBucket,
   ActivityQuery,
@@ -49,7 +51,7 @@ interface StoredInstance {
   /** …and who wrote each one (null: written without a lease); commits of one claim share one object. */
   writers: Array<Writer | null>;
   inbox: InboxMessage[];
-  /** Its place in the due index (the same object for the instance's whole life). */
+  /** Its place in the due index (the same object until the instance moves to another definition version). */
   slot: DueSlot;
 }
 
@@ -236,6 +238,28 @@ export class MemoryStore implements SagaStore {
         return true;
       }),
     );
+  }
+
+  moveInstance(request: MoveInstanceRequest): Promise<MoveOutcome> {
+    return this.#call((): MoveOutcome => {
+      checkCommitStateId(request.sagaId, request.state.id);
+      const instance = this.#instances.get(request.sagaId);
+      if (instance === undefined) return { moved: false, reason: "not_found" };
+      if (instance.leaseOwner !== null && instance.leaseExpiresAtMs !== null && instance.leaseExpiresAtMs >= request.nowMs) return { moved: false, reason: "leased" };
+      if (instance.epoch !== request.epoch) return { moved: false, reason: "changed" };
+      const { state } = request;
+      instance.state = state;
+      instance.epoch++;
+      instance.leaseOwner = null;
+      instance.leaseExpiresAtMs = null;
+      instance.wakeAtMs = isTerminal(state.status) ? null : state.wakeAtMs;
+      // The due index keeps instances apart by definition version: a new version, a new place in it.
+      instance.slot.heap?.remove(instance.slot);
+      instance.slot = newSlot(state.id, keyOf(state));
+      appendHistory(instance, request.history, null);
+      this.#reindex(instance);
+      return { moved: true };
+    });
   }
 
   releaseLease(workerId: string, lease: LeaseRef): Promise<boolean> {

@@ -1,12 +1,14 @@
 import type { StoredHistoryEntry } from "../../domain/history.js";
 import type { SagaState } from "../../domain/state.js";
-import { isSagaStatus, type SagaStatus } from "../../domain/status.js";
+import { isSagaStatus, isTerminal, type SagaStatus } from "../../domain/status.js";
 import { StoreUnavailableError } from "../../errors.js";
 import { checkDefinitionKey, checkDefinitionToSave, refusedSave } from "../definition-checks.js";
 import { compareIds, encodeListCursor } from "../list-cursor.js";
 import { checkActivityQuery, checkClaimRequest, checkCommitStateId, checkListQuery, fillActivity, zeroCounts } from "../request-checks.js";
 import { isOperatorRepair } from "../saga-store.js";
 import type {
+  MoveInstanceRequest,
+  MoveOutcome,
   UnfinishedCount,
   ActivityBucket,
   ActivityQuery,
@@ -229,6 +231,30 @@ export class PostgresStore implements SagaStore {
       ]);
       const renewed = new Set(rows.map((row) => `${row.epoch}:${row.id}`));
       return leases.map((lease) => renewed.has(`${lease.epoch}:${lease.sagaId}`));
+    });
+  }
+
+  moveInstance(request: MoveInstanceRequest): Promise<MoveOutcome> {
+    return this.#call(async (): Promise<MoveOutcome> => {
+      checkCommitStateId(request.sagaId, request.state.id);
+      const { state } = request;
+      const moved = await this.#db.write(this.#q.moveInstance, [
+        request.sagaId,
+        request.epoch,
+        request.nowMs,
+        state.definitionVersion,
+        JSON.stringify(state),
+        state.status,
+        isTerminal(state.status) ? null : state.wakeAtMs,
+        state.updatedAtMs,
+        request.history.length,
+        JSON.stringify(request.history),
+      ]);
+      if (moved.length === 1) return { moved: true };
+      const [guard] = await this.#db.query<{ epoch: number; lease_owner: string | null; lease_expires_at_ms: string | number | null }>(this.#q.selectMoveGuard, [request.sagaId]);
+      if (guard === undefined) return { moved: false, reason: "not_found" };
+      if (guard.lease_owner !== null && guard.lease_expires_at_ms !== null && Number(guard.lease_expires_at_ms) >= request.nowMs) return { moved: false, reason: "leased" };
+      return { moved: false, reason: "changed" };
     });
   }
 

@@ -196,6 +196,25 @@ RETURNING i.id, i.epoch`,
      * waiting instance (wake_at_ms set; terminal ones have none) becomes claimable by anyone, so
      * the release notifies channel $4.
      */
+    /**
+     * An operator's move of an unleased instance onto another definition version, with its history
+     * row, in one statement: only at $2 (epoch) with no live lease at $3 (now); bumps the epoch.
+     * $1 saga id, $4 version, $5 state JSON, $6 status, $7 wake-at, $8 updated-at, $9 entries, $10
+     * entries JSON. Returns the saga id when moved.
+     */
+    moveInstance: `WITH moved AS (
+  UPDATE ${instances} SET definition_version = $4, state_json = $5, status = $6, wake_at_ms = $7, updated_at_ms = $8,
+    epoch = epoch + 1, lease_owner = NULL, lease_expires_at_ms = NULL, history_count = history_count + $9::int
+  WHERE id = $1 AND epoch = $2 AND (lease_owner IS NULL OR lease_expires_at_ms < $3)
+  RETURNING id, history_count - $9::int AS history_before
+)
+INSERT INTO ${history} (saga_id, seq, entry_count, at_ms, worker_id, epoch, entries_json)
+SELECT id, history_before + 1, $9::int, $3, NULL, NULL, $10 FROM moved
+RETURNING saga_id`,
+
+    /** What a refused move is checked against. $1 saga id. */
+    selectMoveGuard: `SELECT epoch, lease_owner, lease_expires_at_ms FROM ${instances} WHERE id = $1`,
+
     releaseLease: `UPDATE ${instances} SET lease_owner = NULL, lease_expires_at_ms = NULL
 WHERE id = $1 AND epoch = $2 AND lease_owner = $3
 RETURNING CASE WHEN wake_at_ms IS NOT NULL THEN pg_notify($4, '') END AS notified`,

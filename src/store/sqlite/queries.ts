@@ -170,6 +170,21 @@ WHERE id = @sagaId AND epoch = @epoch AND lease_owner = @workerId AND lease_expi
   AND inbox_seq = @inboxSeq
 RETURNING history_count`;
 
+/**
+ * An operator's move of an unleased instance onto another definition version: only at @epoch and
+ * with no live lease at @nowMs; bumps the epoch (fencing) and the history count by @historyAdded.
+ * Returns the history count before the move; no row when refused.
+ */
+export const MOVE_INSTANCE = `UPDATE saga_instances
+SET definition_version = @definitionVersion, state_json = @stateJson, status = @status, wake_at_ms = @wakeAtMs,
+    updated_at_ms = @updatedAtMs, epoch = epoch + 1, lease_owner = NULL, lease_expires_at_ms = NULL,
+    history_count = history_count + @historyAdded
+WHERE id = @sagaId AND epoch = @epoch AND (lease_owner IS NULL OR lease_expires_at_ms < @nowMs)
+RETURNING history_count - @historyAdded AS history_before`;
+
+/** What a refused move is checked against. Positional: sagaId. */
+export const SELECT_MOVE_GUARD = "SELECT epoch, lease_owner, lease_expires_at_ms FROM saga_instances WHERE id = ?";
+
 /** Makes room for history entries written outside a commit (a rejected write's record). @sagaId, @added. */
 export const ADD_HISTORY_COUNT = "UPDATE saga_instances SET history_count = history_count + @added WHERE id = @sagaId";
 

@@ -10,6 +10,8 @@ import { rejectedWriteEntry } from "../rejected-write.js";
 import { checkActivityQuery, checkClaimRequest, checkCommitInboxSeq, checkCommitStateId, checkListQuery, fillActivity, zeroCounts } from "../request-checks.js";
 import { isOperatorRepair } from "../saga-store.js";
 import type {
+  MoveInstanceRequest,
+  MoveOutcome,
   UnfinishedCount,
   ActivityBucket,
   ActivityQuery,
@@ -243,6 +245,34 @@ export class SqliteStore implements SagaStore {
         leases.map((lease) => this.#sql.run(q.RENEW_LEASE, { workerId, expiresAtMs, nowMs, sagaId: lease.sagaId, epoch: lease.epoch }).changes === 1),
       );
     });
+  }
+
+  moveInstance(request: MoveInstanceRequest): Promise<MoveOutcome> {
+    return this.#call(() =>
+      this.#write((): MoveOutcome => {
+        checkCommitStateId(request.sagaId, request.state.id);
+        const { state } = request;
+        const moved = this.#sql.get<{ history_before: number }>(q.MOVE_INSTANCE, {
+          sagaId: request.sagaId,
+          epoch: request.epoch,
+          nowMs: request.nowMs,
+          definitionVersion: state.definitionVersion,
+          stateJson: JSON.stringify(state),
+          status: state.status,
+          wakeAtMs: isTerminal(state.status) ? null : state.wakeAtMs,
+          updatedAtMs: state.updatedAtMs,
+          historyAdded: request.history.length,
+        });
+        if (moved !== undefined) {
+          this.#appendHistory(request.sagaId, moved.history_before, request.history, null, null);
+          return { moved: true };
+        }
+        const guard = this.#sql.get<{ epoch: number; lease_owner: string | null; lease_expires_at_ms: number | null }>(q.SELECT_MOVE_GUARD, [request.sagaId]);
+        if (guard === undefined) return { moved: false, reason: "not_found" };
+        if (guard.lease_owner !== null && guard.lease_expires_at_ms !== null && guard.lease_expires_at_ms >= request.nowMs) return { moved: false, reason: "leased" };
+        return { moved: false, reason: "changed" };
+      }),
+    );
   }
 
   releaseLease(workerId: string, lease: LeaseRef): Promise<boolean> {
