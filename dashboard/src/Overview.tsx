@@ -55,6 +55,7 @@ export function Overview() {
           <Charts stats={stats.data} />
         )}
       </section>
+      {stats.data !== undefined && stats.data.versions.length > 0 && <VersionsInUse versions={stats.data.versions} />}
       <section aria-labelledby="attention-heading">
         <h2 id="attention-heading">Needs attention</h2>
         {attention.error !== undefined && <ErrorNotice error={attention.error} what="The list" />}
@@ -232,4 +233,36 @@ function reasonOf(saga: SagaState): string {
   const error = saga.stop.error === undefined ? "" : `: ${saga.stop.error.message}`;
   const outstanding = saga.outstanding?.length ? ` Outstanding: ${saga.outstanding.map((o) => `${o.step} ${o.phase}`).join(", ")}.` : "";
   return `${describeStopReason(saga.stop.reason)}${where}${error}.${outstanding}`;
+}
+
+/**
+ * Unfinished sagas by definition version. A version this server does not run may have no worker
+ * anywhere: its sagas then wait (they are never run with another version's code).
+ */
+function VersionsInUse({ versions }: { versions: Stats["versions"] }) {
+  return (
+    <section aria-labelledby="versions-heading" data-testid="versions">
+      <h2 id="versions-heading">Unfinished sagas by version</h2>
+      <table className="versions-table">
+        <thead>
+          <tr>
+            <th scope="col">Definition</th>
+            <th scope="col">Unfinished</th>
+            <th scope="col">Run by this server</th>
+          </tr>
+        </thead>
+        <tbody>
+          {versions.map((entry) => (
+            <tr key={`${entry.definition}@${entry.version}`} data-testid={`version-${entry.definition}@${entry.version}`}>
+              <td className="mono">
+                {entry.definition}@{entry.version}
+              </td>
+              <td>{entry.unfinished}</td>
+              <td>{entry.runsHere ? "yes" : <strong>no: these sagas wait for a worker that runs this version</strong>}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
 }

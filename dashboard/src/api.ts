@@ -59,6 +59,8 @@ export interface Definition {
 export interface Stats {
   counts: Record<SagaStatus, number>;
   activity: { fromMs: number; toMs: number; bucketMs: number; buckets: ActivityBucket[] };
+  /** Unfinished sagas by definition version, and whether the server runs that version. */
+  versions: Array<{ definition: string; version: number; unfinished: number; runsHere: boolean }>;
 }
 
 export interface SagaPage {

@@ -496,6 +496,8 @@ describe("GET /api/v1/stats", () => {
     expect(response.statusCode, response.body).toBe(200);
     const body = json<{ counts: Record<string, number>; activity: { fromMs: number; toMs: number; bucketMs: number; buckets: Array<{ started: number; completed: number; compensated: number; failed: number }> } }>(response);
     expect(body.counts).toEqual({ running: 1, compensating: 0, completed: 1, compensated: 1, failed: 0 });
+    // Which versions unfinished sagas need, and whether this server runs them.
+    expect((body as unknown as { versions: unknown[] }).versions).toEqual([{ definition: "trip", version: 1, unfinished: 1, runsHere: true }]);
     const { activity } = body;
     expect(activity.bucketMs).toBe(60_000);
     expect(activity.buckets).toHaveLength(60);

@@ -1,7 +1,7 @@
 import type { FastifyPluginCallback } from "fastify";
 import type { Orchestrator } from "../../runtime/orchestrator.js";
 import { SAGA_STATUSES } from "../../domain/status.js";
-import { MAX_ACTIVITY_BUCKETS } from "../../store/saga-store.js";
+import { definitionKey, MAX_ACTIVITY_BUCKETS } from "../../store/saga-store.js";
 import { problem, sendProblem } from "../problem.js";
 import { problems } from "../schemas.js";
 
@@ -23,8 +23,18 @@ const countSchema = { type: "integer", minimum: 0 } as const;
 
 const statsResponse = {
   type: "object",
-  required: ["counts", "activity"],
+  required: ["counts", "activity", "versions"],
   properties: {
+    versions: {
+      type: "array",
+      description: "unfinished sagas (running or compensating) by definition version, and whether this server runs that version: one it does not run may have no worker at all, and its sagas wait",
+      items: {
+        type: "object",
+        required: ["definition", "version", "unfinished", "runsHere"],
+        properties: { definition: { type: "string" }, version: { type: "integer" }, unfinished: countSchema, runsHere: { type: "boolean" } },
+        additionalProperties: false,
+      },
+    },
     counts: {
       type: "object",
       description: "instances in the store by status, across every worker",
@@ -78,8 +88,18 @@ export const statsRoutes: FastifyPluginCallback<{ orchestrator: Orchestrator; no
       }
       const toMs = (Math.floor(now() / bucketMs) + 1) * bucketMs;
       const fromMs = toMs - buckets * bucketMs;
-      const [counts, activity] = await Promise.all([orchestrator.store.countByStatus(), orchestrator.store.activity({ fromMs, toMs, bucketMs })]);
-      return { counts, activity: { fromMs, toMs, bucketMs, buckets: activity } };
+      const [counts, activity, unfinished] = await Promise.all([
+        orchestrator.store.countByStatus(),
+        orchestrator.store.activity({ fromMs, toMs, bucketMs }),
+        orchestrator.store.countUnfinishedByDefinition(),
+      ]);
+      const versions = unfinished.map((entry) => ({
+        definition: entry.definitionName,
+        version: entry.definitionVersion,
+        unfinished: entry.count,
+        runsHere: orchestrator.definitions.has(definitionKey(entry.definitionName, entry.definitionVersion)),
+      }));
+      return { counts, activity: { fromMs, toMs, bucketMs, buckets: activity }, versions };
     },
   );
   done();
