@@ -41,4 +41,25 @@ describe("runnable examples", () => {
       "o-3: resolved → failed, resolved by ops:bo: settled with the customer by phone",
     ]);
   });
+
+  it("examples/deadlines/approval-deadline.ts: the approval never comes, the deadline passes, the seat is released", async () => {
+    const result = await runExample("examples/deadlines/approval-deadline.ts");
+    expect(result.code, result.stderr).toBe(0);
+    const lines = result.stdout.trim().split("\n");
+    expect(lines[0]).toMatch(/: seat held, waiting for approval until \d{4}-/);
+    expect(lines[1]).toBe("  released seat 14C");
+    const [, after] = /: compensated; deadline passed (\d+) ms after the start; cancelled by deadline$/.exec(lines[2] ?? "") ?? [];
+    expect(Number(after)).toBeGreaterThanOrEqual(500);
+  });
+
+  it("examples/versioning/move-to-v2.ts: a version-2 worker leaves a version-1 saga alone until it is moved onto version 2", async () => {
+    const result = await runExample("examples/versioning/move-to-v2.ts");
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout.trim().split("\n")).toEqual([
+      "order-1: version 1, waiting for approval",
+      "worker of version 2 says: 1 unfinished saga(s) of order@1 wait for a worker that runs that version; this one does not, so it leaves them alone",
+      "order-1: moved to version 2, steps pay (succeeded), approve (running), fraud-check (pending), ship (pending)",
+      'order-1: completed, {"shipped":"by version 2"}',
+    ]);
+  });
 });
