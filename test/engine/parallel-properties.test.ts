@@ -1,7 +1,7 @@
 // Property tests for parallel groups with a sleep and a deadline: random completion orders of
 // the members' outcomes (success, retryable, terminal, timed out), crashes that lose what was in
 // flight, cancels, timers that fire early, late or when due (so sleeps end and the deadline
-// passes at random points), each run checking G1 and G4 and the stability of idempotency keys.
+// passes at random points), each run checking G1, G3, G4 and G6 (every attempt and outcome in the history).
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { RunPhaseCommand } from "../../src/domain/commands.js";
@@ -55,7 +55,22 @@ function run(script: readonly Move[]): void {
   let inFlight: RunPhaseCommand[] = [];
   const feed = (event: SagaEvent): void => {
     const decision = decide(plan, state, event, now);
-    if (decision.ignored !== undefined) return;
+    if (decision.ignored !== undefined) {
+      // An ignored event changes nothing and writes nothing.
+      expect(decision.history).toEqual([]);
+      expect(decision.commands).toEqual([]);
+      return;
+    }
+    // G6: every attempt started is in the history, and so is every outcome taken.
+    for (const command of decision.commands) {
+      expect(decision.history).toContainEqual(expect.objectContaining({ type: "attempt_started", step: command.step, phase: command.phase, attempt: command.attempt }));
+    }
+    if (event.type === "action_succeeded" || event.type === "compensation_succeeded" || event.type === "action_failed" || event.type === "compensation_failed") {
+      const settled = event.type.endsWith("succeeded") ? "attempt_succeeded" : "attempt_failed";
+      expect(decision.history).toContainEqual(expect.objectContaining({ type: settled, step: event.step, attempt: event.attempt }));
+    }
+    // Times in the history never run backwards.
+    for (const entry of decision.history) expect(entry.atMs).toBe(now);
     const before = state;
     state = decision.state;
     for (const command of decision.commands) {
@@ -117,7 +132,7 @@ function run(script: readonly Move[]): void {
 }
 
 describe("parallel groups under random interleavings", () => {
-  it("keep G1, G3 and G4 whatever order the members settle in, through crashes, cancels and retries", () => {
+  it("keep G1, G3, G4 and G6 whatever order the members settle in, through crashes, cancels and retries", () => {
     fc.assert(
       fc.property(fc.array(moveArb, { maxLength: 50 }), (script) => run(script)),
       { numRuns: 500, seed: 20261130 },
