@@ -240,6 +240,52 @@ describe.skipIf(chromiumPath === "")("the dashboard in Chromium", () => {
     await page.close();
   }, 90_000);
 
+  it("skips a refused compensation from the page (with a reason) and marks another failed saga resolved", async () => {
+    const api = running?.api ?? "";
+    const payments = running?.services.payments ?? "";
+    const fail = async (orderId: string): Promise<string> => {
+      const order = { ...SEED_ORDERS[1], orderId } as (typeof SEED_ORDERS)[number];
+      expect((await fetch(`${payments}/admin/holds`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ orderId, reason: "disputed" }) })).status).toBe(201);
+      const started = await fetch(`${api}/sagas`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ definition: "order", input: order }) });
+      const { id } = (await started.json()) as SagaState;
+      await expect.poll(async () => (await sagaNow(id)).status, { timeout: 30_000, interval: 100 }).toBe("failed");
+      return id;
+    };
+    const skipped = await fail("order-skip-e2e");
+    const resolved = await fail("order-resolve-e2e");
+
+    const { page, problems } = await openPage();
+    await page.goto(`${running?.dashboard ?? ""}#/sagas/${encodeURIComponent(skipped)}`);
+    await expect.poll(() => page.getByTestId("saga-status").textContent(), { timeout: 10_000 }).toBe("failed");
+    await page.getByRole("button", { name: "Skip compensation of ReservePayment" }).click();
+    const dialog = page.getByRole("dialog");
+    // A skip needs a reason: Confirm stays disabled until there is one.
+    expect(await dialog.getByRole("button", { name: "Confirm" }).isDisabled()).toBe(true);
+    await dialog.getByRole("textbox").fill("refunded by hand, ticket OPS-42");
+    await dialog.getByRole("button", { name: "Confirm" }).click();
+    await expect.poll(() => page.getByTestId("saga-status").textContent(), { timeout: 30_000, interval: 250 }).toBe("compensated");
+    await expect.poll(() => page.getByTestId("skip-marker").count(), { timeout: 10_000 }).toBe(1);
+    expect((await sagaNow(skipped)).steps[0]?.compensation.status).toBe("skipped");
+
+    await page.goto(`${running?.dashboard ?? ""}#/sagas/${encodeURIComponent(resolved)}`);
+    await expect.poll(() => page.getByTestId("saga-status").textContent(), { timeout: 10_000 }).toBe("failed");
+    await page.getByRole("button", { name: "Mark resolved" }).click();
+    await page.getByRole("dialog").getByRole("textbox").fill("refunded by bank transfer");
+    await page.getByRole("dialog").getByRole("button", { name: "Confirm" }).click();
+    await expect.poll(() => page.getByTestId("resolution").count(), { timeout: 30_000, interval: 250 }).toBe(1);
+    expect(await page.getByTestId("resolution").textContent()).toMatch(/refunded by bank transfer/);
+    expect((await sagaNow(resolved)).resolution).toMatchObject({ by: "dashboard", reason: "refunded by bank transfer" });
+
+    // A resolved failed saga no longer needs attention.
+    await page.goto(running?.dashboard ?? "");
+    await expect.poll(() => page.getByTestId("count-failed").textContent(), { timeout: 15_000 }).toBe("1");
+    expect(await page.locator(`[data-testid="attention-item"][data-saga-id="${resolved}"]`).count()).toBe(0);
+    await fetch(`${payments}/admin/holds/order-skip-e2e`, { method: "DELETE" });
+    await fetch(`${payments}/admin/holds/order-resolve-e2e`, { method: "DELETE" });
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 90_000);
+
   it("asks for the server's token and keeps it for the session", async () => {
     const orchestrator = await Orchestrator.create({
       store: createMemoryStore(),
