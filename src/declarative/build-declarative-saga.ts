@@ -76,6 +76,7 @@ function addStep(builder: Builder, step: StepDocument, action: HttpCallSpec | un
     ...(step.pivot === undefined ? {} : { pivot: step.pivot }),
     ...(step.compensateOnFailure === undefined ? {} : { compensateOnFailure: step.compensateOnFailure }),
   };
+  if (step.sleep !== undefined) return builder.sleepStep(step.name, { durationMs: step.sleep.durationMs, ...(step.pivot === undefined ? {} : { pivot: step.pivot }) });
   if (step.wait !== undefined) {
     return builder.waitStep(step.name, {
       ...shared,

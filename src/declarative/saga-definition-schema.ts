@@ -53,8 +53,9 @@ export const SAGA_DEFINITION_SCHEMA = {
       additionalProperties: false,
       properties: {
         name: { $ref: "#/$defs/name" },
-        action: { $ref: "#/$defs/call", description: "What the step does. Exactly one of action and wait." },
+        action: { $ref: "#/$defs/call", description: "What the step does. Exactly one of action, wait and sleep." },
         wait: { $ref: "#/$defs/wait" },
+        sleep: { $ref: "#/$defs/sleep" },
         compensation: { $ref: "#/$defs/call", description: "Undoes the action (or what a wait's answer stood for)." },
         retry: { $ref: "#/$defs/retry", description: "Default: 3 attempts (a waiting step: 1)." },
         timeoutMs: { $ref: "#/$defs/attemptTimeoutMs", description: "Per-attempt limit the engine enforces; 0 (default) means none." },
@@ -63,8 +64,11 @@ export const SAGA_DEFINITION_SCHEMA = {
         pivot: { type: "boolean", description: "After a pivot step succeeds the saga only rolls forward." },
         compensateOnFailure: { type: "boolean", description: "Compensate the step even when its action failed for good." },
       },
-      oneOf: [{ required: ["action"] }, { required: ["wait"] }],
-      dependentSchemas: { wait: { not: { required: ["timeoutMs"] } } },
+      oneOf: [{ required: ["action"] }, { required: ["wait"] }, { required: ["sleep"] }],
+      dependentSchemas: {
+        wait: { not: { required: ["timeoutMs"] } },
+        sleep: { not: { anyOf: [{ required: ["compensation"] }, { required: ["retry"] }, { required: ["timeoutMs"] }, { required: ["compensationRetry"] }, { required: ["compensationTimeoutMs"] }, { required: ["compensateOnFailure"] }] } },
+      },
       if: { required: ["compensateOnFailure"], properties: { compensateOnFailure: { const: true } } },
       then: { required: ["compensation"] },
     },
@@ -101,6 +105,15 @@ export const SAGA_DEFINITION_SCHEMA = {
           pattern: "^[A-Za-z][A-Za-z0-9_.-]{0,127}$",
           description: "Answered by this named event (POST /api/v1/sagas/{id}/signals/{name}, sagaflow signal) rather than by complete/fail; its data is the step's output.",
         },
+      },
+    },
+    sleep: {
+      type: "object",
+      required: ["durationMs"],
+      additionalProperties: false,
+      description: "A durable timer (sleepStep): the saga sleeps this long from when the step starts, holding no worker. A sleep takes no compensation, retry or timeout.",
+      properties: {
+        durationMs: { type: "integer", minimum: 0, maximum: MAX_WAIT_TIMEOUT_MS, description: "How long to sleep." },
       },
     },
     retry: {

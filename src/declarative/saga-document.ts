@@ -9,12 +9,14 @@ export interface CallDocument {
   readonly http: HttpCallSpec;
 }
 
-/** One step: exactly one of `action` and `wait`. */
+/** One step: exactly one of `action`, `wait` and `sleep`. */
 export interface StepDocument {
   readonly name: string;
   readonly action?: CallDocument;
   /** A waiting step (`waitStep`): answered from outside with completeStep/failStep. */
   readonly wait?: { readonly timeoutMs?: number; readonly event?: string };
+  /** A durable timer (`sleepStep`): sleeps this long, holding no worker. */
+  readonly sleep?: { readonly durationMs: number };
   readonly compensation?: CallDocument;
   readonly retry?: RetryOptions;
   readonly timeoutMs?: number;

@@ -18,14 +18,15 @@ function documentValidator(): ValidateFunction {
 const step = SAGA_DEFINITION_SCHEMA.$defs.step;
 
 /**
- * Rules the schema states for editors but semantic-issues.ts words better: which of action and
- * wait, timeoutMs on a waiting step, compensateOnFailure without a compensation. Their errors are
+ * Rules the schema states for editors but semantic-issues.ts words better: which of action, wait
+ * and sleep, timeoutMs on a waiting step, what a sleep step takes, compensateOnFailure without a
+ * compensation. Their errors are
  * told apart by the subschema they come from.
  */
 function isRestated(error: ErrorObject): boolean {
   const from = error.parentSchema;
   if (from === step) return error.keyword === "oneOf" || error.keyword === "if";
-  return from === step.oneOf[0] || from === step.oneOf[1] || from === step.then || from === step.dependentSchemas.wait;
+  return step.oneOf.some((alternative) => alternative === from) || from === step.then || from === step.dependentSchemas.wait || from === step.dependentSchemas.sleep;
 }
 
 /** Checks `value` against SAGA_DEFINITION_SCHEMA; one issue per problem, placed in the text. */

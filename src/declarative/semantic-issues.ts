@@ -89,12 +89,19 @@ export function semanticIssues(value: unknown, locator: SourceLocator, source: s
   return list.issues;
 }
 
-/** Exactly one of action and wait; what applies to which; what needs a compensation. */
+/** Exactly one of action, wait and sleep; what applies to which; what needs a compensation. */
 function checkShape(step: JsonObject, field: string, list: IssueList): void {
   const hasAction = step.action !== undefined;
   const hasWait = step.wait !== undefined;
-  if (!hasAction && !hasWait) list.add(field, "needs an action (an HTTP call) or a wait (an answer from outside, as for waitStep)");
+  const hasSleep = step.sleep !== undefined;
+  if (!hasAction && !hasWait && !hasSleep) list.add(field, "needs an action (an HTTP call), a wait (an answer from outside, as for waitStep) or a sleep (a durable timer)");
   if (hasAction && hasWait) list.add(`${field}.wait`, "cannot be given with action: a step either calls (action) or waits for an answer from outside (wait); remove one", true);
+  if (hasSleep && (hasAction || hasWait)) list.add(`${field}.sleep`, "cannot be given with action or wait: a sleep step only sleeps; remove one", true);
+  if (hasSleep) {
+    for (const key of ["compensation", "retry", "timeoutMs", "compensationRetry", "compensationTimeoutMs", "compensateOnFailure"]) {
+      if (step[key] !== undefined) list.add(`${field}.${key}`, "does not apply to a sleep step (it calls nothing, so there is nothing to retry or undo)", true);
+    }
+  }
   if (hasWait && step.timeoutMs !== undefined) list.add(`${field}.timeoutMs`, "does not apply to a waiting step; write how long it waits as wait.timeoutMs", true);
   if (step.compensateOnFailure === true && step.compensation === undefined) list.add(`${field}.compensateOnFailure`, "needs a compensation to run; add one or remove this");
 }

@@ -42,7 +42,7 @@ describe("parseDefinitionDocument: every kind of error names the field and where
       field: "steps[0].timeoutMS",
       line: 12,
       column: 5,
-      message: "is not a known field (known: name, action, wait, compensation, retry, timeoutMs,",
+      message: "is not a known field (known: name, action, wait, sleep, compensation, retry, timeoutMs,",
     },
     { name: "a missing required property (placed at its parent)", text: edit(8), field: "steps[0].action.http.url", line: 7, column: 9, message: "is required" },
     { name: "a bad HTTP method", text: edit(7, "        method: FETCH"), field: "steps[0].action.http.method", line: 7, column: 17, message: 'must be one of GET, POST, PUT, PATCH, DELETE, got "FETCH"' },
@@ -64,7 +64,7 @@ describe("parseDefinitionDocument: every kind of error names the field and where
       column: 5,
       message: "cannot be given with action",
     },
-    { name: "neither action nor wait", text: edit(13), field: "steps[1]", line: 12, column: 5, message: "needs an action (an HTTP call) or a wait" },
+    { name: "neither action nor wait", text: edit(13), field: "steps[1]", line: 12, column: 5, message: "needs an action (an HTTP call), a wait (an answer from outside, as for waitStep) or a sleep" },
     {
       name: "too many aliases (a billion-laughs document), placed at the alias being expanded",
       text: insertAfter(

@@ -231,3 +231,46 @@ describe("building", () => {
     });
   });
 });
+
+describe("declarative sleep steps", () => {
+  const NAP_YAML = lines(
+    "name: nap",
+    "version: 1",
+    "steps:",
+    "  - name: cool-off",
+    "    sleep: { durationMs: 150 }",
+    "  - name: approval",
+    "    wait: { event: approved }",
+  );
+
+  it("sleep as sleepStep does, holding no worker, and go on with the next step", async () => {
+    const saga = buildDeclarativeSaga(parseDefinitionDocument(NAP_YAML), { variables: {} });
+    expect(saga.plan.steps[0]?.sleep).toEqual({ kind: "duration", durationMs: 150 });
+    const o = await Orchestrator.create({ store: createMemoryStore(), definitions: [saga], pollIntervalMs: 20 });
+    try {
+      const { id } = await o.start(saga, null);
+      await o.signal(id, "approved", { by: "ops" });
+      const final = await o.waitFor(id);
+      expect(final.status).toBe("completed");
+      expect((final.steps[0]?.output as { sleptUntilMs: number }).sleptUntilMs - final.createdAtMs).toBeGreaterThanOrEqual(150);
+      expect(final.steps[1]?.output).toEqual({ by: "ops" });
+    } finally {
+      await o.close();
+    }
+  });
+
+  it("refuses what a sleep step cannot take, naming the field and its line", () => {
+    const text = lines("name: nap", "version: 1", "steps:", "  - name: cool-off", "    sleep: { durationMs: 150 }", "    retry: { maxAttempts: 2 }");
+    const error = ((): unknown => {
+      try {
+        parseDefinitionDocument(text, { source: "nap.yaml" });
+        return undefined;
+      } catch (thrown) {
+        return thrown;
+      }
+    })() as { issues: Array<{ field: string; line?: number; message: string }> } | undefined;
+    expect(error?.issues).toHaveLength(1);
+    expect(error?.issues[0]).toMatchObject({ field: "steps[0].retry", line: 6 });
+    expect(error?.issues[0]?.message).toContain("does not apply to a sleep step");
+  });
+});
