@@ -41,6 +41,9 @@ export type InputOf<D> = D extends SagaDefinition<infer Input, any> ? Input : ne
 
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
+/** How many saga ids the start-up warning names for a version no worker here runs. */
+const MAX_EXAMPLE_IDS = 5;
+
 export interface OrchestratorOptions {
   store: SagaStore;
   definitions: readonly AnyDefinition[];
@@ -171,10 +174,16 @@ export class Orchestrator {
     for (const entry of missing) {
       const version = definitionKey(entry.definitionName, entry.definitionVersion);
       this.#logger.warn(
-        { definition: version, sagas: entry.count, runs },
+        { definition: version, sagas: entry.count, examples: await this.#unfinishedIds(entry.definitionName, entry.definitionVersion), runs },
         `${entry.count} unfinished saga(s) of ${version} wait for a worker that runs that version; this one does not, so it leaves them alone`,
       );
     }
+  }
+
+  /** A few ids of a version's unfinished sagas, newest first, for the start-up warning. */
+  async #unfinishedIds(name: string, version: number): Promise<string[]> {
+    const page = await this.store.listInstances({ definitionName: name, statuses: ["running", "compensating"], limit: 200 });
+    return page.items.filter((state) => state.definitionVersion === version).slice(0, MAX_EXAMPLE_IDS).map((state) => state.id);
   }
 
   /**

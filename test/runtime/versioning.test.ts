@@ -88,6 +88,7 @@ describe("versions of a code saga", () => {
     const info = logger.lines.find((l) => l.msg.startsWith("definition versions this worker runs"));
     expect(info?.fields).toMatchObject({ runs: ["order@2"], unfinished: ["order@1: 1"] });
     const warning = logger.lines.find((l) => l.level === "warn" && l.fields.definition === "order@1");
+    expect(warning?.fields.examples).toEqual(["o-old"]);
     expect(warning?.msg).toBe("1 unfinished saga(s) of order@1 wait for a worker that runs that version; this one does not, so it leaves them alone");
     // New starts by name take the newest version; the old saga is left waiting, not run with v2.
     const { id } = await next.start("order", null);
