@@ -255,17 +255,7 @@ function giveUp(d: Draft, index: number, phase: Phase, error: ErrorInfo): void {
  */
 function stopSiblings(d: Draft, index: number, failed: string): void {
   for (const sibling of groupMembers(d, index)) {
-    const step = d.s.steps[sibling];
-    if (sibling === index || step === undefined) continue;
-    const { action } = step;
-    if (action.status === "retrying") {
-      giveUp(d, sibling, "action", action.lastError ?? { name: "SiblingFailed", message: `${failed} failed for good before this step's retry` });
-    } else if (action.status === "running" && (d.plan.steps[sibling]?.wait === true || asleep(d, sibling))) {
-      const p = edit(d, sibling, "action");
-      delete p.deadlineAtMs;
-      p.lastError = { name: "SiblingFailed", message: `stopped waiting: ${failed}, a step of the same parallel group, failed for good` };
-      giveUp(d, sibling, "action", p.lastError);
-    }
+    if (sibling !== index) endWait(d, sibling, "SiblingFailed", (what) => `stopped while ${what}: ${failed}, a step of the same parallel group, failed for good`);
   }
 }
 
@@ -305,19 +295,26 @@ function beginCancel(d: Draft, reason: string, by: string): void {
 
 /** Ends what waits rather than runs (a retry backoff, an outside answer, a sleep), as failed for good. */
 function endWaits(d: Draft, errorName: string, verb: string, reason: string): void {
-  // A step waiting to retry has settled as far as the cancel is concerned: its next attempt never
-  // starts. So has a step waiting for an outside answer: no call of ours is in flight.
-  d.s.steps.forEach((step, index) => {
-    if (step.action.status === "retrying") {
-      giveUp(d, index, "action", step.action.lastError ?? { name: errorName, message: `${verb} before retry` });
-    } else if (step.action.status === "running" && (d.plan.steps[index]?.wait === true || asleep(d, index))) {
-      const what = asleep(d, index) ? "asleep" : "waiting for an outside answer";
-      const p = edit(d, index, "action");
-      delete p.deadlineAtMs;
-      p.lastError = { name: errorName, message: `${verb} while ${what}: ${reason}` };
-      giveUp(d, index, "action", p.lastError);
-    }
-  });
+  // A step waiting to retry has settled as far as a cancel is concerned: its next attempt never
+  // starts. So has a step waiting for an outside answer, or asleep: no call of ours is in flight.
+  d.s.steps.forEach((_, index) => endWait(d, index, errorName, (what) => `${verb} while ${what}: ${reason}`));
+}
+
+/**
+ * Ends one step's wait, if it is waiting (to retry, for an answer, asleep), as failed for good;
+ * `describe` words the error from what it was doing. A step running a call of ours is left to settle.
+ */
+function endWait(d: Draft, index: number, errorName: string, describe: (what: string) => string): void {
+  const action = d.s.steps[index]?.action;
+  if (action?.status === "retrying") {
+    giveUp(d, index, "action", action.lastError ?? { name: errorName, message: describe("waiting to retry") });
+  } else if (action?.status === "running" && (d.plan.steps[index]?.wait === true || asleep(d, index))) {
+    const what = asleep(d, index) ? "asleep" : "waiting for an outside answer";
+    const p = edit(d, index, "action");
+    delete p.deadlineAtMs;
+    p.lastError = { name: errorName, message: describe(what) };
+    giveUp(d, index, "action", p.lastError);
+  }
 }
 
 /** A sleep step's attempt is sleeping (rather than computing when to wake up). */

@@ -84,8 +84,8 @@ async function current(store: SagaStore, sagaId: string): Promise<SagaState> {
   return record.state;
 }
 
-/** A skip or a resolve changes what an operator answers for: it needs a reason. */
-function requireReason(reason: unknown): string {
+/** A skip, resolve, abort or migration changes what an operator answers for: it needs a reason. */
+export function requireReason(reason: unknown): string {
   if (typeof reason !== "string" || reason.trim() === "") throw new InvalidArgumentError("reason", "is required: say why, for the history (e.g. \"refunded by hand, ticket OPS-42\")");
   return reason;
 }

@@ -21,7 +21,7 @@ import {
 } from "../errors.js";
 import { deliverSignal, type SignalOptions } from "./signal.js";
 import { shapeOf } from "./plan-shape.js";
-import { requestAbort, requestCancel, requestResolve, requestRetry, requestSkip } from "./operator-actions.js";
+import { requestAbort, requestCancel, requestResolve, requestRetry, requestSkip, requireReason } from "./operator-actions.js";
 import { definitionKey, type InboxPayload, type ListPage, type ListQuery, type SagaStore } from "../store/saga-store.js";
 import type { ErrorInfo } from "../domain/error-info.js";
 import { systemClock, type Clock } from "./clock.js";
@@ -368,7 +368,7 @@ export class Orchestrator {
    */
   async migrate(sagaId: string, toVersion: number, options: CancelOptions & { reason: string }): Promise<SagaState> {
     this.#assertOpen();
-    if (typeof options?.reason !== "string" || options.reason.trim() === "") throw new InvalidArgumentError("reason", "is required: say why, for the history");
+    const reason = requireReason(options?.reason);
     const record = await this.store.getInstance(sagaId);
     if (record === null) throw new SagaNotFoundError(sagaId);
     const { state } = record;
@@ -394,7 +394,7 @@ export class Orchestrator {
       epoch: record.epoch,
       nowMs: now,
       state: moved,
-      history: [{ type: "migrated", atMs: now, fromVersion: state.definitionVersion, toVersion, reason: options.reason, by: options.by ?? "api" }],
+      history: [{ type: "migrated", atMs: now, fromVersion: state.definitionVersion, toVersion, reason, by: options.by ?? "api" }],
     });
     if (!outcome.moved) {
       if (outcome.reason === "not_found") throw new SagaNotFoundError(sagaId);
