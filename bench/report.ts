@@ -2,6 +2,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Ceiling } from "./ceilings.js";
+import type { GoalCheck } from "./goals.js";
 import type { Sample, Spread } from "./measure.js";
 import type { MemoryFigure } from "./memory.js";
 import type { RecoveryFigure } from "./recovery.js";
@@ -69,6 +70,8 @@ export interface BenchReport {
   memory: Array<MemoryFigure | { store: StoreName; error: string }> | Skipped;
   recovery: RecoveryFigure | Skipped | Failed;
   peers: { dbos: { available: boolean; reason?: string; version?: string; poolSize?: number; durability?: string } } | Skipped;
+  /** Each performance goal checked against this run's figures (bench/goals.ts). */
+  goals?: GoalCheck[];
   notes: string[];
 }
 
@@ -163,6 +166,11 @@ function recoverySection(recovery: BenchReport["recovery"]): string {
   );
 }
 
+export function goalsTable(goals: readonly GoalCheck[]): string {
+  const body = goals.map((g) => [g.goal, g.measuredText, g.status, g.bound]);
+  return alignTable(["goal", "measured", "status", "what bounds it here (same run)"], body, new Set());
+}
+
 /** Everything printed on stdout at the end of a run. */
 export function renderReport(report: BenchReport): string {
   const { machine } = report;
@@ -187,6 +195,10 @@ export function renderReport(report: BenchReport): string {
   const peers = report.peers;
   if ("skipped" in peers) parts.push("", `Peers: skipped (${peers.skipped})`);
   else if (!peers.dbos.available) parts.push("", `DBOS: no rows, because ${peers.dbos.reason ?? "it did not run"}`);
+  if (report.goals !== undefined) {
+    const met = report.goals.filter((g) => g.status === "met").length;
+    parts.push("", `Goals (docs/benchmarks.md): ${met} of ${report.goals.length} met in this run`, goalsTable(report.goals));
+  }
   if (report.notes.length > 0) parts.push("", "Notes:", ...report.notes.map((n) => `- ${n}`));
   return `${parts.join("\n")}\n`;
 }

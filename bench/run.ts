@@ -14,6 +14,7 @@ import { measureMemory } from "./memory.js";
 import { benchDatabaseUrl, describeServer, ServerMonitor } from "./pg.js";
 import { runDbosPeer } from "./peers/dbos.js";
 import { measureRecovery, RecoveryTimeout } from "./recovery.js";
+import { checkGoals } from "./goals.js";
 import { renderReport, writeReport, type BenchReport, type ResultRow } from "./report.js";
 import { STORE_NAMES, targetsFor, type StoreName } from "./targets.js";
 import { SCENARIOS } from "./workload.js";
@@ -225,6 +226,7 @@ async function main(argv: string[]): Promise<void> {
   report.durationMs = elapsed();
   const phases = Object.entries(report.phaseSeconds).map(([name, seconds]) => `${name} ${Math.round(seconds)} s`);
   notes.push(`whole run: ${Math.round(elapsed() / 1000)} s (${phases.join(", ")}).`);
+  report.goals = checkGoals(report);
   writeReport(options.out, report);
   process.stdout.write(renderReport(report));
   process.stdout.write(`\nJSON: ${options.out}\n`);

@@ -1,0 +1,121 @@
+// The goals check reads one run's figures; here they are made up, so what is checked is the
+// reading (which row, which ceiling, met or not, the bound beside it), never a speed.
+import { describe, expect, it } from "vitest";
+import { checkGoals } from "../../bench/goals.js";
+import type { Ceiling } from "../../bench/ceilings.js";
+import type { Spread } from "../../bench/measure.js";
+import { goalsTable, type BenchReport, type ResultRow, type StoreAloneRow } from "../../bench/report.js";
+
+const at = (median: number): Spread => ({ median, min: median, max: median });
+
+function result(store: ResultRow["store"], durability: string, concurrency: number, sagasPerSec: number, p50Ms: number, commits: number | null = null): ResultRow {
+  return {
+    store,
+    scenario: "success",
+    concurrency,
+    durability,
+    faster: false,
+    sagasPerSec: at(sagasPerSec),
+    p50Ms: at(p50Ms),
+    p99Ms: at(p50Ms * 2),
+    commitsPerSaga: commits === null ? null : at(commits),
+    statementsPerSaga: null,
+    commitsSource: commits === null ? null : "store",
+    serverXactPerSaga: null,
+    serverStatementsPerSaga: null,
+    ratioToCommitCeiling: null,
+    ratioToMemory: null,
+    ratioToStoreAlone: null,
+    ratioToDbos: null,
+    runs: [],
+  };
+}
+
+function storeAlone(store: StoreAloneRow["store"], durability: string, concurrency: number, sagasPerSec: number): StoreAloneRow {
+  return { store, durability, concurrency, sagasPerSec: at(sagasPerSec), runs: [] };
+}
+
+const ceilings: Ceiling[] = [
+  { store: "sqlite", durability: "synchronous=FULL", kind: "one-row", clients: 1, rowsPerCommit: 1, commitsPerSec: 2000, rowsPerSec: 2000 },
+  { store: "postgres", durability: "synchronous_commit=on", kind: "one-row", clients: 1, rowsPerCommit: 1, commitsPerSec: 4000, rowsPerSec: 4000 },
+];
+
+function figures(overrides: Partial<BenchReport> = {}): Pick<BenchReport, "results" | "ceilings" | "storeAlone" | "memory" | "recovery"> {
+  return {
+    results: [
+      result("postgres", "synchronous_commit=on", 1, 500, 2, 4),
+      result("postgres", "synchronous_commit=on", 64, 6000, 10, 0.25),
+      result("postgres", "synchronous_commit=on", 512, 6500, 70, 0.2),
+      // A faster mode's row must never stand in for the default's.
+      result("postgres", "synchronous_commit=off", 512, 12000, 40, 0.2),
+      result("dbos", "synchronous_commit=on", 1, 100, 9, 14),
+      result("dbos", "synchronous_commit=on", 64, 250, 250, 14),
+      result("sqlite", "synchronous=FULL", 1, 800, 1.2, 4),
+      result("sqlite", "synchronous=FULL", 512, 6000, 80, 0.01),
+      result("memory", "none (process memory)", 512, 30000, 17),
+    ],
+    ceilings,
+    storeAlone: [storeAlone("sqlite", "synchronous=FULL", 512, 8400), storeAlone("memory", "none (process memory)", 512, 110000), storeAlone("postgres", "synchronous_commit=on", 512, 8200)],
+    memory: [{ store: "memory", durability: "none (process memory)", inFlight: 10000, baselineRssMiB: 100, peakRssMiB: 180, rssGrowthMiB: 80, rssGrowthPer1000MiB: 8, heapGrowthMiB: 35, fillMs: 600, drainMs: 300 }],
+    recovery: { store: "postgres", sagas: 10000, leaseMs: 1000, workerConcurrency: 512, fillMs: 3000, startToDoneMs: 1800, createToDoneMs: 1500, killToDoneMs: 2500, startToFirstMs: 900, counts: { completed: 10000 } },
+    ...overrides,
+  };
+}
+
+function goal(goals: ReturnType<typeof checkGoals>, id: string): ReturnType<typeof checkGoals>[number] {
+  const found = goals.find((g) => g.id === id);
+  if (found === undefined) throw new Error(`no goal ${id}`);
+  return found;
+}
+
+describe("bench goals", () => {
+  it("checks each goal against the matching row, with the same run's bound beside it", () => {
+    const goals = checkGoals(figures());
+    expect(goal(goals, "postgres-c64-vs-dbos")).toMatchObject({ status: "met", measured: 24 });
+    expect(goal(goals, "postgres-c1-p50-vs-dbos")).toMatchObject({ status: "met" });
+    expect(goal(goals, "postgres-c1-p50-vs-dbos").measured).toBeCloseTo(2 / 9);
+    // The synchronous_commit=off row is faster but is not the default's.
+    expect(goal(goals, "postgres-c512")).toMatchObject({ status: "not met", measured: 6500, bound: "the store alone (no engine) took 8,200/s" });
+    expect(goal(goals, "postgres-c1-commits")).toMatchObject({ status: "met", measured: 4 });
+    expect(goal(goals, "sqlite-c512")).toMatchObject({ status: "not met", measured: 6000, bound: "the store alone (no engine) took 8,400/s" });
+    // 2,000 one-row commits/s: 0.5 ms each, so four in a row take about 2 ms.
+    expect(goal(goals, "sqlite-c1-p50")).toMatchObject({ status: "not met", measured: 1.2 });
+    expect(goal(goals, "sqlite-c1-p50").bound).toContain("≈ 2.00 ms");
+    expect(goal(goals, "memory-c512")).toMatchObject({ status: "not met", measured: 30000 });
+    expect(goal(goals, "rss-10k-in-flight").status).toBe("met");
+    expect(goal(goals, "rss-10k-in-flight").measured).toBeCloseTo(83.886, 2);
+    expect(goal(goals, "postgres-recovery-10k")).toMatchObject({ status: "met", measured: 1.8 });
+    expect(goalsTable(goals)).toContain("In-memory, C=512: ≥ 150,000 sagas/s");
+  });
+
+  it("says what was not measured, and why, instead of guessing", () => {
+    const goals = checkGoals(
+      figures({
+        results: [result("sqlite", "synchronous=FULL", 512, 21000, 20, 0.01)],
+        ceilings: [],
+        storeAlone: [],
+        memory: { skipped: "not asked for" },
+        recovery: { skipped: "no PostgreSQL" },
+      }),
+    );
+    expect(goal(goals, "postgres-c64-vs-dbos")).toMatchObject({ status: "not measured", measured: null, bound: "needs --peers (DBOS) and PostgreSQL" });
+    expect(goal(goals, "sqlite-c512")).toMatchObject({ status: "met", bound: "store alone not measured" });
+    expect(goal(goals, "sqlite-c1-p50")).toMatchObject({ status: "not measured", bound: "no SQLite row at C=1" });
+    expect(goal(goals, "rss-10k-in-flight")).toMatchObject({ status: "not measured", bound: "memory not asked for" });
+    expect(goal(goals, "postgres-recovery-10k")).toMatchObject({ status: "not measured", bound: "recovery no PostgreSQL" });
+  });
+
+  it("judges memory by the worst store", () => {
+    const goals = checkGoals(
+      figures({
+        memory: [
+          { store: "memory", durability: "none (process memory)", inFlight: 10000, baselineRssMiB: 100, peakRssMiB: 150, rssGrowthMiB: 50, rssGrowthPer1000MiB: 5, heapGrowthMiB: 20, fillMs: 600, drainMs: 300 },
+          { store: "sqlite", durability: "synchronous=FULL", inFlight: 10000, baselineRssMiB: 100, peakRssMiB: 200, rssGrowthMiB: 100, rssGrowthPer1000MiB: 10, heapGrowthMiB: 30, fillMs: 900, drainMs: 400 },
+        ],
+      }),
+    );
+    // 100 MiB is 104.9 MB: over the goal.
+    expect(goal(goals, "rss-10k-in-flight")).toMatchObject({ status: "not met" });
+    expect(goal(goals, "rss-10k-in-flight").measuredText).toContain("sqlite");
+  });
+});
