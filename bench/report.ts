@@ -2,6 +2,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Ceiling } from "./ceilings.js";
+import type { EngineAloneRow } from "./engine-alone.js";
 import type { GoalCheck } from "./goals.js";
 import type { Sample, Spread } from "./measure.js";
 import type { MemoryFigure } from "./memory.js";
@@ -66,6 +67,8 @@ export interface BenchReport {
   sqliteDirectory: string;
   ceilings: Ceiling[];
   storeAlone: StoreAloneRow[];
+  /** The pure engine's `decide` calls per saga on one thread, no store or runtime (bench/engine-alone.ts). */
+  engineAlone: EngineAloneRow[];
   results: ResultRow[];
   memory: Array<MemoryFigure | { store: StoreName; error: string }> | Skipped;
   recovery: RecoveryFigure | Skipped | Failed;
@@ -137,6 +140,12 @@ export function storeAloneTable(rows: readonly StoreAloneRow[]): string {
   return alignTable(["store", "durability", "C", "sagas/s (min–max)"], body, new Set([2]));
 }
 
+export function engineAloneTable(rows: readonly EngineAloneRow[]): string {
+  if (rows.length === 0) return "(not measured)";
+  const body = rows.map((r) => [r.scenario, withRange(r.sagasPerSec), num(r.microsPerSaga)]);
+  return alignTable(["scenario", "sagas/s (min–max)", "µs/saga"], body, new Set([2]));
+}
+
 export function ceilingsTable(ceilings: readonly Ceiling[]): string {
   if (ceilings.length === 0) return "(none: no durable store was measured)";
   const body = ceilings.map((c) => [c.store, c.durability, c.kind, String(c.clients), num(c.commitsPerSec), num(c.rowsPerSec)]);
@@ -187,6 +196,9 @@ export function renderReport(report: BenchReport): string {
     "",
     "The store alone (the success saga's four writes replayed through group commit, no engine; ÷store above is a row's sagas/s ÷ this):",
     storeAloneTable(report.storeAlone),
+    "",
+    "The engine alone (decide() for each transition of a saga, one thread, no store, runtime or step):",
+    engineAloneTable(report.engineAlone),
     "",
     memorySection(report.memory),
     "",

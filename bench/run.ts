@@ -14,6 +14,7 @@ import { measureMemory } from "./memory.js";
 import { benchDatabaseUrl, describeServer, ServerMonitor } from "./pg.js";
 import { runDbosPeer } from "./peers/dbos.js";
 import { measureRecovery, RecoveryTimeout } from "./recovery.js";
+import { measureEngineAlone } from "./engine-alone.js";
 import { checkGoals } from "./goals.js";
 import { renderReport, writeReport, type BenchReport, type ResultRow } from "./report.js";
 import { STORE_NAMES, targetsFor, type StoreName } from "./targets.js";
@@ -84,6 +85,7 @@ async function main(argv: string[]): Promise<void> {
     sqliteDirectory: tmpdir(),
     ceilings: [],
     storeAlone: [],
+    engineAlone: [],
     results: [],
     memory: { skipped: "not run" },
     recovery: { skipped: "not run" },
@@ -118,6 +120,7 @@ async function main(argv: string[]): Promise<void> {
   const repeats = windowFor(mode, 1).repeats;
   const peers = options.peers && havePostgres;
   const total =
+    SCENARIOS.length +
     storesHere.filter((s) => s !== "memory").length * 2 +
     targets.length * concurrencies.length +
     targets.length * SCENARIOS.length * concurrencies.length * repeats +
@@ -148,6 +151,11 @@ async function main(argv: string[]): Promise<void> {
       }
     }
     report.ceilings = ceilings;
+    for (const scenario of SCENARIOS) {
+      bar.update({ task: `engine alone, ${scenario}` });
+      report.engineAlone.push(measureEngineAlone(scenario, windowFor(mode, 1)));
+      step(`engine alone, ${scenario}`);
+    }
     for (const target of targets) {
       for (const concurrency of concurrencies) {
         const task = `${target.store} ${target.durability} alone C=${concurrency}`;

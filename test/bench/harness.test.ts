@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { addRatios, runSagaflowCell, runStoreAloneCell } from "../../bench/cells.js";
 import { measure, percentile, sagaflowLauncher, spread, type Window } from "../../bench/measure.js";
 import { resultsTable, storeAloneTable, type ResultRow } from "../../bench/report.js";
+import { measureEngineAlone } from "../../bench/engine-alone.js";
 import { measureStoreAlone } from "../../bench/store-alone.js";
 import { memoryTarget, sqliteTarget } from "../../bench/targets.js";
 import { benchSagas } from "../../bench/workload.js";
@@ -25,6 +26,14 @@ describe("bench harness", () => {
     expect(spread([null])).toBeNull();
     expect(percentile([1, 2, 3, 4], 50)).toBe(2);
     expect(percentile([1, 2, 3, 4], 99)).toBe(4);
+  });
+
+  it.each(["success", "compensate"] as const)("the engine alone decides the %s saga to its end, one sample per window", (scenario) => {
+    // measureEngineAlone throws if a saga does not end as its scenario says.
+    const row = measureEngineAlone(scenario, TINY);
+    expect(row.scenario).toBe(scenario);
+    expectSpread(row.sagasPerSec);
+    expect(row.microsPerSaga).toBeCloseTo(1e6 / row.sagasPerSec.median);
   });
 
   it("measure keeps C sagas in flight and returns one sample per repeat", async () => {
