@@ -1,8 +1,8 @@
 // The performance goals Sagaflow holds itself to (docs/benchmarks.md, "Goals"), checked against
 // one run's figures. Each goal is reported with what was measured, whether it was met, and, where
-// the same run measured one, what bounds it: the figure the goal cannot exceed on this machine
-// today (the store alone, the disk's durable commit latency), so a miss says whether the engine or
-// the hardware is short.
+// the same run measured it, what bounds it on this machine: the store alone (what that store and
+// group commit reach with no engine), the engine alone, the disk's durable commit latency. So a
+// miss says whether the runtime, the store or the hardware is short.
 import type { Ceiling } from "./ceilings.js";
 import type { MemoryFigure } from "./memory.js";
 import type { BenchReport, ResultRow, StoreAloneRow } from "./report.js";
