@@ -23,9 +23,10 @@ export interface Decision {
 }
 
 /**
- * The state being decided, copy-on-write: `s` is a fresh top-level object whose `steps` and
- * `settledOrder` arrays are fresh too, but each step (with its two phases) still is the input's
- * until `edit` copies it. So the input is never mutated and untouched steps are shared, not cloned.
+ * The state being decided, copy-on-write: `s` is a fresh top-level object whose `steps` array is
+ * fresh too, but each step (with its two phases) still is the input's until `edit` copies it, and
+ * `settledOrder` until `markSettled` replaces it. So the input is never mutated and untouched
+ * parts are shared, not cloned.
  */
 interface Draft {
   plan: SagaPlan;
@@ -51,7 +52,8 @@ export function decide(plan: SagaPlan, state: SagaState, event: SagaEvent, nowMs
   // A failed saga takes an operator's repairs still: retry (which reopens it), skip, resolve.
   if (isTerminal(state.status) && !(state.status === "failed" && OPERATOR_REPAIRS.has(event.type))) return ignore(state, `saga is already ${state.status}`);
 
-  const s: SagaState = { ...state, steps: state.steps.slice(), settledOrder: state.settledOrder.slice() };
+  // `settledOrder` stays the input's until `markSettled` replaces it.
+  const s: SagaState = { ...state, steps: state.steps.slice() };
   const d: Draft = { plan, s, copied: [], now: nowMs, commands: [], history: [] };
   let ignored: string | undefined;
   switch (event.type) {
@@ -99,7 +101,18 @@ export function decide(plan: SagaPlan, state: SagaState, event: SagaEvent, nowMs
   advance(d);
   keepDeadlineDue(d);
   d.s.updatedAtMs = nowMs;
-  return { state: d.s, commands: d.commands, history: d.history };
+  // A copy sized to what it holds: the array `push` grew has room for sixteen, and the runtime
+  // keeps the commands for as long as the step runs (a long wait, for thousands of sagas at once).
+  return { state: d.s, commands: d.commands.length === 0 ? d.commands : d.commands.slice(), history: d.history };
+}
+
+/**
+ * Appends a step to the order in which steps settled, in a new array of exactly that size: never
+ * the input's, which is shared, and never one grown by `push` or built by spreading, which keep
+ * room for sixteen that every stored state would carry (`concat` sizes its result exactly).
+ */
+function markSettled(d: Draft, index: number): void {
+  d.s.settledOrder = d.s.settledOrder.concat(index);
 }
 
 function ignore(state: SagaState, reason: string): Decision {
@@ -161,7 +174,7 @@ function applySuccess(d: Draft, event: PhaseSucceededEvent, by?: string): string
     // A fresh literal rather than a property added to the copy: a property added to a spread copy
     // gives every such step a hidden class (and a property array) of its own.
     d.s.steps[index] = { name: step.name, action: step.action, compensation: step.compensation, output };
-    d.s.settledOrder.push(index);
+    markSettled(d, index);
     if (d.plan.steps[index]?.pivot === true) d.s.pivotPassed = true;
     d.history.push({ type: "attempt_succeeded", atMs: d.now, step: event.step, phase, attempt: event.attempt, output, ...(by === undefined ? {} : { by }) });
   } else {
@@ -236,7 +249,7 @@ function giveUp(d: Draft, index: number, phase: Phase, error: ErrorInfo): void {
     return;
   }
   // A timed-out last attempt may have taken effect even though it reported nothing.
-  if (d.plan.steps[index]?.compensateOnFailure === true || p.lastTimedOut === true) d.s.settledOrder.push(index);
+  if (d.plan.steps[index]?.compensateOnFailure === true || p.lastTimedOut === true) markSettled(d, index);
   if (d.s.pivotPassed) {
     d.s.stop = { reason: "step_failed_after_pivot", step: stepName, error, atMs: d.now };
     finishFailed(d, "step_failed_after_pivot", [{ step: stepName, phase: "action" }]);
@@ -542,7 +555,7 @@ function wakeFromSleep(d: Draft, index: number, stepName: string, attempt: numbe
   const output = { sleptUntilMs: untilMs };
   const step = editStep(d, index);
   d.s.steps[index] = { name: step.name, action: step.action, compensation: step.compensation, output };
-  d.s.settledOrder.push(index);
+  markSettled(d, index);
   if (d.plan.steps[index]?.pivot === true) d.s.pivotPassed = true;
   d.history.push({ type: "attempt_succeeded", atMs: d.now, step: stepName, phase: "action", attempt, output });
 }
