@@ -470,11 +470,7 @@ function finishAborted(d: Draft): void {
   const s = d.s;
   if (s.status === "running") {
     // The compensations a rollback would run, in its order, recorded but not started.
-    const order = [...s.settledOrder].reverse().filter((index) => d.plan.steps[index]?.hasCompensation === true);
-    s.steps.forEach((_, index) => {
-      if (!order.includes(index)) edit(d, index, "compensation").status = "not_needed";
-    });
-    s.compensationOrder = order;
+    markCompensationOrder(d);
   }
   s.stop = { ...(s.stop ?? { atMs: d.now }), reason: "aborted" };
   finishFailed(d, "aborted", outstandingCompensations(d));
@@ -717,13 +713,22 @@ function startAttempt(d: Draft, index: number, phase: Phase): void {
   });
 }
 
-function beginCompensation(d: Draft): void {
-  const s = d.s;
-  const order = [...s.settledOrder].reverse().filter((index) => d.plan.steps[index]?.hasCompensation === true);
-  s.steps.forEach((_, index) => {
+/**
+ * The order a rollback compensates in: every settled step with a compensation, newest first; the
+ * others' compensations are not needed. Kept in the state, so in an array of exactly its size.
+ */
+function markCompensationOrder(d: Draft): number[] {
+  const order = d.s.settledOrder.filter((index) => d.plan.steps[index]?.hasCompensation === true).reverse().slice();
+  d.s.steps.forEach((_, index) => {
     if (!order.includes(index)) edit(d, index, "compensation").status = "not_needed";
   });
-  s.compensationOrder = order;
+  d.s.compensationOrder = order;
+  return order;
+}
+
+function beginCompensation(d: Draft): void {
+  const s = d.s;
+  const order = markCompensationOrder(d);
   s.status = "compensating";
   d.history.push({
     type: "compensation_started",
