@@ -508,7 +508,7 @@ function applyAnswer(d: Draft, event: StepCompletedEvent | StepFailedEvent): str
 function applySignal(d: Draft, event: SignalReceivedEvent): string | undefined {
   const kept = d.s.signals ?? [];
   if (kept.some((signal) => signal.id === event.id)) return `duplicate signal ${event.name} (delivery ${event.id})`;
-  d.s.signals = [...kept, { id: event.id, name: event.name, payload: event.payload, by: event.by, atMs: d.now }];
+  d.s.signals = kept.concat({ id: event.id, name: event.name, payload: event.payload, by: event.by, atMs: d.now });
   d.history.push({ type: "signal_received", atMs: d.now, name: event.name, id: event.id, by: event.by });
   const waiting = d.s.steps.findIndex((step, index) => d.plan.steps[index]?.event === event.name && step.action.status === "running");
   const step = d.s.steps[waiting];
