@@ -1,9 +1,6 @@
-import pg from "pg";
 import { StoreUnavailableError } from "../errors.js";
 import type { ParticipantTarget } from "../examples/order/index.js";
 import type { SagaStore } from "../store/saga-store.js";
-import { openPostgresStore } from "../store/postgres/index.js";
-import { openSqliteStore } from "../store/sqlite/index.js";
 import { UsageError } from "./errors.js";
 
 /** The schema `--schema` names when it is not given. */
@@ -79,10 +76,16 @@ export function participantTarget(location: DatabaseLocation): ParticipantTarget
  * missing file, or a schema without Sagaflow's tables, is an error instead.
  */
 export async function openStore(location: DatabaseLocation, options: { mustExist: boolean }): Promise<SagaStore> {
-  if (location.kind === "sqlite") return openSqliteStore({ path: location.path, mustExist: options.mustExist });
+  // Each adapter (and its driver) is loaded when a command first opens a store of its kind, so
+  // `--help`, a usage error or a SQLite command never loads PostgreSQL's, and the other way round.
+  if (location.kind === "sqlite") {
+    const { openSqliteStore } = await import("../store/sqlite/index.js");
+    return openSqliteStore({ path: location.path, mustExist: options.mustExist });
+  }
   // A short-lived connection first: it names the server when it cannot be reached, and checks
   // the schema without the store's migrations, which would create it.
   await checkPostgres(location, options.mustExist);
+  const { openPostgresStore } = await import("../store/postgres/index.js");
   try {
     return await openPostgresStore({ connectionString: location.url, schema: location.schema, applicationName: "sagaflow-cli" });
   } catch (error) {
@@ -103,6 +106,7 @@ export async function withExistingStore<T>(location: DatabaseLocation, use: (sto
 
 /** Connects once; with `mustExist`, also refuses a schema that holds no Sagaflow tables. Creates nothing. */
 export async function checkPostgres(location: Extract<DatabaseLocation, { kind: "postgres" }>, mustExist: boolean): Promise<void> {
+  const { default: pg } = await import("pg");
   const client = new pg.Client({ connectionString: location.url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, application_name: "sagaflow-cli" });
   client.on("error", () => undefined);
   try {

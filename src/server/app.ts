@@ -13,11 +13,11 @@ import { healthRoutes } from "./routes/health.js";
 import { metricsRoute } from "./routes/metrics.js";
 import { sagaRoutes } from "./routes/sagas.js";
 import { statsRoutes } from "./routes/stats.js";
+import { API_PREFIX, DEFAULT_BODY_LIMIT_BYTES } from "./limits.js";
 import { SHARED_SCHEMAS } from "./schemas.js";
 
 /** The API's version prefix; a breaking change gets a new one beside it. */
-export const API_PREFIX = "/api/v1";
-export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
+export { API_PREFIX, DEFAULT_BODY_LIMIT_BYTES } from "./limits.js";
 
 export interface ServerOptions {
   orchestrator: Orchestrator;

@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { ledger, type LedgerEntry } from "../../examples/order/ledger.js";
+import type { LedgerEntry } from "../../examples/order/ledger.js";
 import { palette, printJson, table, type Palette } from "../format.js";
 import { withDatabaseOptions } from "../options.js";
 import { checkPostgres, participantTarget, resolveDatabase, type DatabaseFlags } from "../store.js";
@@ -17,6 +17,8 @@ export function demoLedgerCommand(): Command {
       const location = resolveDatabase(options);
       // Names the server when it cannot be reached; the ledger itself refuses a schema without the demo's tables.
       if (location.kind === "postgres") await checkPostgres(location, false);
+      // The participants' database drivers load only when the ledger is read.
+      const { ledger } = await import("../../examples/order/ledger.js");
       const entries = await ledger(participantTarget(location));
       if (options.json === true) printJson(entries);
       else process.stdout.write(`${render(entries, palette())}\n`);

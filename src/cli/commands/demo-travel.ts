@@ -1,6 +1,4 @@
 import { Command } from "commander";
-import { runTravelDemo } from "../demo/travel.js";
-import { createCliLogger } from "../logger.js";
 import { integerAtLeast, withCommonOptions, type CommonOptions } from "../options.js";
 import { demoDatabase } from "../demo/demo-database.js";
 import { describeDatabase, openStore, type DatabaseFlags } from "../store.js";
@@ -24,6 +22,8 @@ export function demoTravelCommand(): Command {
     .option("--delay-ms <ms>", "each supplier call's latency", integerAtLeast(0), 120)
     .option("--deadline-ms <ms>", "the travel saga's deadline", integerAtLeast(100), 1_500)
     .action(async (options: TravelOptions) => {
+      // Loaded here, not at the top: `--help` and usage errors need neither the logger nor the saga.
+      const [{ createCliLogger }, { runTravelDemo }] = await Promise.all([import("../logger.js"), import("../demo/travel.js")]);
       const location = demoDatabase(options, false);
       const store = await openStore(location, { mustExist: false });
       const write = (line: string): void => void process.stdout.write(`${line}\n`);

@@ -1,13 +1,9 @@
 import { Command, Option } from "commander";
 import { UsageError } from "../errors.js";
 import { duration } from "../format.js";
-import { createCliLogger } from "../logger.js";
 import { fraction, integerAtLeast, schemaName, withCommonOptions, type CommonOptions } from "../options.js";
 import { databaseFlags, describeDatabase, type DatabaseFlags } from "../store.js";
 import { demoDatabase } from "../demo/demo-database.js";
-import { enqueueOrders } from "../demo/enqueue-orders.js";
-import { runManyOrders } from "../demo/many-orders.js";
-import { runSeedScenarios } from "../demo/seed-scenarios.js";
 import { demoLedgerCommand } from "./demo-ledger.js";
 import { demoTravelCommand } from "./demo-travel.js";
 
@@ -45,8 +41,15 @@ export function demoCommand(): Command {
     .addOption(new Option("--lease-ms <ms>", "how long a saga stays claimed by a worker that stopped renewing it").argParser(integerAtLeast(100)).default(15_000))
     .option("--quiet", "no narration and no progress bar; only results")
     .action(async (options: DemoOptions) => {
-      const logger = createCliLogger(options.logLevel);
       if (options.enqueueOnly === true && options.orders === undefined) throw new UsageError("--enqueue-only needs --orders N");
+      // Loaded here, not at the top: `--help` and usage errors need neither the logger nor the runtime.
+      const [{ createCliLogger }, { enqueueOrders }, { runManyOrders }, { runSeedScenarios }] = await Promise.all([
+        import("../logger.js"),
+        import("../demo/enqueue-orders.js"),
+        import("../demo/many-orders.js"),
+        import("../demo/seed-scenarios.js"),
+      ]);
+      const logger = createCliLogger(options.logLevel);
       const location = demoDatabase(options, options.enqueueOnly === true);
       const write = (line: string): void => void process.stdout.write(`${line}\n`);
       const again = databaseFlags(location);

@@ -1,8 +1,6 @@
 import { hostname } from "node:os";
 import { Command, Option } from "commander";
-import { createCliLogger } from "../logger.js";
 import { integerAtLeast, withCommonOptions, withDatabaseOptions, type CommonOptions } from "../options.js";
-import { openOrderRuntime } from "../order-runtime.js";
 import { listenForStopSignals } from "../signals.js";
 import { describeDatabase, resolveDatabase, type DatabaseFlags } from "../store.js";
 
@@ -33,6 +31,8 @@ export function workerCommand(): Command {
     .option("--step-delay-ms <ms>", "simulated latency of every participant call (the worker runs the participants)", integerAtLeast(0), 0)
     .option("--name <name>", "worker id shown in history and leases (default: <hostname>:<pid>)")
     .action(async (options: WorkerOptions) => {
+      // Loaded here, not at the top: `--help` and usage errors need neither the logger nor the runtime.
+      const [{ createCliLogger }, { openOrderRuntime }] = await Promise.all([import("../logger.js"), import("../order-runtime.js")]);
       // A long-lived service: its start and stop lines are worth having by default.
       const logger = createCliLogger(options.logLevel, process.env, "info");
       // Listen before anything else: a signal that arrives while starting up must still close cleanly.
