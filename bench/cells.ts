@@ -13,7 +13,8 @@ function summarize(samples: readonly Sample[], pick: (s: Sample) => number | nul
   return spread(samples.map(pick));
 }
 
-function rowOf(base: Pick<ResultRow, "store" | "scenario" | "concurrency" | "durability" | "faster">, samples: Sample[]): ResultRow {
+/** A result row from one cell's samples: each figure's median with its min and max; ratios are filled later (`addRatios`). */
+export function rowOf(base: Pick<ResultRow, "store" | "scenario" | "concurrency" | "durability" | "faster">, samples: Sample[]): ResultRow {
   const must = (value: Spread | null): Spread => value ?? { median: Number.NaN, min: Number.NaN, max: Number.NaN };
   const commits = summarize(samples, (s) => s.commitsPerSaga);
   return {

@@ -24,7 +24,7 @@ export interface GoalCheck {
   bound: string;
 }
 
-type Figures = Pick<BenchReport, "results" | "ceilings" | "storeAlone" | "memory" | "recovery"> & Partial<Pick<BenchReport, "engineAlone">>;
+type Figures = Pick<BenchReport, "results" | "ceilings" | "storeAlone" | "engineAlone" | "memory" | "recovery">;
 
 const DEFAULT_POSTGRES = "synchronous_commit=on";
 const DEFAULT_SQLITE = "synchronous=FULL";
@@ -147,7 +147,7 @@ function recoveryGoal(figures: Figures): GoalCheck {
 function memoryEngineGoal(figures: Figures): GoalCheck {
   const goal = throughputGoal(figures, "memory-c512", "In-memory, C=512: ≥ 150,000 sagas/s", "memory", null, 512, 150_000, "none (process memory)");
   const store = alone(figures, "memory", "none (process memory)", 512)?.sagasPerSec.median;
-  const engine = figures.engineAlone?.find((e) => e.scenario === "success")?.sagasPerSec.median;
+  const engine = figures.engineAlone.find((e) => e.scenario === "success")?.sagasPerSec.median;
   if (goal.status === "not measured" || store === undefined || engine === undefined) return goal;
   const both = 1 / (1 / store + 1 / engine);
   return { ...goal, bound: `${goal.bound}, the engine alone ${fmt(engine)}/s: both together ≤ ${fmt(both)}/s` };

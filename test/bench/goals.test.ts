@@ -1,6 +1,7 @@
 // The goals check reads one run's figures; here they are made up, so what is checked is the
 // reading (which row, which ceiling, met or not, the bound beside it), never a speed.
 import { describe, expect, it } from "vitest";
+import { rowOf } from "../../bench/cells.js";
 import { checkGoals } from "../../bench/goals.js";
 import type { Ceiling } from "../../bench/ceilings.js";
 import type { Spread } from "../../bench/measure.js";
@@ -9,26 +10,8 @@ import { goalsTable, type BenchReport, type ResultRow, type StoreAloneRow } from
 const at = (median: number): Spread => ({ median, min: median, max: median });
 
 function result(store: ResultRow["store"], durability: string, concurrency: number, sagasPerSec: number, p50Ms: number, commits: number | null = null): ResultRow {
-  return {
-    store,
-    scenario: "success",
-    concurrency,
-    durability,
-    faster: false,
-    sagasPerSec: at(sagasPerSec),
-    p50Ms: at(p50Ms),
-    p99Ms: at(p50Ms * 2),
-    commitsPerSaga: commits === null ? null : at(commits),
-    statementsPerSaga: null,
-    commitsSource: commits === null ? null : "store",
-    serverXactPerSaga: null,
-    serverStatementsPerSaga: null,
-    ratioToCommitCeiling: null,
-    ratioToMemory: null,
-    ratioToStoreAlone: null,
-    ratioToDbos: null,
-    runs: [],
-  };
+  const sample = { sagasPerSec, p50Ms, p99Ms: p50Ms * 2, sagas: 1000, windowMs: 1000, commitsPerSaga: commits, statementsPerSaga: null };
+  return rowOf({ store, scenario: "success", concurrency, durability, faster: false }, [sample]);
 }
 
 function storeAlone(store: StoreAloneRow["store"], durability: string, concurrency: number, sagasPerSec: number): StoreAloneRow {
