@@ -6,6 +6,7 @@ import type { SagaPlan } from "../domain/plan.js";
 import type { Outstanding, PhaseState, SagaState, StepState, StopReason } from "../domain/state.js";
 import { isTerminal, type Phase } from "../domain/status.js";
 import { retryDelayMs } from "./backoff.js";
+import { appendExact, copyState, copyStep } from "./copy-state.js";
 
 /** What an operator may still do to a `failed` saga. */
 const OPERATOR_REPAIRS: ReadonlySet<SagaEvent["type"]> = new Set(["retry_requested", "skip_requested", "resolve_requested"]);
@@ -53,7 +54,7 @@ export function decide(plan: SagaPlan, state: SagaState, event: SagaEvent, nowMs
   if (isTerminal(state.status) && !(state.status === "failed" && OPERATOR_REPAIRS.has(event.type))) return ignore(state, `saga is already ${state.status}`);
 
   // `settledOrder` stays the input's until `markSettled` replaces it.
-  const s: SagaState = { ...state, steps: state.steps.slice() };
+  const s = copyState(state);
   const d: Draft = { plan, s, copied: [], now: nowMs, commands: [], history: [] };
   let ignored: string | undefined;
   switch (event.type) {
@@ -106,13 +107,9 @@ export function decide(plan: SagaPlan, state: SagaState, event: SagaEvent, nowMs
   return { state: d.s, commands: d.commands.length === 0 ? d.commands : d.commands.slice(), history: d.history };
 }
 
-/**
- * Appends a step to the order in which steps settled, in a new array of exactly that size: never
- * the input's, which is shared, and never one grown by `push` or built by spreading, which keep
- * room for sixteen that every stored state would carry (`concat` sizes its result exactly).
- */
+/** Appends a step to the order in which steps settled, in a new array (the input's is shared). */
 function markSettled(d: Draft, index: number): void {
-  d.s.settledOrder = d.s.settledOrder.concat(index);
+  d.s.settledOrder = appendExact(d.s.settledOrder, index);
 }
 
 function ignore(state: SagaState, reason: string): Decision {
@@ -131,7 +128,7 @@ function editStep(d: Draft, stepIndex: number): StepState {
   const step = d.s.steps[stepIndex];
   if (step === undefined) throw new RangeError(`step index ${stepIndex} out of range`);
   if (d.copied[stepIndex] === true) return step;
-  const copy: StepState = { ...step, action: { ...step.action }, compensation: { ...step.compensation } };
+  const copy = copyStep(step);
   d.s.steps[stepIndex] = copy;
   d.copied[stepIndex] = true;
   return copy;
@@ -167,7 +164,7 @@ function applySuccess(d: Draft, event: PhaseSucceededEvent, by?: string): string
   }
   p.status = "succeeded";
   p.settledAtMs = d.now;
-  delete p.deadlineAtMs;
+  if (p.deadlineAtMs !== undefined) delete p.deadlineAtMs;
   if (phase === "action") {
     const output = event.output ?? null;
     const step = editStep(d, index);
@@ -176,7 +173,9 @@ function applySuccess(d: Draft, event: PhaseSucceededEvent, by?: string): string
     d.s.steps[index] = { name: step.name, action: step.action, compensation: step.compensation, output };
     markSettled(d, index);
     if (d.plan.steps[index]?.pivot === true) d.s.pivotPassed = true;
-    d.history.push({ type: "attempt_succeeded", atMs: d.now, step: event.step, phase, attempt: event.attempt, output, ...(by === undefined ? {} : { by }) });
+    const entry: HistoryEntry = { type: "attempt_succeeded", atMs: d.now, step: event.step, phase, attempt: event.attempt, output };
+    if (by !== undefined) entry.by = by;
+    d.history.push(entry);
   } else {
     d.history.push({ type: "attempt_succeeded", atMs: d.now, step: event.step, phase, attempt: event.attempt });
   }
@@ -188,7 +187,7 @@ function applyFailure(d: Draft, event: PhaseFailedEvent, by?: string): string | 
   const found = locate(d, event.step, phase, event.attempt);
   if (typeof found === "string") return found;
   const { index, p } = found;
-  delete p.deadlineAtMs;
+  if (p.deadlineAtMs !== undefined) delete p.deadlineAtMs;
   const stepPlan = d.plan.steps[index];
   if (stepPlan === undefined) return `unknown step ${event.step}`;
   const policy = phase === "action" ? stepPlan.retry : stepPlan.compensationRetry;
@@ -240,7 +239,7 @@ function giveUp(d: Draft, index: number, phase: Phase, error: ErrorInfo): void {
   const stepName = d.s.steps[index]?.name ?? String(index);
   p.status = "failed";
   p.settledAtMs = d.now;
-  delete p.nextAttemptAtMs;
+  if (p.nextAttemptAtMs !== undefined) delete p.nextAttemptAtMs;
   d.history.push({ type: "phase_gave_up", atMs: d.now, step: stepName, phase, attempts: p.attempt, error });
 
   if (phase === "compensation") {
@@ -324,7 +323,7 @@ function endWait(d: Draft, index: number, errorName: string, describe: (what: st
   } else if (action?.status === "running" && (d.plan.steps[index]?.wait === true || asleep(d, index))) {
     const what = asleep(d, index) ? "asleep" : "waiting for an outside answer";
     const p = edit(d, index, "action");
-    delete p.deadlineAtMs;
+    if (p.deadlineAtMs !== undefined) delete p.deadlineAtMs;
     p.lastError = { name: errorName, message: describe(what) };
     giveUp(d, index, "action", p.lastError);
   }
@@ -545,7 +544,7 @@ function sleepUntil(d: Draft, index: number, stepName: string, attempt: number, 
 
 function wakeFromSleep(d: Draft, index: number, stepName: string, attempt: number, untilMs: number): void {
   const p = edit(d, index, "action");
-  delete p.deadlineAtMs;
+  if (p.deadlineAtMs !== undefined) delete p.deadlineAtMs;
   p.status = "succeeded";
   p.settledAtMs = d.now;
   const output = { sleptUntilMs: untilMs };
@@ -686,7 +685,7 @@ function startAttempt(d: Draft, index: number, phase: Phase): void {
   p.attempt += 1;
   p.status = "running";
   p.startedAtMs = d.now;
-  delete p.nextAttemptAtMs;
+  if (p.nextAttemptAtMs !== undefined) delete p.nextAttemptAtMs;
   d.history.push({ type: "attempt_started", atMs: d.now, step: stepName, phase, attempt: p.attempt });
   if (phase === "action" && stepPlan.sleep?.kind === "duration") {
     sleepUntil(d, index, stepName, p.attempt, d.now + stepPlan.sleep.durationMs);
