@@ -11,7 +11,7 @@ import { MIGRATIONS } from "../../src/store/sqlite/migrations.js";
 import { CREATE_LEDGER } from "../../src/store/sqlite/queries.js";
 import { describeStoreConformance } from "./conformance.js";
 import { definitionOf, tripDocument } from "./conformance-definitions.js";
-import { cancel, claim, commitOf, create, expectInvalidArgument, newSaga, stepSucceeded, T0 } from "./fixtures.js";
+import { cancel, claim, commitOf, create, expectInvalidArgument, LEASE_MS, newSaga, stepSucceeded, T0 } from "./fixtures.js";
 
 const tempDirs: string[] = [];
 function tempDir(): string {
@@ -181,6 +181,42 @@ describe("SqliteStore on disk", () => {
     const outcome = await store.commitTransitions([commitOf(claimed, stepSucceeded(claimed.record.state, T0 + 1), { nowMs: T0 + 1, inboxSeq: 2 })]);
     expect(outcome).toEqual([{ ok: true }]);
     expect(pending()).toEqual([]);
+    raw.close();
+    await store.close();
+  });
+
+  it("leaves an earlier due wake-up stored while a leased saga goes on running, and still hands it on once the lease ends", async () => {
+    const store = await openSqliteStore({ path });
+    await create(store, "a");
+    const raw = new Database(path);
+    const stored = (): unknown => raw.prepare("SELECT wake_at_ms FROM saga_instances WHERE id = 'a'").pluck().get();
+    /** Pages the next write adds to the WAL: emptied first, then counted after. */
+    const emptyWal = (): void => void raw.pragma("wal_checkpoint(TRUNCATE)");
+    const walFrames = (): number => (raw.pragma("wal_checkpoint(PASSIVE)") as Array<{ log: number }>)[0]?.log ?? Number.NaN;
+    expect(stored()).toBe(T0);
+    const [claimed] = await claim(store, "w1", T0, ["a"]);
+    if (claimed === undefined) throw new Error("claim failed");
+
+    // A step's outcome and the next step's start, due now: the row changes, no index does.
+    emptyWal();
+    const next = stepSucceeded(claimed.record.state, T0 + 5);
+    expect(await store.commitTransitions([commitOf(claimed, next, { nowMs: T0 + 5 })])).toEqual([{ ok: true }]);
+    expect(stored()).toBe(T0);
+    expect((await store.getInstance("a"))?.state.wakeAtMs).toBe(T0 + 5);
+    expect((await store.getHistory("a")).map((entry) => entry.seq)).toEqual([1, 2, 3]);
+    // The table's leaf and the history's leaf, nothing of the six indexes on saga_instances.
+    expect(walFrames()).toBeLessThanOrEqual(2);
+
+    // Another worker claims it only once the lease ran out, as if the stored wake-up were T0 + 5.
+    expect(await store.claimDue({ workerId: "w2", nowMs: T0 + 10, leaseMs: 1_000, limit: 10, definitions: ["order@1", "refund@1"] })).toEqual([]);
+    const [again] = await claim(store, "w2", T0 + 5 + LEASE_MS + 1, ["a"]);
+    expect(again?.record.state.wakeAtMs).toBe(T0 + 5);
+
+    // A wake-up in the future (a retry's backoff) is stored as it is.
+    if (again === undefined) throw new Error("claim failed");
+    const later = { state: { ...again.record.state, wakeAtMs: T0 + 90_000 }, history: [] };
+    expect(await store.commitTransitions([commitOf(again, later, { workerId: "w2", nowMs: T0 + 5 + LEASE_MS + 2 })])).toEqual([{ ok: true }]);
+    expect(stored()).toBe(T0 + 90_000);
     raw.close();
     await store.close();
   });

@@ -171,6 +171,24 @@ WHERE id = @sagaId AND epoch = @epoch AND lease_owner = @workerId AND lease_expi
 RETURNING history_count`;
 
 /**
+ * `UPDATE_COMMITTED` for the usual transition, a step's outcome and the next step's start: the
+ * instance keeps its lease and status and is due by @nowMs (@wakeAtMs ≤ @nowMs). It leaves the
+ * stored `wake_at_ms` as it is when that is due no later than @wakeAtMs; the state JSON holds the
+ * real one. Both are due, so which instances a claim may take (once the lease runs out) and the
+ * next wake-up (the lease's end) are the same; only claims' order among due instances can differ,
+ * oldest wake-up first (the PostgreSQL adapter does the same). Setting no indexed column, it
+ * touches no index: SQLite rewrites the entries of every index on a column an UPDATE sets, even
+ * to the same value. Matches nothing when the stored row differs in any of that (or the fencing
+ * fails); the caller then runs `UPDATE_COMMITTED`. Same parameters, but no @endedAtMs or @leaseOwner.
+ */
+export const UPDATE_COMMITTED_KEEPING_SCHEDULE = `UPDATE saga_instances
+SET state_json = @stateJson, updated_at_ms = @updatedAtMs, lease_expires_at_ms = @leaseExpiresAtMs,
+    inbox_applied_seq = @inboxSeq, history_count = history_count + @historyAdded
+WHERE id = @sagaId AND epoch = @epoch AND lease_owner = @workerId AND lease_expires_at_ms >= @nowMs
+  AND inbox_seq = @inboxSeq AND status = @status AND ended_at_ms IS NULL AND wake_at_ms <= @wakeAtMs
+RETURNING history_count`;
+
+/**
  * An operator's move of an unleased instance onto another definition version: only at @epoch and
  * with no live lease at @nowMs; bumps the epoch (fencing) and the history count by @historyAdded.
  * Returns the history count before the move; no row when refused.

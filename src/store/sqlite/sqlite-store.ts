@@ -402,18 +402,18 @@ export class SqliteStore implements SagaStore {
   #commitOne(commit: TransitionCommit): CommitOutcome {
     const { state } = commit;
     const terminal = isTerminal(state.status);
-    const keep = commit.lease !== "release";
-    const written = this.#sql.get<{ history_count: number }>(q.UPDATE_COMMITTED, {
+    const stateJson = JSON.stringify(state);
+    const written = this.#updateKeepingSchedule(commit, stateJson) ?? this.#sql.get<{ history_count: number }>(q.UPDATE_COMMITTED, {
       sagaId: commit.sagaId,
       epoch: commit.epoch,
       workerId: commit.workerId,
       nowMs: commit.nowMs,
-      stateJson: JSON.stringify(state),
+      stateJson,
       status: state.status,
       wakeAtMs: terminal ? null : state.wakeAtMs,
       updatedAtMs: state.updatedAtMs,
       endedAtMs: terminal ? (state.endedAtMs ?? commit.nowMs) : null,
-      leaseOwner: keep ? commit.workerId : null,
+      leaseOwner: commit.lease === "release" ? null : commit.workerId,
       leaseExpiresAtMs: commit.lease === "release" ? null : commit.lease.expiresAtMs,
       inboxSeq: commit.inboxSeq,
       historyAdded: commit.history.length,
@@ -425,6 +425,29 @@ export class SqliteStore implements SagaStore {
       return { ok: true };
     }
     return this.#refusal(commit);
+  }
+
+  /**
+   * Writes a transition that keeps its lease and is due now without touching an index (see
+   * `UPDATE_COMMITTED_KEEPING_SCHEDULE`); undefined when it is not such a transition or the
+   * stored row does not allow it, and the full update is to be tried.
+   */
+  #updateKeepingSchedule(commit: TransitionCommit, stateJson: string): { history_count: number } | undefined {
+    const { state } = commit;
+    if (commit.lease === "release" || isTerminal(state.status) || state.wakeAtMs === null || state.wakeAtMs > commit.nowMs) return undefined;
+    return this.#sql.get<{ history_count: number }>(q.UPDATE_COMMITTED_KEEPING_SCHEDULE, {
+      sagaId: commit.sagaId,
+      epoch: commit.epoch,
+      workerId: commit.workerId,
+      nowMs: commit.nowMs,
+      stateJson,
+      status: state.status,
+      wakeAtMs: state.wakeAtMs,
+      updatedAtMs: state.updatedAtMs,
+      leaseExpiresAtMs: commit.lease.expiresAtMs,
+      inboxSeq: commit.inboxSeq,
+      historyAdded: commit.history.length,
+    });
   }
 
   /** Why `UPDATE_COMMITTED` wrote nothing, checked in the same order as the other adapters: fencing, the caller's inbox claim (a bug throws), missed messages. */
