@@ -179,7 +179,8 @@ RETURNING history_count`;
  * oldest wake-up first (the PostgreSQL adapter does the same). Setting no indexed column, it
  * touches no index: SQLite rewrites the entries of every index on a column an UPDATE sets, even
  * to the same value. Matches nothing when the stored row differs in any of that (or the fencing
- * fails); the caller then runs `UPDATE_COMMITTED`. Same parameters, but no @endedAtMs or @leaseOwner.
+ * fails); the caller then runs `UPDATE_COMMITTED`. Takes `UPDATE_COMMITTED`'s parameters, and uses
+ * all but @endedAtMs and @leaseOwner.
  */
 export const UPDATE_COMMITTED_KEEPING_SCHEDULE = `UPDATE saga_instances
 SET state_json = @stateJson, updated_at_ms = @updatedAtMs, lease_expires_at_ms = @leaseExpiresAtMs,

@@ -402,13 +402,12 @@ export class SqliteStore implements SagaStore {
   #commitOne(commit: TransitionCommit): CommitOutcome {
     const { state } = commit;
     const terminal = isTerminal(state.status);
-    const stateJson = JSON.stringify(state);
-    const written = this.#updateKeepingSchedule(commit, stateJson) ?? this.#sql.get<{ history_count: number }>(q.UPDATE_COMMITTED, {
+    const params = {
       sagaId: commit.sagaId,
       epoch: commit.epoch,
       workerId: commit.workerId,
       nowMs: commit.nowMs,
-      stateJson,
+      stateJson: JSON.stringify(state),
       status: state.status,
       wakeAtMs: terminal ? null : state.wakeAtMs,
       updatedAtMs: state.updatedAtMs,
@@ -417,7 +416,13 @@ export class SqliteStore implements SagaStore {
       leaseExpiresAtMs: commit.lease === "release" ? null : commit.lease.expiresAtMs,
       inboxSeq: commit.inboxSeq,
       historyAdded: commit.history.length,
-    });
+    };
+    // A step's outcome and the next step's start (the lease kept, due now) first tries the update
+    // that touches no index; the statement ignores the parameters it does not name.
+    const keepsRunning = commit.lease !== "release" && !terminal && state.wakeAtMs !== null && state.wakeAtMs <= commit.nowMs;
+    const written =
+      (keepsRunning ? this.#sql.get<{ history_count: number }>(q.UPDATE_COMMITTED_KEEPING_SCHEDULE, params) : undefined) ??
+      this.#sql.get<{ history_count: number }>(q.UPDATE_COMMITTED, params);
     if (written !== undefined) {
       this.#appendHistory(commit.sagaId, written.history_count - commit.history.length, commit.history, commit.workerId, commit.epoch);
       // Applied messages are deleted; a commit that applied none (the usual case) skips the statement.
@@ -425,29 +430,6 @@ export class SqliteStore implements SagaStore {
       return { ok: true };
     }
     return this.#refusal(commit);
-  }
-
-  /**
-   * Writes a transition that keeps its lease and is due now without touching an index (see
-   * `UPDATE_COMMITTED_KEEPING_SCHEDULE`); undefined when it is not such a transition or the
-   * stored row does not allow it, and the full update is to be tried.
-   */
-  #updateKeepingSchedule(commit: TransitionCommit, stateJson: string): { history_count: number } | undefined {
-    const { state } = commit;
-    if (commit.lease === "release" || isTerminal(state.status) || state.wakeAtMs === null || state.wakeAtMs > commit.nowMs) return undefined;
-    return this.#sql.get<{ history_count: number }>(q.UPDATE_COMMITTED_KEEPING_SCHEDULE, {
-      sagaId: commit.sagaId,
-      epoch: commit.epoch,
-      workerId: commit.workerId,
-      nowMs: commit.nowMs,
-      stateJson,
-      status: state.status,
-      wakeAtMs: state.wakeAtMs,
-      updatedAtMs: state.updatedAtMs,
-      leaseExpiresAtMs: commit.lease.expiresAtMs,
-      inboxSeq: commit.inboxSeq,
-      historyAdded: commit.history.length,
-    });
   }
 
   /** Why `UPDATE_COMMITTED` wrote nothing, checked in the same order as the other adapters: fencing, the caller's inbox claim (a bug throws), missed messages. */
