@@ -27,7 +27,8 @@ export interface Decision {
  * The state being decided, copy-on-write: `s` is a fresh top-level object whose `steps` array is
  * fresh too, but each step (with its two phases) still is the input's until `edit` copies it, and
  * `settledOrder` until `markSettled` replaces it. So the input is never mutated and untouched
- * parts are shared, not cloned.
+ * parts are shared, not cloned. On the hot paths an optional field is deleted only when it is
+ * set: `delete` of an absent field still costs a call into V8's runtime on every transition.
  */
 interface Draft {
   plan: SagaPlan;
