@@ -10,6 +10,9 @@ import type { CommitOutcome, CreateInstanceRequest, CreateOutcome, SagaStore, Tr
  */
 const MIN_SHARED_BATCH = 32;
 
+/** What the committer needs of a store: the batch write, and how many batches it may run at once. */
+export type CommitTarget = Pick<SagaStore, "writeBatch" | "concurrentWrites">;
+
 interface PendingCommit {
   commit: TransitionCommit;
   resolve: (outcome: CommitOutcome) => void;
@@ -31,7 +34,7 @@ interface PendingCreate {
  * transactions multiplying.
  */
 export class GroupCommitter {
-  readonly #store: SagaStore;
+  readonly #store: CommitTarget;
   readonly #maxBatch: number;
   readonly #maxInFlight: number;
   #commits: PendingCommit[] = [];
@@ -39,7 +42,7 @@ export class GroupCommitter {
   #inFlight = 0;
   #scheduled = false;
 
-  constructor(store: SagaStore, maxBatch = 1024) {
+  constructor(store: CommitTarget, maxBatch = 1024) {
     this.#store = store;
     this.#maxBatch = maxBatch;
     const concurrent = store.concurrentWrites ?? 1;

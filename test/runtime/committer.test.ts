@@ -1,0 +1,120 @@
+import { setImmediate as nextTurn } from "node:timers/promises";
+import { describe, expect, it } from "vitest";
+import { GroupCommitter, type CommitTarget } from "../../src/runtime/committer.js";
+import type { CreateOutcome, WriteBatch, WriteBatchResult } from "../../src/store/saga-store.js";
+import { createMemoryStore } from "../../src/store/memory/index.js";
+import { newSaga } from "../store/fixtures.js";
+
+/**
+ * A memory store whose batch writes wait until the test lets them through, so what is in flight
+ * and what waits can be looked at; it records the size of every batch it was given.
+ */
+function heldStore(concurrentWrites: number, failFirst = false): CommitTarget & { sizes: number[]; inFlight: number; release(): void } {
+  const inner = createMemoryStore();
+  const waiting: Array<() => void> = [];
+  let failNext = failFirst;
+  const target = {
+    concurrentWrites,
+    sizes: [] as number[],
+    inFlight: 0,
+    async writeBatch(batch: WriteBatch): Promise<WriteBatchResult> {
+      target.sizes.push(batch.creates.length + batch.commits.length);
+      target.inFlight++;
+      try {
+        await new Promise<void>((resolve) => waiting.push(resolve));
+        if (failNext) {
+          failNext = false;
+          throw new Error("the disk is full");
+        }
+        return await inner.writeBatch(batch);
+      } finally {
+        target.inFlight--;
+      }
+    },
+    release(): void {
+      for (const resolve of waiting.splice(0)) resolve();
+    },
+  };
+  return target;
+}
+
+/** Lets the committer's scheduled flushes run (each waits for the next turn of the event loop). */
+async function turns(n = 5): Promise<void> {
+  for (let i = 0; i < n; i++) await nextTurn();
+}
+
+function creates(committer: GroupCommitter, ids: string[]): Array<Promise<CreateOutcome>> {
+  return ids.map((id) => committer.create(newSaga(id)));
+}
+
+const ids = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
+
+describe("GroupCommitter", () => {
+  it("writes what arrives in one turn as one batch, and answers no caller before that batch is written", async () => {
+    const store = heldStore(1);
+    const committer = new GroupCommitter(store);
+    let answered = 0;
+    const pending = creates(committer, ids("a", 10)).map((p) => p.then((outcome) => (answered++, outcome)));
+    await turns();
+    expect(store.sizes).toEqual([10]);
+    expect(answered).toBe(0);
+    store.release();
+    const outcomes = await Promise.all(pending);
+    expect(outcomes.every((outcome) => outcome.ok && outcome.result.created)).toBe(true);
+  });
+
+  it("shares a long queue among the writes the store may run at once, in batches of at least 32", async () => {
+    const store = heldStore(4);
+    const committer = new GroupCommitter(store);
+    const sixtyFour = creates(committer, ids("b", 64));
+    await turns();
+    // Two of 32, not four of 16: a smaller batch costs more per transition than its parallelism gives back.
+    expect(store.sizes).toEqual([32, 32]);
+    expect(store.inFlight).toBe(2);
+    store.release();
+    await Promise.all(sixtyFour);
+
+    store.sizes.length = 0;
+    const twoHundred = creates(committer, ids("c", 200));
+    await turns();
+    expect(store.sizes).toEqual([50, 50, 50, 50]);
+    store.release();
+    await Promise.all(twoHundred);
+
+    store.sizes.length = 0;
+    const twenty = creates(committer, ids("d", 20));
+    await turns();
+    expect(store.sizes).toEqual([20]);
+    store.release();
+    await Promise.all(twenty);
+  });
+
+  it("keeps what arrives while every write is in flight for the next batch", async () => {
+    const store = heldStore(1);
+    const committer = new GroupCommitter(store);
+    const first = creates(committer, ids("e", 5));
+    await turns();
+    const second = creates(committer, ids("f", 7));
+    await turns();
+    expect(store.sizes).toEqual([5]);
+    store.release();
+    await Promise.all(first);
+    await turns();
+    expect(store.sizes).toEqual([5, 7]);
+    store.release();
+    await Promise.all(second);
+  });
+
+  it("rejects every caller of a batch whose write failed, and writes the next batch", async () => {
+    const store = heldStore(1, true);
+    const committer = new GroupCommitter(store);
+    const first = creates(committer, ids("g", 3)).map((p) => p.then(() => "written", (error: unknown) => (error as Error).message));
+    await turns();
+    const second = creates(committer, ids("h", 2));
+    store.release();
+    expect(await Promise.all(first)).toEqual(["the disk is full", "the disk is full", "the disk is full"]);
+    await turns();
+    store.release();
+    expect((await Promise.all(second)).every((outcome) => outcome.ok)).toBe(true);
+  });
+});
