@@ -9,6 +9,7 @@ import type { JsonValue } from "../domain/json.js";
 import type { SagaState } from "../domain/state.js";
 import { StoreUnavailableError } from "../errors.js";
 import type { InboxMessage, InboxPayload, InstanceRecord, StoredDefinition } from "./saga-store.js";
+import { fromStoredState, type StoredState } from "./state-json.js";
 
 /** Columns of `saga_instances` an `InstanceRecord` is built from. */
 export interface InstanceRow {
@@ -85,10 +86,15 @@ export function parseStored<T>(json: string, what: string): T {
   }
 }
 
+/** A state column's text (see `stateToJson`) as the state; a failure means the database was damaged or edited by hand. */
+export function parseStoredState(json: string, what: string): SagaState {
+  return fromStoredState(parseStored<StoredState>(json, what));
+}
+
 /** The record a row describes, its state parsed. */
 export function toInstanceRecord(row: InstanceRow): InstanceRecord {
   return {
-    state: parseStored<SagaState>(row.state_json, `saga_instances.state_json of ${row.id}`),
+    state: parseStoredState(row.state_json, `saga_instances.state_json of ${row.id}`),
     epoch: row.epoch,
     leaseOwner: row.lease_owner,
     leaseExpiresAtMs: row.lease_expires_at_ms,

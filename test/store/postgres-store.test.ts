@@ -6,6 +6,8 @@ import { commitColumns } from "../../src/store/postgres/commit-batch.js";
 import { MIGRATIONS } from "../../src/store/postgres/migrations.js";
 import { createQueries } from "../../src/store/postgres/queries.js";
 import { TextBlob } from "../../src/store/postgres/text-blob.js";
+import { stateToJson } from "../../src/store/state-json.js";
+import type { SagaState } from "../../src/domain/state.js";
 import { createTestSchema, withClient, type TestSchema } from "../support/postgres.js";
 import { describeStoreConformance } from "./conformance.js";
 import { definitionOf, tripDocument } from "./conformance-definitions.js";
@@ -514,6 +516,34 @@ describe("PostgresStore group commit", () => {
     await store.deliver("a", cancel("three"), T0 + 2);
     expect(await pending()).toEqual([3]);
     expect(await store.getInstance("a")).toMatchObject({ inboxSeq: 3, inboxAppliedSeq: 2 });
+  });
+
+  it("stores states without what is still at its initial value, created, committed one by one and in batches, and reads them back whole", async () => {
+    const store = await schemas.open("state_json");
+    await create(store, "a");
+    await create(store, "b");
+    const stored = (id: string): Promise<string> =>
+      withClient(conformance.url, async (client) => (await client.query<{ state_json: string }>(`SELECT state_json FROM "${store.schema}".saga_instances WHERE id = $1`, [id])).rows[0]?.state_json ?? "");
+    const created = await store.getInstance("a");
+    expect(await stored("a")).toBe(stateToJson(created?.state as SagaState));
+    expect(await stored("a")).not.toContain('"failures":0');
+
+    const [a, b] = await claim(store, "w1", T0, ["a", "b"]);
+    if (a === undefined || b === undefined) throw new Error("claim failed");
+    // One commit alone (its own statement shape), then a batch of two.
+    const firstA = stepSucceeded(a.record.state, T0 + 1);
+    expect(await store.commitTransitions([commitOf(a, firstA, { nowMs: T0 + 1 })])).toEqual([{ ok: true }]);
+    const nextA = stepSucceeded(firstA.state, T0 + 2);
+    const nextB = stepSucceeded(b.record.state, T0 + 2);
+    expect(await store.commitTransitions([commitOf(a, nextA, { nowMs: T0 + 2 }), commitOf(b, nextB, { nowMs: T0 + 2 })])).toEqual([{ ok: true }, { ok: true }]);
+    for (const [id, next] of [["a", nextA], ["b", nextB]] as const) {
+      expect(await stored(id)).toBe(stateToJson(next.state));
+      expect((await store.getInstance(id))?.state).toStrictEqual(next.state);
+    }
+    expect((await store.listInstances({ limit: 10 })).items.map((state) => state.steps[0]?.compensation)).toStrictEqual([
+      { status: "pending", attempt: 0, failures: 0 },
+      { status: "pending", attempt: 0, failures: 0 },
+    ]);
   });
 
   it("applies two transitions of one instance in one batch in order, as separate commits would", async () => {

@@ -9,6 +9,8 @@ import { SchemaTooNewError, StoreUnavailableError } from "../../src/errors.js";
 import { LATEST_SCHEMA_VERSION, openSqliteStore, SqliteStore } from "../../src/store/sqlite/index.js";
 import { MIGRATIONS } from "../../src/store/sqlite/migrations.js";
 import { CREATE_LEDGER } from "../../src/store/sqlite/queries.js";
+import { stateToJson } from "../../src/store/state-json.js";
+import type { SagaState } from "../../src/domain/state.js";
 import { describeStoreConformance } from "./conformance.js";
 import { definitionOf, tripDocument } from "./conformance-definitions.js";
 import { cancel, claim, commitOf, create, expectInvalidArgument, LEASE_MS, newSaga, stepSucceeded, T0 } from "./fixtures.js";
@@ -217,6 +219,26 @@ describe("SqliteStore on disk", () => {
     const later = { state: { ...again.record.state, wakeAtMs: T0 + 90_000 }, history: [] };
     expect(await store.commitTransitions([commitOf(again, later, { workerId: "w2", nowMs: T0 + 5 + LEASE_MS + 2 })])).toEqual([{ ok: true }]);
     expect(stored()).toBe(T0 + 90_000);
+    raw.close();
+    await store.close();
+  });
+
+  it("stores states without what is still at its initial value, and reads them back whole", async () => {
+    const store = await openSqliteStore({ path });
+    await create(store, "a");
+    const raw = new Database(path, { readonly: true });
+    const stored = (): unknown => raw.prepare("SELECT state_json FROM saga_instances WHERE id = 'a'").pluck().get();
+    const created = await store.getInstance("a");
+    expect(stored()).toBe(stateToJson(created?.state as SagaState));
+    expect(stored()).not.toContain('"failures":0');
+
+    const [claimed] = await claim(store, "w1", T0, ["a"]);
+    if (claimed === undefined) throw new Error("claim failed");
+    const next = stepSucceeded(claimed.record.state, T0 + 1);
+    expect(await store.commitTransitions([commitOf(claimed, next, { nowMs: T0 + 1 })])).toEqual([{ ok: true }]);
+    expect(stored()).toBe(stateToJson(next.state));
+    expect((await store.getInstance("a"))?.state).toStrictEqual(next.state);
+    expect((await store.listInstances({ limit: 10 })).items[0]?.steps[0]?.compensation).toStrictEqual({ status: "pending", attempt: 0, failures: 0 });
     raw.close();
     await store.close();
   });

@@ -1,6 +1,7 @@
 import { isTerminal } from "../../domain/status.js";
 import { InvalidArgumentError } from "../../errors.js";
 import type { CreateInstanceRequest, CreateOutcome } from "../saga-store.js";
+import { stateToJson } from "../state-json.js";
 import { toInstanceRecord, type InstanceRow } from "../stored-rows.js";
 import type { Query } from "./connection.js";
 import { CREATE_COLUMNS, type PostgresQueries } from "./queries.js";
@@ -82,7 +83,7 @@ export function createColumns(run: readonly CreateInstanceRequest[], blob: TextB
   const columns: unknown[][] = Array.from({ length: CREATE_COLUMNS }, () => []);
   for (const { state, lease, history } of run) {
     const terminal = isTerminal(state.status);
-    const stateText = blob.add(JSON.stringify(state));
+    const stateText = blob.add(stateToJson(state));
     const historyText = blob.add(JSON.stringify(history));
     const row = [
       state.id,

@@ -1,11 +1,11 @@
 import type { StoredHistoryEntry } from "../../domain/history.js";
-import type { SagaState } from "../../domain/state.js";
 import { isSagaStatus, isTerminal, type SagaStatus } from "../../domain/status.js";
 import { StoreUnavailableError } from "../../errors.js";
 import { checkDefinitionKey, checkDefinitionToSave, refusedSave } from "../definition-checks.js";
 import { compareIds, encodeListCursor } from "../list-cursor.js";
 import { checkActivityQuery, checkClaimRequest, checkCommitStateId, checkListQuery, fillActivity, zeroCounts } from "../request-checks.js";
 import { isOperatorRepair } from "../saga-store.js";
+import { stateToJson } from "../state-json.js";
 import type {
   MoveInstanceRequest,
   MoveOutcome,
@@ -32,7 +32,7 @@ import type {
   WriteBatchResult,
 } from "../saga-store.js";
 import {
-  parseStored,
+  parseStoredState,
   toInstanceRecord,
   toStoredDefinition,
   toStoredHistory,
@@ -152,7 +152,7 @@ export class PostgresStore implements SagaStore {
         after: checked.after !== null,
       });
       const rows = await this.#db.query<{ state_json: string }>(sql, params);
-      const items = rows.slice(0, checked.limit).map((row) => parseStored<SagaState>(row.state_json, "saga_instances.state_json"));
+      const items = rows.slice(0, checked.limit).map((row) => parseStoredState(row.state_json, "saga_instances.state_json"));
       const last = items[items.length - 1];
       const nextCursor = rows.length > checked.limit && last !== undefined ? encodeListCursor({ createdAtMs: last.createdAtMs, id: last.id }) : null;
       return { items, nextCursor };
@@ -243,7 +243,7 @@ export class PostgresStore implements SagaStore {
         request.epoch,
         request.nowMs,
         state.definitionVersion,
-        JSON.stringify(state),
+        stateToJson(state),
         state.status,
         isTerminal(state.status) ? null : state.wakeAtMs,
         state.updatedAtMs,

@@ -1,7 +1,6 @@
 import { FaultPoint, faultPoint } from "../../fault-points.js";
 import Database from "better-sqlite3";
 import type { HistoryEntry, StoredHistoryEntry } from "../../domain/history.js";
-import type { SagaState } from "../../domain/state.js";
 import { isSagaStatus, isTerminal, type SagaStatus } from "../../domain/status.js";
 import { InvalidArgumentError, SagaflowError, StoreUnavailableError } from "../../errors.js";
 import { checkDefinitionKey, checkDefinitionToSave, refusedSave } from "../definition-checks.js";
@@ -9,6 +8,7 @@ import { compareIds, encodeListCursor } from "../list-cursor.js";
 import { rejectedWriteEntry } from "../rejected-write.js";
 import { checkActivityQuery, checkClaimRequest, checkCommitInboxSeq, checkCommitStateId, checkListQuery, fillActivity, zeroCounts } from "../request-checks.js";
 import { isOperatorRepair } from "../saga-store.js";
+import { stateToJson } from "../state-json.js";
 import type {
   MoveInstanceRequest,
   MoveOutcome,
@@ -39,7 +39,7 @@ import { migrate } from "./migrations.js";
 import { openDatabase, type SqliteStoreOptions } from "./open-database.js";
 import * as q from "./queries.js";
 import {
-  parseStored,
+  parseStoredState,
   toInboxMessage,
   toInstanceRecord,
   toStoredDefinition,
@@ -179,7 +179,7 @@ export class SqliteStore implements SagaStore {
         after: checked.after !== null,
       });
       const rows = this.#sql.all<{ state_json: string }>(sql, params);
-      const items = rows.slice(0, checked.limit).map((row) => parseStored<SagaState>(row.state_json, "saga_instances.state_json"));
+      const items = rows.slice(0, checked.limit).map((row) => parseStoredState(row.state_json, "saga_instances.state_json"));
       const last = items[items.length - 1];
       const nextCursor = rows.length > checked.limit && last !== undefined ? encodeListCursor({ createdAtMs: last.createdAtMs, id: last.id }) : null;
       return { items, nextCursor };
@@ -257,7 +257,7 @@ export class SqliteStore implements SagaStore {
           epoch: request.epoch,
           nowMs: request.nowMs,
           definitionVersion: state.definitionVersion,
-          stateJson: JSON.stringify(state),
+          stateJson: stateToJson(state),
           status: state.status,
           wakeAtMs: isTerminal(state.status) ? null : state.wakeAtMs,
           updatedAtMs: state.updatedAtMs,
@@ -345,7 +345,7 @@ export class SqliteStore implements SagaStore {
   /** One create inside the caller's transaction. An id in use fails this create alone: SQLite undoes just the refused statement. */
   #create(request: CreateInstanceRequest): CreateOutcome {
     const { state, lease } = request;
-    const stateJson = JSON.stringify(state);
+    const stateJson = stateToJson(state);
     const terminal = isTerminal(state.status);
     const epoch = lease === undefined ? 0 : 1;
     let inserted: Database.RunResult;
@@ -407,7 +407,7 @@ export class SqliteStore implements SagaStore {
       epoch: commit.epoch,
       workerId: commit.workerId,
       nowMs: commit.nowMs,
-      stateJson: JSON.stringify(state),
+      stateJson: stateToJson(state),
       status: state.status,
       wakeAtMs: terminal ? null : state.wakeAtMs,
       updatedAtMs: state.updatedAtMs,
