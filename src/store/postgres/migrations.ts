@@ -139,6 +139,19 @@ CREATE TABLE ${s}.saga_definitions (
 CREATE INDEX saga_instances_ended ON ${s}.saga_instances (ended_at_ms) WHERE ended_at_ms IS NOT NULL;
 `,
   },
+  {
+    version: 6,
+    name: "unique index of idempotency keys without the sagas that have none",
+    // A unique index holds NULLs too: every saga started without a key had an entry, written on
+    // creation and again by each update that is not HOT (the one that ends it, at least). Partial,
+    // it holds only keys: 13.6 instead of 15.3 index entries per 3-step saga at C=512 (counted with
+    // pg_waldump). Lookups by key (= $1, = ANY) imply NOT NULL, so they use it, and creates' ON
+    // CONFLICT DO NOTHING (no target) takes every unique index as an arbiter, partial ones too.
+    sql: (s) => `
+CREATE UNIQUE INDEX saga_instances_idempotency_key ON ${s}.saga_instances (idempotency_key) WHERE idempotency_key IS NOT NULL;
+ALTER TABLE ${s}.saga_instances DROP CONSTRAINT saga_instances_idempotency_key_key;
+`,
+  },
 ];
 
 /** The schema version this code writes and understands. */
