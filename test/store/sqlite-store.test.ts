@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -7,6 +7,7 @@ import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SchemaTooNewError, StoreUnavailableError } from "../../src/errors.js";
 import { LATEST_SCHEMA_VERSION, openSqliteStore, SqliteStore } from "../../src/store/sqlite/index.js";
+import { WRITER_CHECKPOINT_PAGES } from "../../src/store/sqlite/background-checkpoint.js";
 import { MIGRATIONS } from "../../src/store/sqlite/migrations.js";
 import { CREATE_LEDGER } from "../../src/store/sqlite/queries.js";
 import { stateToJson } from "../../src/store/state-json.js";
@@ -319,7 +320,7 @@ describe("SqliteStore on disk", () => {
 
   it("runs in WAL mode with synchronous=FULL, foreign keys and a 5 s busy timeout by default", async () => {
     const store = await openSqliteStore({ path });
-    expect(store.pragmas()).toEqual({ journalMode: "wal", synchronous: 2, foreignKeys: true, busyTimeoutMs: 5000 });
+    expect(store.pragmas()).toEqual({ journalMode: "wal", synchronous: 2, foreignKeys: true, busyTimeoutMs: 5000, walAutocheckpoint: 1000 });
     await store.close();
     const relaxed = await openSqliteStore({ path, synchronous: "NORMAL", busyTimeoutMs: 250 });
     expect(relaxed.pragmas()).toMatchObject({ synchronous: 1, busyTimeoutMs: 250 });
@@ -329,7 +330,71 @@ describe("SqliteStore on disk", () => {
   it("refuses unknown connection options", () => {
     expect(() => new SqliteStore({ path, synchronous: "OFF" as "FULL" })).toThrow(/synchronous/);
     expect(() => new SqliteStore({ path, busyTimeoutMs: -1 })).toThrow(/busyTimeoutMs/);
+    expect(() => new SqliteStore({ path, backgroundCheckpoint: "yes" as unknown as boolean })).toThrow(/backgroundCheckpoint.*must be true or false/);
     expect(existsSync(path)).toBe(false);
+  });
+
+  describe("checkpoints", () => {
+    /** 100 sagas, each created in a write of its own: a few hundred WAL pages, below any automatic checkpoint. */
+    async function writeSagas(store: SqliteStore): Promise<void> {
+      for (let i = 0; i < 100; i++) await create(store, `s-${i}`);
+    }
+    async function until(condition: () => boolean, what: string): Promise<void> {
+      const deadline = Date.now() + 10_000;
+      while (!condition()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+
+    it("copies committed pages into the database file from a thread of their own, which starts at the first write", async () => {
+      const store = await openSqliteStore({ path });
+      expect(store.backgroundCheckpoints).toBeNull();
+      const sizeBefore = statSync(path).size;
+      await writeSagas(store);
+      expect(store.pragmas().walAutocheckpoint).toBe(WRITER_CHECKPOINT_PAGES);
+      await until(() => (store.backgroundCheckpoints?.checkpoints ?? 0) > 0 && statSync(path).size > sizeBefore, "a background checkpoint");
+      expect(store.backgroundCheckpoints).toMatchObject({ running: true, failure: null });
+      // The WAL's frames are all in the database file now: a checkpoint from here has nothing to copy.
+      await until(() => {
+        const raw = new Database(path);
+        try {
+          const [result] = raw.pragma("wal_checkpoint(PASSIVE)") as Array<{ log: number; checkpointed: number }>;
+          return result !== undefined && result.log === result.checkpointed;
+        } finally {
+          raw.close();
+        }
+      }, "every frame checkpointed");
+      await store.close();
+      expect(store.backgroundCheckpoints).toMatchObject({ running: false, failure: null });
+      const reopened = await openSqliteStore({ path });
+      expect((await reopened.countByStatus()).running).toBe(100);
+      await reopened.close();
+    });
+
+    it("leaves checkpoints to the writer when turned off: below 1,000 WAL pages the database file does not grow", async () => {
+      const store = await openSqliteStore({ path, backgroundCheckpoint: false });
+      const sizeBefore = statSync(path).size;
+      await writeSagas(store);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(store.backgroundCheckpoints).toBeNull();
+      expect(store.pragmas().walAutocheckpoint).toBe(1000);
+      expect(statSync(path).size).toBe(sizeBefore);
+      await store.close();
+    });
+
+    it("goes on writing, and checkpoints in its own commits again, when the thread cannot run", async () => {
+      const store = await openSqliteStore({ path });
+      // The thread opens the file by name; gone, it fails to start, while the writer keeps its open file.
+      rmSync(path);
+      await writeSagas(store);
+      await until(() => store.backgroundCheckpoints?.running === false, "the thread to stop");
+      expect(store.backgroundCheckpoints?.failure).toMatch(/unable to open|does not exist|no such file/i);
+      expect(store.pragmas().walAutocheckpoint).toBe(1000);
+      await create(store, "after");
+      expect((await store.countByStatus()).running).toBe(101);
+      await store.close();
+    });
   });
 
   it("writes a whole batch of commits in one transaction (group commit)", async () => {

@@ -16,6 +16,11 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /** Refuse a missing file (or a SQLite file that is not Sagaflow's) instead of creating one; for inspection commands. */
   mustExist?: boolean;
+  /**
+   * Checkpoint the WAL from a worker thread (default `true`) instead of in the writer's commits on
+   * the event loop; started at the first write. `false` leaves it to SQLite's automatic checkpoint.
+   */
+  backgroundCheckpoint?: boolean;
 }
 
 const SQLITE_HEADER = Buffer.from("SQLite format 3\0", "latin1");
@@ -34,6 +39,9 @@ export function openDatabase(options: SqliteStoreOptions): Database.Database {
   }
   if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
     throw new InvalidArgumentError("busyTimeoutMs", `must be an integer ≥ 0, got ${String(busyTimeoutMs)}`);
+  }
+  if (options.backgroundCheckpoint !== undefined && typeof options.backgroundCheckpoint !== "boolean") {
+    throw new InvalidArgumentError("backgroundCheckpoint", `must be true or false, got ${JSON.stringify(options.backgroundCheckpoint)}`);
   }
   const inMemory = path === ":memory:" || path === "";
   if (!inMemory) checkFile(path, options.mustExist === true);

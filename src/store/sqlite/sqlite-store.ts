@@ -35,6 +35,7 @@ import type {
   WriteBatch,
   WriteBatchResult,
 } from "../saga-store.js";
+import { BackgroundCheckpointer, DEFAULT_CHECKPOINT_PAGES, WRITER_CHECKPOINT_PAGES, type CheckpointStats } from "./background-checkpoint.js";
 import { migrate } from "./migrations.js";
 import { openDatabase, type SqliteStoreOptions } from "./open-database.js";
 import * as q from "./queries.js";
@@ -71,6 +72,8 @@ export interface SqlitePragmas {
   synchronous: number;
   foreignKeys: boolean;
   busyTimeoutMs: number;
+  /** WAL pages past which the writer checkpoints in its own commit (higher while a background thread checkpoints). */
+  walAutocheckpoint: number;
 }
 
 /**
@@ -89,11 +92,17 @@ export class SqliteStore implements SagaStore {
   #closed = false;
   /** History rows of the running transaction, flattened (`q.HISTORY_COLUMNS` values per row). */
   readonly #pendingHistory: unknown[] = [];
+  readonly #synchronous: "FULL" | "NORMAL";
+  /** Whether WAL checkpoints go to a thread of their own, started at the first write (none for an in-memory database). */
+  readonly #checkpointInBackground: boolean;
+  #checkpointer: BackgroundCheckpointer | null = null;
 
   /** Opens the file and applies the connection settings; throws `StoreUnavailableError` for a file that is not a usable database. */
   constructor(options: SqliteStoreOptions) {
     this.path = options.path;
     this.#db = openDatabase(options);
+    this.#synchronous = options.synchronous ?? "FULL";
+    this.#checkpointInBackground = options.backgroundCheckpoint !== false && options.path !== ":memory:" && options.path !== "";
     this.#sql = new StatementRunner(this.#db);
     this.#transaction = this.#db.transaction((work: () => unknown) => work());
   }
@@ -112,6 +121,7 @@ export class SqliteStore implements SagaStore {
       synchronous: Number(read("synchronous")),
       foreignKeys: Number(read("foreign_keys")) === 1,
       busyTimeoutMs: Number(read("busy_timeout")),
+      walAutocheckpoint: Number(read("wal_autocheckpoint")),
     };
   }
 
@@ -334,12 +344,17 @@ export class SqliteStore implements SagaStore {
   }
 
   /** Closes the connection (checkpointing the WAL); later calls reject with `StoreUnavailableError`. Safe to call twice. */
-  close(): Promise<void> {
-    if (!this.#closed) {
-      this.#closed = true;
-      this.#db.close();
-    }
-    return Promise.resolve();
+  /** What the background checkpoint thread has done; null while none was started (no write yet, or turned off). */
+  get backgroundCheckpoints(): CheckpointStats | null {
+    return this.#checkpointer?.stats ?? null;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    // The thread's connection goes first, so closing the last one checkpoints and removes the WAL.
+    await this.#checkpointer?.close();
+    this.#db.close();
   }
 
   /** One create inside the caller's transaction. An id in use fails this create alone: SQLite undoes just the refused statement. */
@@ -483,11 +498,25 @@ export class SqliteStore implements SagaStore {
         return value;
       }) as T;
       this.#commits++;
+      if (this.#checkpointInBackground) (this.#checkpointer ?? this.#startCheckpointer()).wrote();
       faultPoint(FaultPoint.WriteAfterCommit);
       return result;
     } finally {
       this.#pendingHistory.length = 0;
     }
+  }
+
+  /**
+   * Hands checkpoints to a thread, keeping the writer's own automatic checkpoint as a safety net
+   * at a higher mark (see `WRITER_CHECKPOINT_PAGES`). If the thread fails, the writer goes back to
+   * SQLite's default and carries on: checkpoints only move pages the WAL already holds durably.
+   */
+  #startCheckpointer(): BackgroundCheckpointer {
+    this.#db.pragma(`wal_autocheckpoint = ${WRITER_CHECKPOINT_PAGES}`);
+    this.#checkpointer = new BackgroundCheckpointer(this.path, this.#synchronous, () => {
+      if (!this.#closed) this.#db.pragma(`wal_autocheckpoint = ${DEFAULT_CHECKPOINT_PAGES}`);
+    });
+    return this.#checkpointer;
   }
 
   /** Turns the synchronous driver into the contract's promises; driver failures become `StoreUnavailableError`. */
