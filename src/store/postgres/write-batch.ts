@@ -1,4 +1,5 @@
 import type { CreateInstanceRequest, TransitionCommit, WriteBatch, WriteBatchResult } from "../saga-store.js";
+import { arrayLiteral } from "./array-literal.js";
 import { commitColumns, commitOutcomes, runsOfDistinctInstances } from "./commit-batch.js";
 import type { Query } from "./connection.js";
 import { createColumns, createOutcomes, runsOfDistinctCreates } from "./create-batch.js";
@@ -64,7 +65,7 @@ async function writeStatement(
   const single = creates.length <= 1 && commits.length <= 1;
   const sql = q.writeBatch({ creates: creates.length > 0, commits: commits.length > 0, single });
   // A single-item shape takes each column's one value rather than the array.
-  const values = single ? columns.map((column) => column[0]) : columns;
+  const values = single ? columns.map((column) => column[0]) : columns.map(arrayLiteral);
   const rows = await query<{ id: string; created: boolean }>(sql, [blob.toBuffer(), channel, ...values]);
   const created = new Set<string>();
   const written = new Set<string>();
