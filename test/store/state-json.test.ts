@@ -105,6 +105,27 @@ describe("state JSON", () => {
     expect(Object.keys(read.steps[0]?.compensation ?? {})).toStrictEqual(["status", "attempt", "failures"]);
   });
 
+  it("always writes text that parses, escaping strings and writing numbers as JSON.stringify does", () => {
+    const odd: SagaState = {
+      ...fullState,
+      id: 'quote " back \\ slash \u2028 ✓',
+      input: { nested: ["a", 1.5, null, { deep: "\n" }], emoji: "🧾" },
+      steps: [{ name: 'n"ame', action: { ...fullPhase, deadlineAtMs: Number.NaN }, compensation: { status: "pending", attempt: 0, failures: 0 }, output: "out\"put" }],
+      wakeAtMs: Number.POSITIVE_INFINITY,
+    };
+    const parsed = JSON.parse(stateToJson(odd)) as Record<string, unknown>;
+    expect(parsed.id).toBe(odd.id);
+    expect(parsed.input).toStrictEqual(odd.input);
+    expect(parsed.wakeAtMs).toBeNull();
+    expect(parsed.steps).toStrictEqual([{ name: 'n"ame', action: { ...(JSON.parse(JSON.stringify(fullPhase)) as PhaseState), deadlineAtMs: null }, output: 'out"put' }]);
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.string(), (input, id) => {
+        const state: SagaState = { ...fullState, id, input: input as SagaState["input"] };
+        expect(roundTrip(state)).toStrictEqual(JSON.parse(JSON.stringify(state)));
+      }),
+    );
+  });
+
   it("says which column is damaged when the text is not JSON", () => {
     expect(() => parseStoredState("{not json", "saga_instances.state_json of saga-9")).toThrow(StoreUnavailableError);
     expect(() => parseStoredState("{not json", "saga_instances.state_json of saga-9")).toThrow(/saga_instances\.state_json of saga-9/);
