@@ -372,6 +372,23 @@ describe("SqliteStore on disk", () => {
       await reopened.close();
     });
 
+    it("checkpoints the file it opened when given a relative path and the working directory changes after", async () => {
+      const before = process.cwd();
+      process.chdir(dir);
+      let store: SqliteStore;
+      try {
+        store = await openSqliteStore({ path: "relative.db" });
+      } finally {
+        process.chdir(before);
+      }
+      const file = join(dir, "relative.db");
+      const sizeBefore = statSync(file).size;
+      await writeSagas(store);
+      await until(() => (store.backgroundCheckpoints?.checkpoints ?? 0) > 0 && statSync(file).size > sizeBefore, "a background checkpoint of the opened file");
+      expect(store.backgroundCheckpoints).toMatchObject({ running: true, failure: null });
+      await store.close();
+    });
+
     it("leaves checkpoints to the writer when turned off: below 1,000 WAL pages the database file does not grow", async () => {
       const store = await openSqliteStore({ path, backgroundCheckpoint: false });
       const sizeBefore = statSync(path).size;

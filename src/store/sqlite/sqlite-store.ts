@@ -1,4 +1,5 @@
 import { FaultPoint, faultPoint } from "../../fault-points.js";
+import { resolve as resolvePath } from "node:path";
 import Database from "better-sqlite3";
 import type { HistoryEntry, StoredHistoryEntry } from "../../domain/history.js";
 import { isSagaStatus, isTerminal, type SagaStatus } from "../../domain/status.js";
@@ -95,6 +96,8 @@ export class SqliteStore implements SagaStore {
   readonly #synchronous: "FULL" | "NORMAL";
   /** Whether WAL checkpoints go to a thread of their own, started at the first write (none for an in-memory database). */
   readonly #checkpointInBackground: boolean;
+  /** The file as an absolute path, resolved at opening, so the thread opens this file even if the working directory changes. */
+  readonly #absolutePath: string;
   #checkpointer: BackgroundCheckpointer | null = null;
 
   /** Opens the file and applies the connection settings; throws `StoreUnavailableError` for a file that is not a usable database. */
@@ -103,6 +106,7 @@ export class SqliteStore implements SagaStore {
     this.#db = openDatabase(options);
     this.#synchronous = options.synchronous ?? "FULL";
     this.#checkpointInBackground = options.backgroundCheckpoint !== false && options.path !== ":memory:" && options.path !== "";
+    this.#absolutePath = resolvePath(options.path);
     this.#sql = new StatementRunner(this.#db);
     this.#transaction = this.#db.transaction((work: () => unknown) => work());
   }
@@ -513,7 +517,7 @@ export class SqliteStore implements SagaStore {
    */
   #startCheckpointer(): BackgroundCheckpointer {
     this.#db.pragma(`wal_autocheckpoint = ${WRITER_CHECKPOINT_PAGES}`);
-    this.#checkpointer = new BackgroundCheckpointer(this.path, this.#synchronous, () => {
+    this.#checkpointer = new BackgroundCheckpointer(this.#absolutePath, this.#synchronous, () => {
       if (!this.#closed) this.#db.pragma(`wal_autocheckpoint = ${DEFAULT_CHECKPOINT_PAGES}`);
     });
     return this.#checkpointer;
