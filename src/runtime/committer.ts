@@ -13,8 +13,15 @@ const MIN_SHARED_BATCH = 32;
 /** What the committer needs of a store: the batch write, and how many batches it may run at once. */
 export type CommitTarget = Pick<SagaStore, "writeBatch" | "concurrentWrites">;
 
+/** Told of a commit's outcome as soon as its batch settles, before its caller is. */
+export interface CommitWatcher {
+  /** `outcome` is undefined when the batch's write failed (the caller's promise rejects). */
+  settled(commit: TransitionCommit, outcome: CommitOutcome | undefined): void;
+}
+
 interface PendingCommit {
   commit: TransitionCommit;
+  watcher: CommitWatcher | undefined;
   resolve: (outcome: CommitOutcome) => void;
   reject: (error: unknown) => void;
 }
@@ -49,10 +56,14 @@ export class GroupCommitter {
     this.#maxInFlight = Number.isInteger(concurrent) && concurrent > 1 ? concurrent : 1;
   }
 
-  /** Commits one transition with the next batch. */
-  submit(commit: TransitionCommit): Promise<CommitOutcome> {
+  /**
+   * Commits one transition with the next batch. A `watcher` hears of the outcome first, in the
+   * same turn: the worker keeps its lease bookkeeping that way, without a promise of its own per
+   * transition.
+   */
+  submit(commit: TransitionCommit, watcher?: CommitWatcher): Promise<CommitOutcome> {
     return new Promise<CommitOutcome>((resolve, reject) => {
-      this.#commits.push({ commit, resolve, reject });
+      this.#commits.push({ commit, watcher, resolve, reject });
       this.#schedule();
     });
   }
@@ -88,15 +99,26 @@ export class GroupCommitter {
     try {
       const result = await this.#store.writeBatch({ creates: creates.map((p) => p.request), commits: commits.map((p) => p.commit) });
       settle(creates, result.creates, "creates");
-      settle(commits, result.commits, "commits");
+      settleCommits(commits, result.commits);
     } catch (error) {
       for (const pending of creates) pending.reject(error);
-      for (const pending of commits) pending.reject(error);
+      for (const pending of commits) {
+        pending.watcher?.settled(pending.commit, undefined);
+        pending.reject(error);
+      }
     } finally {
       this.#inFlight--;
       if (this.#commits.length > 0 || this.#creates.length > 0) this.#schedule();
     }
   }
+}
+
+function settleCommits(batch: readonly PendingCommit[], outcomes: readonly CommitOutcome[]): void {
+  for (let i = 0; i < batch.length; i++) {
+    const pending = batch[i] as PendingCommit;
+    pending.watcher?.settled(pending.commit, outcomes[i]);
+  }
+  settle(batch, outcomes, "commits");
 }
 
 function settle<T>(batch: ReadonlyArray<{ resolve: (outcome: T) => void; reject: (error: unknown) => void }>, outcomes: readonly T[], what: string): void {

@@ -5,7 +5,7 @@ import type { ClaimedInstance, CommitOutcome, SagaStore, TransitionCommit } from
 import { shapeOf } from "./plan-shape.js";
 import { definitionKey } from "../store/saga-store.js";
 import type { Clock } from "./clock.js";
-import type { GroupCommitter } from "./committer.js";
+import type { CommitWatcher, GroupCommitter } from "./committer.js";
 import { LazyAbort } from "./lazy-abort.js";
 import type { Logger } from "./logger.js";
 import type { SagaEvent } from "../domain/events.js";
@@ -35,7 +35,7 @@ const DONE: Promise<void> = Promise.resolve();
  * A saga held here at one epoch. It is its driver's abort source too (one object per held saga,
  * not two): aborted when the lease is lost or the worker shuts down.
  */
-class Active extends LazyAbort {
+class Active extends LazyAbort implements CommitWatcher {
   readonly epoch: number;
   done: Promise<void> = DONE;
   /** The latest lease expiry a claim, a create or a committed transition is known to have set; null when unknown. */
@@ -47,6 +47,12 @@ class Active extends LazyAbort {
     super();
     this.epoch = epoch;
     this.leaseUntilMs = leaseUntilMs;
+  }
+
+  /** Its commit's batch settled (`outcome` undefined: the write failed): no longer written, and a durable one extended the lease. */
+  settled(commit: TransitionCommit, outcome: CommitOutcome | undefined): void {
+    this.committing = false;
+    if (outcome?.ok === true && commit.lease !== "release") this.leaseUntilMs = Math.max(this.leaseUntilMs ?? 0, commit.lease.expiresAtMs);
   }
 }
 
@@ -341,21 +347,14 @@ export class Worker {
 
   /**
    * Submits a driver's commit, noting while it is written and, once it is durable, the lease it
-   * extended, so that renewals can leave that saga alone for a while (see `#renewLeases`).
+   * extended, so that renewals can leave that saga alone for a while (see `#renewLeases`). The
+   * saga's `Active` hears of the outcome from the committer itself (see `Active.settled`).
    */
-  async #commit(commit: TransitionCommit): Promise<CommitOutcome> {
+  #commit(commit: TransitionCommit): Promise<CommitOutcome> {
     const active = this.#active.get(commit.sagaId);
-    const mine = active?.epoch === commit.epoch ? active : undefined;
-    if (mine !== undefined) mine.committing = true;
-    try {
-      const outcome = await this.#committer.submit(commit);
-      if (mine !== undefined && outcome.ok && commit.lease !== "release") {
-        mine.leaseUntilMs = Math.max(mine.leaseUntilMs ?? 0, commit.lease.expiresAtMs);
-      }
-      return outcome;
-    } finally {
-      if (mine !== undefined) mine.committing = false;
-    }
+    if (active === undefined || active.epoch !== commit.epoch) return this.#committer.submit(commit);
+    active.committing = true;
+    return this.#committer.submit(commit, active);
   }
 
   /**

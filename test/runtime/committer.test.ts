@@ -1,9 +1,9 @@
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { GroupCommitter, type CommitTarget } from "../../src/runtime/committer.js";
-import type { CreateOutcome, WriteBatch, WriteBatchResult } from "../../src/store/saga-store.js";
+import type { CommitOutcome, CreateOutcome, TransitionCommit, WriteBatch, WriteBatchResult } from "../../src/store/saga-store.js";
 import { createMemoryStore } from "../../src/store/memory/index.js";
-import { newSaga } from "../store/fixtures.js";
+import { newSaga, T0 } from "../store/fixtures.js";
 
 /**
  * A memory store whose batch writes wait until the test lets them through, so what is in flight
@@ -103,6 +103,40 @@ describe("GroupCommitter", () => {
     expect(store.sizes).toEqual([5, 7]);
     store.release();
     await Promise.all(second);
+  });
+
+  it("tells a commit's watcher its outcome before its caller, and that there is none when the write failed", async () => {
+    const store = heldStore(1, true);
+    const committer = new GroupCommitter(store);
+    const heard: string[] = [];
+    const commitFor = (id: string): TransitionCommit => ({
+      sagaId: id,
+      epoch: 1,
+      workerId: "w1",
+      nowMs: T0,
+      state: newSaga(id).state,
+      history: [],
+      inboxSeq: 0,
+      lease: "release",
+    });
+    const watcher = {
+      settled(commit: TransitionCommit, outcome: CommitOutcome | undefined): void {
+        heard.push(`${commit.sagaId}: ${outcome === undefined ? "no outcome" : outcome.ok ? "ok" : outcome.reason}`);
+      },
+    };
+    const failed = committer.submit(commitFor("lost"), watcher).then(
+      () => heard.push("lost: caller told it was written"),
+      (error: unknown) => heard.push(`lost: caller told ${(error as Error).message}`),
+    );
+    await turns();
+    store.release();
+    await failed;
+    // Nothing holds a lease on "unknown", so the store refuses it as fenced; the watcher hears that first.
+    const refused = committer.submit(commitFor("unknown"), watcher).then((outcome) => heard.push(`unknown: caller told ${outcome.ok ? "ok" : outcome.reason}`));
+    await turns();
+    store.release();
+    await refused;
+    expect(heard).toEqual(["lost: no outcome", "lost: caller told the disk is full", "unknown: fenced", "unknown: caller told fenced"]);
   });
 
   it("rejects every caller of a batch whose write failed, and writes the next batch", async () => {
