@@ -6,7 +6,7 @@ import type { StoredHistoryEntry } from "../domain/history.js";
 import type { SagaDefinition } from "../dsl/define-saga.js";
 import { decide } from "../engine/decide.js";
 import type { SagaPlan } from "../domain/plan.js";
-import { createInitialState } from "../engine/initial-state.js";
+import { createInitialState, type NewSagaParams } from "../engine/initial-state.js";
 import {
   IdempotencyKeyConflictError,
   InvalidArgumentError,
@@ -22,7 +22,7 @@ import {
 import { deliverSignal, type SignalOptions } from "./signal.js";
 import { shapeOf } from "./plan-shape.js";
 import { requestAbort, requestCancel, requestResolve, requestRetry, requestSkip, requireReason } from "./operator-actions.js";
-import { definitionKey, type InboxPayload, type ListPage, type ListQuery, type SagaStore } from "../store/saga-store.js";
+import { definitionKey, type CreateInstanceRequest, type InboxPayload, type ListPage, type ListQuery, type SagaStore } from "../store/saga-store.js";
 import type { ErrorInfo } from "../domain/error-info.js";
 import { systemClock, type Clock } from "./clock.js";
 import { GroupCommitter } from "./committer.js";
@@ -206,14 +206,10 @@ export class Orchestrator {
       throw new InvalidArgumentError("deadlineMs", `must be a positive integer of milliseconds, got ${String(deadlineMs)}`);
     }
     const now = this.#clock.now();
-    const initial = createInitialState(resolved.plan, {
-      id,
-      input: inputJson,
-      idempotencyKey: key,
-      nowMs: now,
-      definitionHash: shapeOf(resolved),
-      ...(deadlineMs === undefined ? {} : { deadlineAtMs: now + deadlineMs }),
-    });
+    // Built up rather than spread from an optional part: an object spread takes V8's slow path, once per start.
+    const params: NewSagaParams = { id, input: inputJson, idempotencyKey: key, nowMs: now, definitionHash: shapeOf(resolved) };
+    if (deadlineMs !== undefined) params.deadlineAtMs = now + deadlineMs;
+    const initial = createInitialState(resolved.plan, params);
 
     // Fast path: claim the new saga in the same write and run its first step without a round trip.
     // Either way the create goes to the store with the next group commit, and this resolves only
@@ -226,14 +222,12 @@ export class Orchestrator {
       if (reserved) {
         const decision = decide(resolved.plan, initial.state, { type: "claimed" }, now);
         commands = decision.commands;
-        firstHistory = [...initial.history, ...decision.history];
+        firstHistory = initial.history.concat(decision.history);
         // Nothing to run (the first step waits for an outside answer): the saga is created
         // waiting and unleased, so an answer is taken at once rather than after the lease.
-        outcome = await this.#committer.create({
-          state: decision.state,
-          history: firstHistory,
-          ...(commands.length > 0 ? { lease: { owner: this.workerId, expiresAtMs: now + this.#leaseMs } } : {}),
-        });
+        const request: CreateInstanceRequest = { state: decision.state, history: firstHistory };
+        if (commands.length > 0) request.lease = { owner: this.workerId, expiresAtMs: now + this.#leaseMs };
+        outcome = await this.#committer.create(request);
       } else {
         outcome = await this.#committer.create({ state: initial.state, history: initial.history });
       }
