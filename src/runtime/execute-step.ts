@@ -63,6 +63,34 @@ class StepContextObject {
 }
 
 /**
+ * What a compensation sees: the step's context and the action's output, after `signal` as a
+ * spread `{ ...context, output }` would have it, but with `signal` still made only when read
+ * (a spread reads it, making an AbortSignal for every compensation).
+ */
+class CompensationContextObject extends StepContextObject {
+  readonly output: unknown;
+
+  constructor(state: SagaState, command: RunPhaseCommand, outputs: Record<string, unknown>, controller: AbortController | undefined, shutdown: AbortSource) {
+    super(state, command, outputs, controller, shutdown);
+    this.output = state.steps[command.stepIndex]?.output ?? null;
+  }
+}
+
+/** The context for one attempt of `command`: a compensation's also carries its action's output. */
+function contextFor(
+  definition: SagaDefinition<unknown, Record<string, unknown>>,
+  state: SagaState,
+  command: RunPhaseCommand,
+  controller: AbortController | undefined,
+  shutdown: AbortSource,
+): StepContextObject {
+  const outputs = outputsBefore(state, command.stepIndex, definition.plan);
+  return command.phase === "action"
+    ? new StepContextObject(state, command, outputs, controller, shutdown)
+    : new CompensationContextObject(state, command, outputs, controller, shutdown);
+}
+
+/**
  * Runs one attempt of an action or compensation and reports its outcome as an engine event.
  * Never throws: every failure, including a timeout, becomes a `*_failed` event.
  *
@@ -82,7 +110,7 @@ export function executeStep(
   let result: unknown;
   try {
     // A step that throws synchronously fails like one that rejects.
-    result = runPhase(definition, state, command, new StepContextObject(state, command, outputsBefore(state, command.stepIndex, definition.plan), undefined, shutdown));
+    result = runPhase(definition, command, contextFor(definition, state, command, undefined, shutdown));
   } catch (thrown) {
     return new Promise((resolve) => resolve(failedEvent(command, thrown, random)));
   }
@@ -107,7 +135,7 @@ async function executeWithTimeout(
   shutdownSignal.addEventListener("abort", onShutdown, { once: true });
   let timer: NodeJS.Timeout | undefined;
   try {
-    const base = new StepContextObject(state, command, outputsBefore(state, command.stepIndex, definition.plan), controller, shutdown);
+    const context = contextFor(definition, state, command, controller, shutdown);
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         const error = new StepTimeoutError(command.step, command.attempt, command.timeoutMs);
@@ -116,7 +144,7 @@ async function executeWithTimeout(
       }, command.timeoutMs);
     });
     // A step that throws synchronously lands in the catch below, like one that rejects.
-    const result = await Promise.race([runPhase(definition, state, command, base), timeout]);
+    const result = await Promise.race([runPhase(definition, command, context), timeout]);
     return settledEvent(command, result, random);
   } catch (thrown) {
     return failedEvent(command, thrown, random);
@@ -133,16 +161,16 @@ async function executeWithTimeout(
  */
 export function startStep(definition: SagaDefinition<unknown, Record<string, unknown>>, state: SagaState, command: RunPhaseCommand, shutdown: AbortSource): unknown {
   if (command.timeoutMs > 0) throw new RangeError(`step ${command.step} has a timeout: run it with executeStep`);
-  return runPhase(definition, state, command, new StepContextObject(state, command, outputsBefore(state, command.stepIndex, definition.plan), undefined, shutdown));
+  return runPhase(definition, command, contextFor(definition, state, command, undefined, shutdown));
 }
 
 /** Calls the action or the compensation; whatever it returns or throws is the caller's. */
-function runPhase(definition: SagaDefinition<unknown, Record<string, unknown>>, state: SagaState, command: RunPhaseCommand, base: StepContextObject): unknown {
+function runPhase(definition: SagaDefinition<unknown, Record<string, unknown>>, command: RunPhaseCommand, context: StepContextObject): unknown {
   const runtime = definition.steps[command.stepIndex];
   if (runtime === undefined) throw new RangeError(`definition ${definition.name}@${definition.version} has no step ${command.stepIndex}`);
-  if (command.phase === "action") return runtime.action(base);
+  if (command.phase === "action") return runtime.action(context);
   if (runtime.compensate === undefined) throw new RangeError(`step ${command.step} has no compensation`);
-  return runtime.compensate({ ...base, output: state.steps[command.stepIndex]?.output ?? null });
+  return runtime.compensate(context as CompensationContextObject);
 }
 
 /** The success event for a phase that returned `result`; an output that is not JSON makes it a failure. */

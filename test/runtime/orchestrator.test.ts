@@ -112,6 +112,39 @@ function tripSaga(calls: Call[], behaviour: { failBook?: "terminal" | "always" |
     .build();
 }
 
+describe("step contexts", () => {
+  it("give an action its context, and a compensation the same with its action's output, each with a signal made when read", async () => {
+    const seen: Record<string, { keys: string[]; spread: Record<string, unknown>; output?: unknown; signalAborted: boolean }> = {};
+    const saga = defineSaga<{ n: number }>({ name: "contexts", version: 1 })
+      .step("reserve", {
+        action: (ctx) => {
+          seen.action = { keys: Object.keys(ctx), spread: { ...ctx }, signalAborted: ctx.signal.aborted };
+          return { ref: `r-${ctx.input.n}` };
+        },
+        compensate: (ctx) => {
+          seen.compensation = { keys: Object.keys(ctx), spread: { ...ctx }, output: ctx.output, signalAborted: ctx.signal.aborted };
+        },
+        retry: { maxAttempts: 1 },
+      })
+      .step("charge", {
+        action: () => {
+          throw new TerminalError("declined");
+        },
+        retry: { maxAttempts: 1 },
+      })
+      .build();
+    const o = await orchestrate(createMemoryStore(), [saga]);
+    const { id } = await o.start(saga, { n: 7 });
+    expect((await o.waitFor(id, 5_000)).status).toBe("compensated");
+    expect(seen.action?.keys).toEqual(["sagaId", "step", "attempt", "idempotencyKey", "input", "outputs", "signal"]);
+    expect(seen.compensation?.keys).toEqual(["sagaId", "step", "attempt", "idempotencyKey", "input", "outputs", "signal", "output"]);
+    expect(seen.compensation?.output).toEqual({ ref: "r-7" });
+    expect(seen.compensation?.spread).toMatchObject({ sagaId: id, step: "reserve", idempotencyKey: `${id}:reserve:compensate`, input: { n: 7 }, output: { ref: "r-7" } });
+    expect(seen.compensation?.spread.signal).toBeInstanceOf(AbortSignal);
+    expect([seen.action?.signalAborted, seen.compensation?.signalAborted]).toEqual([false, false]);
+  });
+});
+
 describe.each(stores)("Orchestrator on the %s store", (_name, createStore) => {
   it("runs the steps in order, passing typed outputs forward, and ends completed", async () => {
     const calls: Call[] = [];
