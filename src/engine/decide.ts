@@ -6,7 +6,7 @@ import type { SagaPlan } from "../domain/plan.js";
 import type { Outstanding, PhaseState, SagaState, StepState, StopReason } from "../domain/state.js";
 import { isTerminal, type Phase } from "../domain/status.js";
 import { retryDelayMs } from "./backoff.js";
-import { appendExact, copyState, copyStep } from "./copy-state.js";
+import { appendExact, copyState, copyStep } from "../domain/copy-state.js";
 
 /** What an operator may still do to a `failed` saga. */
 const OPERATOR_REPAIRS: ReadonlySet<SagaEvent["type"]> = new Set(["retry_requested", "skip_requested", "resolve_requested"]);

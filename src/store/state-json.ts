@@ -7,6 +7,7 @@
 // A field added to these types must be added here too: test/store/state-json.test.ts builds each
 // type with every field set (typed `Required<…>`, so it stops compiling until it is) and checks
 // that a round trip keeps all of them.
+import { copyPhase, copyState } from "../domain/copy-state.js";
 import type { PhaseState, SagaState, StepState } from "../domain/state.js";
 
 /** A phase as stored: `failures` left out when 0. */
@@ -108,37 +109,19 @@ function data(value: unknown): string {
 }
 
 /**
- * The state that parsed JSON of `stateToJson` (or a state written in full) holds. Rebuilt field by
- * field in `copyState`'s order, so a state read from a store has the shapes of the ones the engine
- * makes and does not turn the engine's property accesses polymorphic.
+ * The state that parsed JSON of `stateToJson` (or a state written in full) holds. The parsed
+ * object is this call's own: what was left out is filled in, then it is copied field by field in
+ * `copyState`'s order, so a state read from a store has the shapes of the ones the engine makes
+ * and does not turn the engine's property accesses polymorphic.
  */
 export function fromStoredState(stored: StoredState): SagaState {
-  const state: SagaState = {
-    id: stored.id,
-    definitionName: stored.definitionName,
-    definitionVersion: stored.definitionVersion,
-    input: stored.input,
-    idempotencyKey: stored.idempotencyKey,
-    status: stored.status,
-    steps: stored.steps.map(fromStoredStep),
-    settledOrder: stored.settledOrder ?? [],
-    compensationOrder: stored.compensationOrder ?? [],
-    pivotPassed: stored.pivotPassed ?? false,
-    recoveries: stored.recoveries ?? 0,
-    wakeAtMs: stored.wakeAtMs,
-    createdAtMs: stored.createdAtMs,
-    updatedAtMs: stored.updatedAtMs,
-  };
-  if (stored.definitionHash !== undefined) state.definitionHash = stored.definitionHash;
-  if (stored.cancel !== undefined) state.cancel = stored.cancel;
-  if (stored.stop !== undefined) state.stop = stored.stop;
-  if (stored.outstanding !== undefined) state.outstanding = stored.outstanding;
-  if (stored.deadlineAtMs !== undefined) state.deadlineAtMs = stored.deadlineAtMs;
-  if (stored.abort !== undefined) state.abort = stored.abort;
-  if (stored.resolution !== undefined) state.resolution = stored.resolution;
-  if (stored.signals !== undefined) state.signals = stored.signals;
-  if (stored.endedAtMs !== undefined) state.endedAtMs = stored.endedAtMs;
-  return state;
+  const filled = stored as unknown as SagaState;
+  filled.steps = stored.steps.map(fromStoredStep);
+  filled.settledOrder = stored.settledOrder ?? [];
+  filled.compensationOrder = stored.compensationOrder ?? [];
+  filled.pivotPassed = stored.pivotPassed ?? false;
+  filled.recoveries = stored.recoveries ?? 0;
+  return copyState(filled);
 }
 
 function fromStoredStep(stored: StoredStep): StepState {
@@ -149,12 +132,6 @@ function fromStoredStep(stored: StoredStep): StepState {
 
 function fromStoredPhase(stored: StoredPhase | undefined): PhaseState {
   if (stored === undefined) return { status: "pending", attempt: 0, failures: 0 };
-  const phase: PhaseState = { status: stored.status, attempt: stored.attempt, failures: stored.failures ?? 0 };
-  if (stored.nextAttemptAtMs !== undefined) phase.nextAttemptAtMs = stored.nextAttemptAtMs;
-  if (stored.startedAtMs !== undefined) phase.startedAtMs = stored.startedAtMs;
-  if (stored.settledAtMs !== undefined) phase.settledAtMs = stored.settledAtMs;
-  if (stored.lastError !== undefined) phase.lastError = stored.lastError;
-  if (stored.lastTimedOut !== undefined) phase.lastTimedOut = stored.lastTimedOut;
-  if (stored.deadlineAtMs !== undefined) phase.deadlineAtMs = stored.deadlineAtMs;
-  return phase;
+  stored.failures ??= 0;
+  return copyPhase(stored as PhaseState);
 }

@@ -2,7 +2,7 @@ import type { PhaseState, SagaState, StepState } from "../../src/domain/state.js
 
 // Every field of each state type set, typed `Required<…>`: a field added to a state type makes
 // these stop compiling until they set it, and then the tests that copy or store them
-// (test/engine/copy-state.test.ts, test/store/state-json.test.ts) fail until their code keeps it too.
+// (test/domain/copy-state.test.ts, test/store/state-json.test.ts) fail until their code keeps it too.
 export const fullPhase: Required<PhaseState> = {
   status: "retrying",
   attempt: 3,

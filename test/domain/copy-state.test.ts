@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { PhaseState, SagaState } from "../../src/domain/state.js";
-import { appendExact, copyPhase, copyState, copyStep } from "../../src/engine/copy-state.js";
+import { appendExact, copyPhase, copyState, copyStep } from "../../src/domain/copy-state.js";
 import { fullPhase, fullState, fullStep } from "../support/full-state.js";
 
 describe("copy-state", () => {

@@ -1,13 +1,13 @@
-// Shallow copies of the state's objects for `decide`'s copy-on-write draft, written field by
-// field. Object spread (`{ ...state }`) was a third of the engine's time: states, steps and phases
+// Shallow copies of the state's objects, written field by field: for `decide`'s copy-on-write
+// draft, and for the stores, which rebuild a state read back in the same shapes. Object spread (`{ ...state }`) was a third of the engine's time: states, steps and phases
 // come in many shapes (their optional fields are set in different orders), so every spread site
 // went megamorphic and took V8's slow generic path. A literal with the required fields, then
 // the optional ones that are set, is the same copy at a quarter of the cost.
 //
-// A field added to these types must be added here too: test/engine/copy-state.test.ts builds
+// A field added to these types must be added here too: test/domain/copy-state.test.ts builds
 // each type with every field set (typed `Required<…>`, so it stops compiling until it is) and
 // checks that the copy keeps all of them.
-import type { PhaseState, SagaState, StepState } from "../domain/state.js";
+import type { PhaseState, SagaState, StepState } from "./state.js";
 
 /** A copy of `state` with a fresh `steps` array; every other value is shared with `state`. */
 export function copyState(state: SagaState): SagaState {
