@@ -6,7 +6,13 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import Database from "better-sqlite3";
 import pg from "pg";
+import { BackgroundCheckpointer, DEFAULT_CHECKPOINT_PAGES, WRITER_CHECKPOINT_PAGES } from "../src/store/sqlite/background-checkpoint.js";
+import { migrate } from "../src/store/sqlite/migrations.js";
+import { openDatabase } from "../src/store/sqlite/open-database.js";
+import * as q from "../src/store/sqlite/queries.js";
+import { commitParams, HISTORY_ROWS_PER_STATEMENT, instanceInsertParams, keepsSchedule, pushHistoryRow } from "../src/store/sqlite/write-params.js";
 import { dropSchema, scratchName, withParams } from "./pg.js";
+import { successSagaWrites } from "./store-alone.js";
 
 /** One ceiling figure: what was committed, how, and how fast. */
 export interface Ceiling {
@@ -18,6 +24,8 @@ export interface Ceiling {
   rowsPerCommit: number;
   commitsPerSec: number;
   rowsPerSec: number;
+  /** Whole sagas per second, for the kinds that write sagas (`saga writes`); absent for plain inserts. */
+  sagasPerSec?: number;
 }
 
 const PAYLOAD = "x".repeat(200);
@@ -54,6 +62,105 @@ export function sqliteCeilings(synchronous: "FULL" | "NORMAL", durationMs: numbe
   } finally {
     db.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Sagas in flight in the saga-writes ceiling: the concurrency of the SQLite throughput goal it bounds. */
+export const SAGA_WRITES_IN_FLIGHT = 512;
+
+/**
+ * SQLite doing nothing but what successful sagas need written, with `SAGA_WRITES_IN_FLIGHT` of
+ * them in flight: Sagaflow's own schema, statements and parameters (the engine's states as the
+ * store serializes them, built once, so every row's state JSON names one template id), each transaction writing the next step of every saga in
+ * flight, as a group commit does at that concurrency, with checkpoints on a thread as the store
+ * runs them. No engine, no store code, no JSON per write: whatever Sagaflow does around these
+ * statements can only go slower, so a SQLite goal above this figure cannot be met on one
+ * connection with this schema. Throws if any write is refused, so it never times no-ops. With
+ * `keepAt`, writes that file and leaves it (a store can open it); otherwise a temporary one.
+ */
+export async function sqliteSagaWritesCeiling(synchronous: "FULL" | "NORMAL", durationMs: number, keepAt?: string): Promise<Ceiling> {
+  const dir = keepAt === undefined ? mkdtempSync(join(tmpdir(), "sagaflow-bench-ceiling-")) : null;
+  const path = dir === null ? (keepAt as string) : join(dir, "saga-writes.db");
+  const db = openDatabase({ path, synchronous });
+  let checkpointer: BackgroundCheckpointer | undefined;
+  try {
+    migrate(db, Date.now());
+    db.pragma(`wal_autocheckpoint = ${WRITER_CHECKPOINT_PAGES}`);
+    checkpointer = new BackgroundCheckpointer(path, synchronous, () => db.pragma(`wal_autocheckpoint = ${DEFAULT_CHECKPOINT_PAGES}`));
+    const { create, commits } = successSagaWrites(Date.now(), "bench-ceiling-000000");
+    const insert = db.prepare(q.INSERT_INSTANCE);
+    const keeping = db.prepare(q.UPDATE_COMMITTED_KEEPING_SCHEDULE);
+    const full = db.prepare(q.UPDATE_COMMITTED);
+    const fullHistoryChunk = db.prepare(q.insertHistory(HISTORY_ROWS_PER_STATEMENT));
+    // Each write's parameters and history row, built once; a saga changes only the id in them.
+    const createParams = instanceInsertParams(create);
+    const createHistory: unknown[] = [];
+    pushHistoryRow(createHistory, createParams.id, 1, create.history, create.lease?.owner ?? null, createParams.epoch);
+    let seq = create.history.length;
+    const steps = commits.map((commit) => {
+      const history: unknown[] = [];
+      pushHistoryRow(history, commit.sagaId, seq + 1, commit.history, commit.workerId, commit.epoch);
+      seq += commit.history.length;
+      return { params: commitParams(commit), keeps: keepsSchedule(commit), history };
+    });
+    const stages = 1 + steps.length;
+    const ids = Array.from({ length: SAGA_WRITES_IN_FLIGHT }, (_, i) => `bench-ceiling-${i}`);
+    let nextId = ids.length;
+    let stage = 0;
+    const history: unknown[] = [];
+    const perChunk = HISTORY_ROWS_PER_STATEMENT * q.HISTORY_COLUMNS;
+    const lastChunk = db.prepare(q.insertHistory((SAGA_WRITES_IN_FLIGHT % HISTORY_ROWS_PER_STATEMENT) || HISTORY_ROWS_PER_STATEMENT));
+    const writeHistory = (): void => {
+      for (let offset = 0; offset < history.length; offset += perChunk) {
+        const chunk = history.slice(offset, offset + perChunk);
+        (chunk.length === perChunk ? fullHistoryChunk : lastChunk).run(chunk);
+      }
+      history.length = 0;
+    };
+    // Every saga in flight is at the same stage, as they are at high concurrency: one transaction
+    // creates them all, the next writes all their first step outcomes, and so on.
+    const transaction = db.transaction(() => {
+      for (const id of ids) {
+        const row = stage === 0 ? createHistory : (steps[stage - 1] as (typeof steps)[number]).history;
+        history.push(id, row[1], row[2], row[3], row[4], row[5], row[6]);
+        if (stage === 0) {
+          createParams.id = id;
+          if (insert.run(createParams).changes !== 1) throw new Error(`the SQLite saga-writes ceiling could not create ${id}`);
+          continue;
+        }
+        const step = steps[stage - 1] as (typeof steps)[number];
+        step.params.sagaId = id;
+        if ((step.keeps ? keeping.get(step.params) : undefined) === undefined && full.get(step.params) === undefined) {
+          throw new Error(`the SQLite saga-writes ceiling's write ${stage} of ${id} was refused`);
+        }
+      }
+      writeHistory();
+    });
+    const once = (): void => {
+      transaction.immediate();
+      checkpointer?.wrote();
+      stage++;
+      if (stage < stages) return;
+      stage = 0;
+      for (let i = 0; i < ids.length; i++) ids[i] = `bench-ceiling-${nextId++}`;
+    };
+    // One whole saga of every slot first, so the measured window starts warm.
+    for (let i = 0; i < stages; i++) once();
+    const commitsPerSec = timed(durationMs, once);
+    return {
+      store: "sqlite",
+      durability: `synchronous=${synchronous}`,
+      kind: "saga writes",
+      clients: 1,
+      rowsPerCommit: SAGA_WRITES_IN_FLIGHT,
+      commitsPerSec,
+      rowsPerSec: commitsPerSec * SAGA_WRITES_IN_FLIGHT,
+      sagasPerSec: (commitsPerSec * SAGA_WRITES_IN_FLIGHT) / stages,
+    };
+  } finally {
+    await checkpointer?.close();
+    db.close();
+    if (dir !== null) rmSync(dir, { recursive: true, force: true });
   }
 }
 

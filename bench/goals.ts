@@ -39,6 +39,10 @@ function alone(figures: Figures, store: string, durability: string, concurrency:
   return figures.storeAlone.find((a) => a.store === store && a.durability === durability && a.concurrency === concurrency);
 }
 
+function sagaWrites(ceilings: readonly Ceiling[], durability: string): Ceiling | undefined {
+  return ceilings.find((c) => c.store === "sqlite" && c.durability === durability && c.kind === "saga writes");
+}
+
 function oneRowCommit(ceilings: readonly Ceiling[], store: "sqlite" | "postgres", durability: string): Ceiling | undefined {
   return ceilings.find((c) => c.store === store && c.durability === durability && c.kind === "one-row" && c.clients === 1);
 }
@@ -153,6 +157,24 @@ function memoryEngineGoal(figures: Figures): GoalCheck {
   return { ...goal, bound: `${goal.bound}, the engine alone ${fmt(engine)}/s: both together ≤ ${fmt(both)}/s` };
 }
 
+/**
+ * SQLite's goal is also bounded by SQLite's own work: the same run times Sagaflow's statements for
+ * the same number of sagas with nothing else on the thread (the saga-writes ceiling), and the
+ * bound says what share of each saga's time budget at the goal those statements alone take.
+ */
+function sqliteThroughputGoal(figures: Figures): GoalCheck {
+  const target = 20_000;
+  const goal = throughputGoal(figures, "sqlite-c512", "SQLite (synchronous=FULL), C=512: ≥ 20,000 sagas/s", "sqlite", DEFAULT_SQLITE, 512, target, DEFAULT_SQLITE);
+  const writes = sagaWrites(figures.ceilings, DEFAULT_SQLITE)?.sagasPerSec;
+  if (goal.status === "not measured" || writes === undefined) return goal;
+  const statementsMicros = 1e6 / writes;
+  const budgetMicros = 1e6 / target;
+  return {
+    ...goal,
+    bound: `${goal.bound}; SQLite running only Sagaflow's statements, no engine: ${fmt(writes)}/s (${fmt(statementsMicros)} µs/saga of the ${fmt(budgetMicros)} µs the goal allows)`,
+  };
+}
+
 /** Every goal, checked against one run's figures. */
 export function checkGoals(figures: Figures): GoalCheck[] {
   const pgCommits = row(figures, "postgres", DEFAULT_POSTGRES, 1)?.commitsPerSaga?.median ?? null;
@@ -169,7 +191,7 @@ export function checkGoals(figures: Figures): GoalCheck[] {
       "4 is the minimum: the start, then one per step outcome",
       "no PostgreSQL row at C=1",
     ),
-    throughputGoal(figures, "sqlite-c512", "SQLite (synchronous=FULL), C=512: ≥ 20,000 sagas/s", "sqlite", DEFAULT_SQLITE, 512, 20_000, DEFAULT_SQLITE),
+    sqliteThroughputGoal(figures),
     check(
       "sqlite-c1-p50",
       "SQLite (synchronous=FULL), C=1: p50 < 1 ms",

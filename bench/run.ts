@@ -7,7 +7,7 @@ import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import cliProgress from "cli-progress";
 import { addRatios, dbosRows, runSagaflowCell, runStoreAloneCell } from "./cells.js";
-import { postgresCeilings, sqliteCeilings, type Ceiling } from "./ceilings.js";
+import { postgresCeilings, sqliteCeilings, sqliteSagaWritesCeiling, type Ceiling } from "./ceilings.js";
 import { BENCH_ROOT } from "./child.js";
 import { windowFor } from "./measure.js";
 import { measureMemory } from "./memory.js";
@@ -140,6 +140,8 @@ async function main(argv: string[]): Promise<void> {
       for (const level of ["FULL", "NORMAL"] as const) {
         bar.update({ task: `SQLite commit ceiling, synchronous=${level}` });
         ceilings.push(...sqliteCeilings(level, ceilingMs));
+        bar.update({ task: `SQLite saga-writes ceiling, synchronous=${level}` });
+        ceilings.push(await sqliteSagaWritesCeiling(level, ceilingMs));
         step("commit ceilings");
       }
     }

@@ -17,14 +17,14 @@ const WORKER = "bench-store-alone";
 const LEASE_MS = 3_600_000;
 
 /** The success saga's four writes, made by the engine for a template id. */
-interface Template {
+export interface SuccessSagaWrites {
   create: CreateInstanceRequest;
   commits: TransitionCommit[];
 }
 
-function template(nowMs: number): Template {
+export function successSagaWrites(nowMs: number, id = "template"): SuccessSagaWrites {
   const plan = benchSagas.success.plan;
-  const initial = createInitialState(plan, { id: "template", input: { n: 1 }, idempotencyKey: null, nowMs });
+  const initial = createInitialState(plan, { id, input: { n: 1 }, idempotencyKey: null, nowMs });
   const claimed = decide(plan, initial.state, { type: "claimed" }, nowMs);
   const create: CreateInstanceRequest = {
     state: claimed.state,
@@ -39,7 +39,7 @@ function template(nowMs: number): Template {
     const decision = decide(plan, state, event, nowMs);
     state = decision.state;
     commits.push({
-      sagaId: "template",
+      sagaId: id,
       epoch: 1,
       workerId: WORKER,
       nowMs,
@@ -55,7 +55,7 @@ function template(nowMs: number): Template {
 
 /** Starts one replayed saga per launch: create, then each transition once the previous one is durable. */
 function storeAloneLauncher(store: SagaStore, nowMs: number): SagaLauncher {
-  const { create, commits } = template(nowMs);
+  const { create, commits } = successSagaWrites(nowMs);
   const committer = new GroupCommitter(store);
   return {
     launch(seq, done) {

@@ -1,7 +1,12 @@
 // The benchmark harness measures what it says and reports it in the documented shape. It never
 // asserts a speed: timings on a shared machine prove nothing (DESIGN.md §7).
 import { describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SAGA_WRITES_IN_FLIGHT, sqliteSagaWritesCeiling } from "../../bench/ceilings.js";
 import { addRatios, runSagaflowCell, runStoreAloneCell } from "../../bench/cells.js";
+import { openSqliteStore } from "../../src/store/sqlite/index.js";
 import { measure, percentile, sagaflowLauncher, spread, type Window } from "../../bench/measure.js";
 import { resultsTable, storeAloneTable, type ResultRow } from "../../bench/report.js";
 import { measureEngineAlone } from "../../bench/engine-alone.js";
@@ -93,6 +98,32 @@ describe("bench harness", () => {
     } finally {
       await open.close();
       await open.dispose();
+    }
+  });
+
+  it("the saga-writes ceiling writes whole sagas with the store's own statements: a store reads them back completed", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sagaflow-ceiling-test-"));
+    try {
+      const path = join(dir, "ceiling.db");
+      const ceiling = await sqliteSagaWritesCeiling("FULL", 0, path);
+      expect(ceiling).toMatchObject({ store: "sqlite", durability: "synchronous=FULL", kind: "saga writes", rowsPerCommit: SAGA_WRITES_IN_FLIGHT });
+      // Four transactions make a saga: its creation and one per step.
+      expect(ceiling.sagasPerSec).toBeCloseTo((ceiling.commitsPerSec * SAGA_WRITES_IN_FLIGHT) / 4, 6);
+      const store = await openSqliteStore({ path });
+      try {
+        // The warm-up alone ends one saga in every slot.
+        const counts = await store.countByStatus();
+        expect(counts.completed).toBeGreaterThanOrEqual(SAGA_WRITES_IN_FLIGHT);
+        const last = `bench-ceiling-${SAGA_WRITES_IN_FLIGHT - 1}`;
+        expect((await store.getInstance(last))?.state).toMatchObject({ id: "bench-ceiling-000000", status: "completed" });
+        const history = await store.getHistory(last);
+        expect(history.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+        expect(history.at(-1)?.type).toBe("saga_ended");
+      } finally {
+        await store.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

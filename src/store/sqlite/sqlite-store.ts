@@ -56,9 +56,7 @@ import {
   type StatusCountRow,
 } from "../stored-rows.js";
 import { StatementRunner } from "./statement-runner.js";
-
-/** History rows per INSERT statement (7 parameters each, far below SQLite's limit of 32 766). */
-const HISTORY_ROWS_PER_STATEMENT = 64;
+import { commitParams, HISTORY_ROWS_PER_STATEMENT, instanceInsertParams, keepsSchedule, pushHistoryRow } from "./write-params.js";
 
 /** Counters for the benchmark: write transactions committed and SQL statements executed. */
 export interface SqliteStoreStats {
@@ -364,27 +362,10 @@ export class SqliteStore implements SagaStore {
   /** One create inside the caller's transaction. An id in use fails this create alone: SQLite undoes just the refused statement. */
   #create(request: CreateInstanceRequest): CreateOutcome {
     const { state, lease } = request;
-    const stateJson = stateToJson(state);
-    const terminal = isTerminal(state.status);
-    const epoch = lease === undefined ? 0 : 1;
+    const params = instanceInsertParams(request);
     let inserted: Database.RunResult;
     try {
-      inserted = this.#sql.run(q.INSERT_INSTANCE, {
-        id: state.id,
-        definitionName: state.definitionName,
-        definitionVersion: state.definitionVersion,
-        status: state.status,
-        idempotencyKey: state.idempotencyKey,
-        stateJson,
-        wakeAtMs: terminal ? null : state.wakeAtMs,
-        leaseOwner: lease?.owner ?? null,
-        leaseExpiresAtMs: lease?.expiresAtMs ?? null,
-        epoch,
-        historyCount: request.history.length,
-        createdAtMs: state.createdAtMs,
-        updatedAtMs: state.updatedAtMs,
-        endedAtMs: terminal ? (state.endedAtMs ?? state.updatedAtMs) : null,
-      });
+      inserted = this.#sql.run(q.INSERT_INSTANCE, params);
     } catch (error) {
       if (error instanceof Database.SqliteError && error.code === "SQLITE_CONSTRAINT_PRIMARYKEY") {
         return {
@@ -399,6 +380,7 @@ export class SqliteStore implements SagaStore {
       if (existing === undefined) throw new StoreUnavailableError(`the SQLite store at ${this.path} refused an insert without a conflicting row`);
       return { ok: true, result: { created: false, record: toInstanceRecord(existing) } };
     }
+    const { epoch } = params;
     this.#appendHistory(state.id, 0, request.history, lease === undefined ? null : lease.owner, lease === undefined ? null : epoch);
     return {
       ok: true,
@@ -419,26 +401,9 @@ export class SqliteStore implements SagaStore {
 
   /** One item of a group commit. Refusals return instead of throwing, so they leave the rest of the batch alone. */
   #commitOne(commit: TransitionCommit): CommitOutcome {
-    const { state } = commit;
-    const terminal = isTerminal(state.status);
-    const params = {
-      sagaId: commit.sagaId,
-      epoch: commit.epoch,
-      workerId: commit.workerId,
-      nowMs: commit.nowMs,
-      stateJson: stateToJson(state),
-      status: state.status,
-      wakeAtMs: terminal ? null : state.wakeAtMs,
-      updatedAtMs: state.updatedAtMs,
-      endedAtMs: terminal ? (state.endedAtMs ?? commit.nowMs) : null,
-      leaseOwner: commit.lease === "release" ? null : commit.workerId,
-      leaseExpiresAtMs: commit.lease === "release" ? null : commit.lease.expiresAtMs,
-      inboxSeq: commit.inboxSeq,
-      historyAdded: commit.history.length,
-    };
-    // A step's outcome and the next step's start (the lease kept, due now) first tries the update
-    // that touches no index; the statement ignores the parameters it does not name.
-    const keepsRunning = commit.lease !== "release" && !terminal && state.wakeAtMs !== null && state.wakeAtMs <= commit.nowMs;
+    const params = commitParams(commit);
+    // A step's outcome and the next step's start first tries the update that touches no index.
+    const keepsRunning = keepsSchedule(commit);
     const written =
       (keepsRunning ? this.#sql.get<{ history_count: number }>(q.UPDATE_COMMITTED_KEEPING_SCHEDULE, params) : undefined) ??
       this.#sql.get<{ history_count: number }>(q.UPDATE_COMMITTED, params);
@@ -473,9 +438,7 @@ export class SqliteStore implements SagaStore {
 
   /** Queues the entries as one history row; `#write` inserts every queued row, many per statement, before its transaction commits. */
   #appendHistory(sagaId: string, existing: number, entries: readonly HistoryEntry[], workerId: string | null, epoch: number | null): void {
-    const [first] = entries;
-    if (first === undefined) return;
-    this.#pendingHistory.push(sagaId, existing + 1, entries.length, first.atMs, workerId, epoch, JSON.stringify(entries));
+    pushHistoryRow(this.#pendingHistory, sagaId, existing + 1, entries, workerId, epoch);
   }
 
   #insertPendingHistory(): void {

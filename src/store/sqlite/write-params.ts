@@ -1,0 +1,105 @@
+// The parameters of the statements a group commit runs, built from the store's requests. Kept
+// apart from the store so the benchmark's SQLite ceiling binds exactly what the store binds.
+import type { HistoryEntry } from "../../domain/history.js";
+import { isTerminal } from "../../domain/status.js";
+import type { CreateInstanceRequest, TransitionCommit } from "../saga-store.js";
+import { stateToJson } from "../state-json.js";
+
+/** History rows per INSERT statement (7 parameters each, far below SQLite's limit of 32 766). */
+export const HISTORY_ROWS_PER_STATEMENT = 64;
+
+/** `INSERT_INSTANCE`'s named parameters. */
+export type InstanceInsertParams = {
+  id: string;
+  definitionName: string;
+  definitionVersion: number;
+  status: string;
+  idempotencyKey: string | null;
+  stateJson: string;
+  wakeAtMs: number | null;
+  leaseOwner: string | null;
+  leaseExpiresAtMs: number | null;
+  epoch: number;
+  historyCount: number;
+  createdAtMs: number;
+  updatedAtMs: number;
+  endedAtMs: number | null;
+};
+
+/** `UPDATE_COMMITTED`'s named parameters; `UPDATE_COMMITTED_KEEPING_SCHEDULE` takes the same object and ignores what it does not name. */
+export type CommitParams = {
+  sagaId: string;
+  epoch: number;
+  workerId: string;
+  nowMs: number;
+  stateJson: string;
+  status: string;
+  wakeAtMs: number | null;
+  updatedAtMs: number;
+  endedAtMs: number | null;
+  leaseOwner: string | null;
+  leaseExpiresAtMs: number | null;
+  inboxSeq: number;
+  historyAdded: number;
+};
+
+export function instanceInsertParams(request: CreateInstanceRequest): InstanceInsertParams {
+  const { state, lease } = request;
+  const terminal = isTerminal(state.status);
+  return {
+    id: state.id,
+    definitionName: state.definitionName,
+    definitionVersion: state.definitionVersion,
+    status: state.status,
+    idempotencyKey: state.idempotencyKey,
+    stateJson: stateToJson(state),
+    wakeAtMs: terminal ? null : state.wakeAtMs,
+    leaseOwner: lease?.owner ?? null,
+    leaseExpiresAtMs: lease?.expiresAtMs ?? null,
+    epoch: lease === undefined ? 0 : 1,
+    historyCount: request.history.length,
+    createdAtMs: state.createdAtMs,
+    updatedAtMs: state.updatedAtMs,
+    endedAtMs: terminal ? (state.endedAtMs ?? state.updatedAtMs) : null,
+  };
+}
+
+export function commitParams(commit: TransitionCommit): CommitParams {
+  const { state } = commit;
+  const terminal = isTerminal(state.status);
+  return {
+    sagaId: commit.sagaId,
+    epoch: commit.epoch,
+    workerId: commit.workerId,
+    nowMs: commit.nowMs,
+    stateJson: stateToJson(state),
+    status: state.status,
+    wakeAtMs: terminal ? null : state.wakeAtMs,
+    updatedAtMs: state.updatedAtMs,
+    endedAtMs: terminal ? (state.endedAtMs ?? commit.nowMs) : null,
+    leaseOwner: commit.lease === "release" ? null : commit.workerId,
+    leaseExpiresAtMs: commit.lease === "release" ? null : commit.lease.expiresAtMs,
+    inboxSeq: commit.inboxSeq,
+    historyAdded: commit.history.length,
+  };
+}
+
+/**
+ * Whether the commit is a step's outcome and the next step's start (the lease kept, due now), which
+ * first tries `UPDATE_COMMITTED_KEEPING_SCHEDULE`: the update that touches no index.
+ */
+export function keepsSchedule(commit: TransitionCommit): boolean {
+  const { state } = commit;
+  return commit.lease !== "release" && !isTerminal(state.status) && state.wakeAtMs !== null && state.wakeAtMs <= commit.nowMs;
+}
+
+/**
+ * Appends one history row (the entries one write appended, numbered from `firstSeq`) to `values`,
+ * flattened in `insertHistory`'s column order, so that a group commit inserts many rows per
+ * statement. Writes nothing for no entries.
+ */
+export function pushHistoryRow(values: unknown[], sagaId: string, firstSeq: number, entries: readonly HistoryEntry[], workerId: string | null, epoch: number | null): void {
+  const [first] = entries;
+  if (first === undefined) return;
+  values.push(sagaId, firstSeq, entries.length, first.atMs, workerId, epoch, JSON.stringify(entries));
+}
