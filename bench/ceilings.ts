@@ -71,12 +71,13 @@ export const SAGA_WRITES_IN_FLIGHT = 512;
 /**
  * SQLite doing nothing but what successful sagas need written, with `SAGA_WRITES_IN_FLIGHT` of
  * them in flight: Sagaflow's own schema, statements and parameters (the engine's states as the
- * store serializes them, built once, so every row's state JSON names one template id), each transaction writing the next step of every saga in
- * flight, as a group commit does at that concurrency, with checkpoints on a thread as the store
- * runs them. No engine, no store code, no JSON per write: whatever Sagaflow does around these
- * statements can only go slower, so a SQLite goal above this figure cannot be met on one
- * connection with this schema. Throws if any write is refused, so it never times no-ops. With
- * `keepAt`, writes that file and leaves it (a store can open it); otherwise a temporary one.
+ * store serializes them, built once, so every row's state JSON names one template id), each
+ * transaction writing the next step of every saga in flight, as a group commit does at that
+ * concurrency, with checkpoints on a thread as the store runs them. No engine, no store code, no
+ * JSON per write: whatever Sagaflow does around these statements can only go slower, so a SQLite
+ * goal above this figure cannot be met on one connection with this schema. Throws if any write is
+ * refused, so it never times no-ops. With `keepAt`, writes that file and leaves it (a store can
+ * open it); otherwise a temporary one.
  */
 export async function sqliteSagaWritesCeiling(synchronous: "FULL" | "NORMAL", durationMs: number, keepAt?: string): Promise<Ceiling> {
   const dir = keepAt === undefined ? mkdtempSync(join(tmpdir(), "sagaflow-bench-ceiling-")) : null;
