@@ -10,7 +10,8 @@ import { BackgroundCheckpointer, DEFAULT_CHECKPOINT_PAGES, WRITER_CHECKPOINT_PAG
 import { migrate } from "../src/store/sqlite/migrations.js";
 import { openDatabase } from "../src/store/sqlite/open-database.js";
 import * as q from "../src/store/sqlite/queries.js";
-import { commitParams, HISTORY_ROWS_PER_STATEMENT, instanceInsertParams, keepsSchedule, pushHistoryRow } from "../src/store/sqlite/write-params.js";
+import { StatementRunner } from "../src/store/sqlite/statement-runner.js";
+import { commitParams, insertHistoryRows, instanceInsertParams, keepsSchedule, pushHistoryRow } from "../src/store/sqlite/write-params.js";
 import { dropSchema, scratchName, withParams } from "./pg.js";
 import { successSagaWrites } from "./store-alone.js";
 
@@ -73,11 +74,11 @@ export const SAGA_WRITES_IN_FLIGHT = 512;
  * them in flight: Sagaflow's own schema, statements and parameters (the engine's states as the
  * store serializes them, built once, so every row's state JSON names one template id), each
  * transaction writing the next step of every saga in flight, as a group commit does at that
- * concurrency, with checkpoints on a thread as the store runs them. No engine, no store code, no
- * JSON per write: whatever Sagaflow does around these statements can only go slower, so a SQLite
- * goal above this figure cannot be met on one connection with this schema. Throws if any write is
- * refused, so it never times no-ops. With `keepAt`, writes that file and leaves it (a store can
- * open it); otherwise a temporary one.
+ * concurrency, through the store's statement runner, with checkpoints on a thread as the store
+ * runs them. No engine, no other store code, no JSON per write: whatever Sagaflow does around
+ * these statements can only go slower, so a SQLite goal above this figure cannot be met on one
+ * connection with this schema. Throws if any write is refused, so it never times no-ops. With
+ * `keepAt`, writes that file and leaves it (a store can open it); otherwise a temporary one.
  */
 export async function sqliteSagaWritesCeiling(synchronous: "FULL" | "NORMAL", durationMs: number, keepAt?: string): Promise<Ceiling> {
   const dir = keepAt === undefined ? mkdtempSync(join(tmpdir(), "sagaflow-bench-ceiling-")) : null;
@@ -89,14 +90,11 @@ export async function sqliteSagaWritesCeiling(synchronous: "FULL" | "NORMAL", du
     db.pragma(`wal_autocheckpoint = ${WRITER_CHECKPOINT_PAGES}`);
     checkpointer = new BackgroundCheckpointer(path, synchronous, () => db.pragma(`wal_autocheckpoint = ${DEFAULT_CHECKPOINT_PAGES}`));
     const { create, commits } = successSagaWrites(Date.now(), "bench-ceiling-000000");
-    const insert = db.prepare(q.INSERT_INSTANCE);
-    const keeping = db.prepare(q.UPDATE_COMMITTED_KEEPING_SCHEDULE);
-    const full = db.prepare(q.UPDATE_COMMITTED);
-    const fullHistoryChunk = db.prepare(q.insertHistory(HISTORY_ROWS_PER_STATEMENT));
+    const sql = new StatementRunner(db);
     // Each write's parameters and history row, built once; a saga changes only the id in them.
     const createParams = instanceInsertParams(create);
     const createHistory: unknown[] = [];
-    pushHistoryRow(createHistory, createParams.id, 1, create.history, create.lease?.owner ?? null, createParams.epoch);
+    pushHistoryRow(createHistory, createParams.id, 1, create.history, createParams.leaseOwner, createParams.epoch);
     let seq = create.history.length;
     const steps = commits.map((commit) => {
       const history: unknown[] = [];
@@ -109,33 +107,24 @@ export async function sqliteSagaWritesCeiling(synchronous: "FULL" | "NORMAL", du
     let nextId = ids.length;
     let stage = 0;
     const history: unknown[] = [];
-    const perChunk = HISTORY_ROWS_PER_STATEMENT * q.HISTORY_COLUMNS;
-    const lastChunk = db.prepare(q.insertHistory((SAGA_WRITES_IN_FLIGHT % HISTORY_ROWS_PER_STATEMENT) || HISTORY_ROWS_PER_STATEMENT));
-    const writeHistory = (): void => {
-      for (let offset = 0; offset < history.length; offset += perChunk) {
-        const chunk = history.slice(offset, offset + perChunk);
-        (chunk.length === perChunk ? fullHistoryChunk : lastChunk).run(chunk);
-      }
-      history.length = 0;
-    };
     // Every saga in flight is at the same stage, as they are at high concurrency: one transaction
     // creates them all, the next writes all their first step outcomes, and so on.
     const transaction = db.transaction(() => {
+      const step = stage === 0 ? undefined : steps[stage - 1];
+      const row = step === undefined ? createHistory : step.history;
       for (const id of ids) {
-        const row = stage === 0 ? createHistory : (steps[stage - 1] as (typeof steps)[number]).history;
         history.push(id, row[1], row[2], row[3], row[4], row[5], row[6]);
-        if (stage === 0) {
+        if (step === undefined) {
           createParams.id = id;
-          if (insert.run(createParams).changes !== 1) throw new Error(`the SQLite saga-writes ceiling could not create ${id}`);
+          if (sql.run(q.INSERT_INSTANCE, createParams).changes !== 1) throw new Error(`the SQLite saga-writes ceiling could not create ${id}`);
           continue;
         }
-        const step = steps[stage - 1] as (typeof steps)[number];
         step.params.sagaId = id;
-        if ((step.keeps ? keeping.get(step.params) : undefined) === undefined && full.get(step.params) === undefined) {
+        if ((step.keeps ? sql.get(q.UPDATE_COMMITTED_KEEPING_SCHEDULE, step.params) : undefined) === undefined && sql.get(q.UPDATE_COMMITTED, step.params) === undefined) {
           throw new Error(`the SQLite saga-writes ceiling's write ${stage} of ${id} was refused`);
         }
       }
-      writeHistory();
+      insertHistoryRows(sql, history);
     });
     const once = (): void => {
       transaction.immediate();

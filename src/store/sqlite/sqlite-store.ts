@@ -56,7 +56,7 @@ import {
   type StatusCountRow,
 } from "../stored-rows.js";
 import { StatementRunner } from "./statement-runner.js";
-import { commitParams, HISTORY_ROWS_PER_STATEMENT, instanceInsertParams, keepsSchedule, pushHistoryRow } from "./write-params.js";
+import { commitParams, insertHistoryRows, instanceInsertParams, keepsSchedule, pushHistoryRow } from "./write-params.js";
 
 /** Counters for the benchmark: write transactions committed and SQL statements executed. */
 export interface SqliteStoreStats {
@@ -380,8 +380,7 @@ export class SqliteStore implements SagaStore {
       if (existing === undefined) throw new StoreUnavailableError(`the SQLite store at ${this.path} refused an insert without a conflicting row`);
       return { ok: true, result: { created: false, record: toInstanceRecord(existing) } };
     }
-    const { epoch } = params;
-    this.#appendHistory(state.id, 0, request.history, lease === undefined ? null : lease.owner, lease === undefined ? null : epoch);
+    this.#appendHistory(state.id, 0, request.history, params.leaseOwner, lease === undefined ? null : params.epoch);
     return {
       ok: true,
       result: {
@@ -389,9 +388,9 @@ export class SqliteStore implements SagaStore {
         record: {
           // The caller's object: callers never mutate a state they wrote (see the contract).
           state,
-          epoch,
-          leaseOwner: lease?.owner ?? null,
-          leaseExpiresAtMs: lease?.expiresAtMs ?? null,
+          epoch: params.epoch,
+          leaseOwner: params.leaseOwner,
+          leaseExpiresAtMs: params.leaseExpiresAtMs,
           inboxSeq: 0,
           inboxAppliedSeq: 0,
         },
@@ -441,16 +440,6 @@ export class SqliteStore implements SagaStore {
     pushHistoryRow(this.#pendingHistory, sagaId, existing + 1, entries, workerId, epoch);
   }
 
-  #insertPendingHistory(): void {
-    const values = this.#pendingHistory;
-    const perStatement = HISTORY_ROWS_PER_STATEMENT * q.HISTORY_COLUMNS;
-    for (let offset = 0; offset < values.length; offset += perStatement) {
-      const chunk = values.slice(offset, offset + perStatement);
-      this.#sql.run(q.insertHistory(chunk.length / q.HISTORY_COLUMNS), chunk);
-    }
-    values.length = 0;
-  }
-
   #inboxAfter(sagaId: string, afterSeq: number): InboxMessage[] {
     return this.#sql.all<InboxRow>(q.SELECT_INBOX_AFTER, { sagaId, afterSeq }).map((row) => toInboxMessage(sagaId, row));
   }
@@ -460,7 +449,7 @@ export class SqliteStore implements SagaStore {
     try {
       const result = this.#transaction.immediate(() => {
         const value = work();
-        this.#insertPendingHistory();
+        insertHistoryRows(this.#sql, this.#pendingHistory);
         faultPoint(FaultPoint.WriteBeforeCommit);
         return value;
       }) as T;

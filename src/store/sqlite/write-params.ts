@@ -4,6 +4,8 @@ import type { HistoryEntry } from "../../domain/history.js";
 import { isTerminal } from "../../domain/status.js";
 import type { CreateInstanceRequest, TransitionCommit } from "../saga-store.js";
 import { stateToJson } from "../state-json.js";
+import { HISTORY_COLUMNS, insertHistory } from "./queries.js";
+import type { StatementRunner } from "./statement-runner.js";
 
 /** History rows per INSERT statement (7 parameters each, far below SQLite's limit of 32 766). */
 export const HISTORY_ROWS_PER_STATEMENT = 64;
@@ -102,4 +104,14 @@ export function pushHistoryRow(values: unknown[], sagaId: string, firstSeq: numb
   const [first] = entries;
   if (first === undefined) return;
   values.push(sagaId, firstSeq, entries.length, first.atMs, workerId, epoch, JSON.stringify(entries));
+}
+
+/** Inserts the history rows flattened in `values`, `HISTORY_ROWS_PER_STATEMENT` per statement, and empties it. */
+export function insertHistoryRows(sql: StatementRunner, values: unknown[]): void {
+  const perStatement = HISTORY_ROWS_PER_STATEMENT * HISTORY_COLUMNS;
+  for (let offset = 0; offset < values.length; offset += perStatement) {
+    const chunk = values.slice(offset, offset + perStatement);
+    sql.run(insertHistory(chunk.length / HISTORY_COLUMNS), chunk);
+  }
+  values.length = 0;
 }
