@@ -6,8 +6,13 @@ export interface DueSlot {
   readonly definition: string;
   heap: SlotHeap | null;
   pos: number;
-  /** Ready heap: `wakeAtMs`. Leased heap: the first millisecond a claim may take it. */
+  /**
+   * The heap's order. Ready heap: `wakeAtMs`. Leased heap: at most `claimableAtMs`, which it
+   * catches up with only when it reaches the top (a lease extended keeps its place: O(1)).
+   */
   key: number;
+  /** Leased heap: the first millisecond a claim may take it (the lease expired strictly before). */
+  claimableAtMs: number;
   /** `wakeAtMs`, which orders claims. */
   wakeAtMs: number;
 }
@@ -20,9 +25,17 @@ export interface Schedule {
   leaseExpiresAtMs: number | null;
 }
 
-/** A binary min-heap of slots by (key, id) that knows each slot's position, so a slot moves in O(log n). */
+/**
+ * A binary min-heap of slots by key (then by id, when `byId`) that knows each slot's position, so
+ * a slot moves in O(log n).
+ */
 class SlotHeap {
   readonly #items: DueSlot[] = [];
+  readonly #byId: boolean;
+
+  constructor(byId: boolean) {
+    this.#byId = byId;
+  }
 
   get size(): number {
     return this.#items.length;
@@ -58,7 +71,7 @@ class SlotHeap {
   }
 
   #less(a: DueSlot, b: DueSlot): boolean {
-    return a.key < b.key || (a.key === b.key && compareIds(a.id, b.id) < 0);
+    return a.key < b.key || (this.#byId && a.key === b.key && compareIds(a.id, b.id) < 0);
   }
 
   #swap(i: number, j: number): void {
@@ -99,9 +112,12 @@ class SlotHeap {
 }
 
 /**
- * The memory store's schedule: per definition, a heap of unleased instances by wake-up and a heap
- * of leased ones by the first millisecond their lease lets a claim take them. A claim of k
- * instances costs O(k log n) and the next wake-up O(definitions), where a scan would cost O(n).
+ * The memory store's schedule: per definition, a heap of unleased instances by wake-up (then id:
+ * the order claims take them in) and a heap of leased ones by the first millisecond their lease
+ * lets a claim take them. A claim of k instances costs O(k log n) and the next wake-up
+ * O(definitions), where a scan would cost O(n). Every commit of a running saga extends its lease,
+ * so the leased heap orders by a lower bound of that time, corrected only at the top: an
+ * extension costs nothing, and expired leases are sorted by wake-up and id when taken.
  */
 export class DueIndex {
   readonly #heaps = new Map<string, { ready: SlotHeap; leased: SlotHeap }>();
@@ -118,8 +134,10 @@ export class DueIndex {
     // Claims take only leases that expired strictly before now.
     const key = leased ? Math.max(schedule.wakeAtMs, (schedule.leaseExpiresAtMs ?? 0) + 1) : schedule.wakeAtMs;
     slot.wakeAtMs = schedule.wakeAtMs;
+    slot.claimableAtMs = key;
     if (slot.heap === target) {
-      if (slot.key !== key) {
+      // A later claimable time in the leased heap leaves the slot where it is (see `#settledTop`).
+      if (slot.key !== key && !(leased && key > slot.key)) {
         slot.key = key;
         target.rekey(slot);
       }
@@ -142,7 +160,7 @@ export class DueIndex {
       const heaps = this.#heaps.get(definition);
       if (heaps === undefined) continue;
       ready.push(heaps.ready);
-      for (let top = heaps.leased.peek(); top !== undefined && top.key <= nowMs; top = heaps.leased.peek()) {
+      for (let top = settledTop(heaps.leased); top !== undefined && top.key <= nowMs; top = settledTop(heaps.leased)) {
         heaps.leased.remove(top);
         expired.push(top);
       }
@@ -188,7 +206,7 @@ export class DueIndex {
     for (const definition of definitions) {
       const heaps = this.#heaps.get(definition);
       if (heaps === undefined) continue;
-      for (const top of [heaps.ready.peek(), heaps.leased.peek()]) {
+      for (const top of [heaps.ready.peek(), settledTop(heaps.leased)]) {
         if (top !== undefined && (next === null || top.key < next)) next = top.key;
       }
     }
@@ -205,14 +223,24 @@ export class DueIndex {
   #heapsOf(definition: string): { ready: SlotHeap; leased: SlotHeap } {
     let heaps = this.#heaps.get(definition);
     if (heaps === undefined) {
-      heaps = { ready: new SlotHeap(), leased: new SlotHeap() };
+      heaps = { ready: new SlotHeap(true), leased: new SlotHeap(false) };
       this.#heaps.set(definition, heaps);
     }
     return heaps;
   }
 }
 
+/** The leased heap's top once its key is its claimable time: slots whose lease was extended since move down first. */
+function settledTop(heap: SlotHeap): DueSlot | undefined {
+  for (let top = heap.peek(); top !== undefined; top = heap.peek()) {
+    if (top.key === top.claimableAtMs) return top;
+    top.key = top.claimableAtMs;
+    heap.rekey(top);
+  }
+  return undefined;
+}
+
 /** A slot for a new instance, not yet filed. */
 export function newSlot(id: string, definition: string): DueSlot {
-  return { id, definition, heap: null, pos: -1, key: 0, wakeAtMs: 0 };
+  return { id, definition, heap: null, pos: -1, key: 0, claimableAtMs: 0, wakeAtMs: 0 };
 }
