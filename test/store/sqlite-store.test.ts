@@ -389,6 +389,16 @@ describe("SqliteStore on disk", () => {
       await store.close();
     });
 
+    it("checkpoints the writes made while its thread was starting, even when none follow", async () => {
+      const store = await openSqliteStore({ path });
+      const sizeBefore = statSync(path).size;
+      // All 100 writes run in this turn of the event loop (the driver is synchronous), so they are
+      // done before the thread they start has run a line.
+      await Promise.all(Array.from({ length: 100 }, (_, i) => create(store, `s-${i}`)));
+      await until(() => (store.backgroundCheckpoints?.checkpoints ?? 0) > 0 && statSync(path).size > sizeBefore, "a background checkpoint");
+      await store.close();
+    });
+
     it("leaves checkpoints to the writer when turned off: below 1,000 WAL pages the database file does not grow", async () => {
       const store = await openSqliteStore({ path, backgroundCheckpoint: false });
       const sizeBefore = statSync(path).size;

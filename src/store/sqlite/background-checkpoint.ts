@@ -38,7 +38,9 @@ try {
   throw plain(error);
 }
 const writes = new Int32Array(workerData.writes);
-let seen = Atomics.load(writes, 0);
+// From 0, not from the count at start: the thread is started by a first write, and the writes
+// made while it started (all of them, if the writer then goes quiet) must be checkpointed too.
+let seen = 0;
 const timer = setInterval(() => {
   const now = Atomics.load(writes, 0);
   if (now === seen) return;
