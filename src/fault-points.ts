@@ -12,7 +12,7 @@ export const FaultPoint = {
   /**
    * Before a store write commits: inside its transaction, after its statements, before COMMIT; or,
    * for a write that is one statement committing on its own, before it is sent. The whole batch
-   * must vanish.
+   * must vanish. In SQLite's writer thread it is checked in that thread, its hits counted apart.
    */
   WriteBeforeCommit: "store.write.before-commit",
   /** Right after a store write committed, before any caller hears of it: the batch must survive. */

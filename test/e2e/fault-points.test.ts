@@ -1,6 +1,7 @@
 /**
  * Kills a worker at the durability boundaries of group commit — in the middle of a batch's
- * transaction (SQLite) or just before its one statement is sent (PostgreSQL), right after a
+ * transaction (SQLite, on the event loop or in its writer thread) or just before its one
+ * statement is sent (PostgreSQL), right after a
  * batch committed, and between a commit and the next step's start —
  * and checks that nothing it reported as done is lost, and that no participant call took effect
  * twice.
@@ -55,14 +56,17 @@ const cases: Array<[FaultPoint, number]> = [
   [FaultPoint.DriverBeforeRun, 150],
 ];
 
-describe.each(["sqlite", "postgres"])("killing a %s worker at a group-commit boundary", (kind) => {
+// "sqlite-thread": the SQLite store with its writer thread writing every group commit, so the
+// kill before COMMIT lands in that thread's transaction.
+describe.each(["sqlite", "sqlite-thread", "postgres"])("killing a %s worker at a group-commit boundary", (kind) => {
   it.each(cases)("at %s (hit %i) loses nothing reported as done and applies nothing twice", async (point, hit) => {
     const name = `${kind}-${point.replace(/\W/g, "_")}`;
     let storeArg: string;
     let open: () => Promise<SagaStore>;
-    if (kind === "sqlite") {
-      storeArg = join(dir, `${name}.db`);
-      open = () => openSqliteStore({ path: storeArg });
+    if (kind !== "postgres") {
+      const path = join(dir, `${name}.db`);
+      storeArg = kind === "sqlite-thread" ? `thread:${path}` : path;
+      open = () => openSqliteStore({ path });
     } else {
       const schema = await createTestSchema(`faults_${point.replace(/\W/g, "_")}`);
       schemas.push(schema);

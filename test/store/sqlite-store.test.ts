@@ -14,7 +14,7 @@ import { stateToJson } from "../../src/store/state-json.js";
 import type { SagaState } from "../../src/domain/state.js";
 import { describeStoreConformance } from "./conformance.js";
 import { definitionOf, tripDocument } from "./conformance-definitions.js";
-import { cancel, claim, commitOf, create, expectInvalidArgument, LEASE_MS, newSaga, stepSucceeded, T0 } from "./fixtures.js";
+import { cancel, claim, commitOf, create, expectInvalidArgument, LEASE_MS, newSaga, ORDER, sagaCompleted, stepSucceeded, T0 } from "./fixtures.js";
 
 const tempDirs: string[] = [];
 function tempDir(): string {
@@ -28,6 +28,13 @@ afterEach(() => {
 
 describeStoreConformance("SqliteStore", async () => {
   const store = await openSqliteStore({ path: join(tempDir(), "sagas.db") });
+  return { store, cleanup: () => store.close() };
+});
+
+// The same contract with every group commit written by the writer thread (or, when an item is
+// refused or conflicts, rolled back there and written again on the event loop's connection).
+describeStoreConformance("SqliteStore with its writer thread taking every batch", async () => {
+  const store = await openSqliteStore({ path: join(tempDir(), "sagas.db"), writerThread: { minBatch: 1 } });
   return { store, cleanup: () => store.close() };
 });
 
@@ -331,6 +338,9 @@ describe("SqliteStore on disk", () => {
     expect(() => new SqliteStore({ path, synchronous: "OFF" as "FULL" })).toThrow(/synchronous/);
     expect(() => new SqliteStore({ path, busyTimeoutMs: -1 })).toThrow(/busyTimeoutMs/);
     expect(() => new SqliteStore({ path, backgroundCheckpoint: "yes" as unknown as boolean })).toThrow(/backgroundCheckpoint.*must be true or false/);
+    expect(() => new SqliteStore({ path, writerThread: "yes" as unknown as boolean })).toThrow(/writerThread.*must be true, false or \{ minBatch \}/);
+    expect(() => new SqliteStore({ path, writerThread: { minBatch: 0 } })).toThrow(/writerThread\.minBatch.*integer ≥ 1, got 0/);
+    expect(() => new SqliteStore({ path: ":memory:", writerThread: true })).toThrow(/writerThread.*needs a database file/);
     expect(existsSync(path)).toBe(false);
   });
 
@@ -436,6 +446,46 @@ describe("SqliteStore on disk", () => {
     expect(store.stats.commits - before.commits).toBe(1);
     expect(store.stats.statements).toBeGreaterThan(before.statements);
     await store.close();
+  });
+
+  it("writes large group commits from its writer thread exactly as it writes them itself, refusals and conflicts included", async () => {
+    const ids = Array.from({ length: 20 }, (_, i) => `s${String(i).padStart(2, "0")}`);
+    /** The same writes on either store; what it answered and what it holds afterwards. */
+    const run = async (store: SqliteStore): Promise<unknown> => {
+      const answers: unknown[] = [];
+      await create(store, "keyed", { key: "used", wakeAtMs: T0 + 10 * LEASE_MS });
+      answers.push((await store.writeBatch({ creates: ids.map((id) => newSaga(id)), commits: [] })).creates.map((o) => (o.ok ? o.result : String(o.error))));
+      const claimed = await claim(store, "w1", T0, ids, ids.length);
+      answers.push(await store.writeBatch({ creates: [], commits: claimed.map((c) => commitOf(c, stepSucceeded(c.record.state, T0 + 1), { nowMs: T0 + 1 })) }));
+      // s00 is taken over once its lease ran out; w1's next commit of it is fenced, and the
+      // create reuses a key: the thread writes none of this batch, the store writes all of it.
+      const [stale, ...rest] = claimed;
+      if (stale === undefined) throw new Error("claim failed");
+      await claim(store, "w2", T0 + 1 + LEASE_MS + 1, [stale.record.state.id], 1);
+      const afterStep = (c: (typeof claimed)[number]): SagaState => stepSucceeded(c.record.state, T0 + 1).state;
+      answers.push(
+        await store.writeBatch({
+          creates: [newSaga("again", { key: "used" })],
+          commits: [stale, ...rest].map((c) => commitOf(c, sagaCompleted(afterStep(c), T0 + 2), { nowMs: T0 + 2, lease: "release" })),
+        }),
+      );
+      const held = await Promise.all([...ids, "keyed", "again"].map(async (id) => ({ record: await store.getInstance(id), history: await store.getHistory(id) })));
+      return { answers, held, counts: await store.countByStatus(), next: await store.nextWakeAtMs([ORDER]) };
+    };
+    const plain = await openSqliteStore({ path: join(dir, "plain.db") });
+    const threaded = await openSqliteStore({ path: join(dir, "threaded.db"), writerThread: true });
+    try {
+      const expected = await run(plain);
+      expect(await run(threaded)).toEqual(expected);
+      expect(plain.writerThread).toBeNull();
+      expect(threaded.writerThread).toEqual({ batches: 2, fallbacks: 1, running: true, failure: null });
+      // The thread's batches count as one transaction each, with their statements.
+      expect(threaded.stats.commits).toBe(plain.stats.commits);
+    } finally {
+      await plain.close();
+      await threaded.close();
+    }
+    expect(threaded.writerThread).toMatchObject({ running: false });
   });
 
   it("maps an unknown list cursor to InvalidArgumentError rather than a driver error", async () => {

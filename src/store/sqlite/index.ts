@@ -2,7 +2,7 @@ import { SqliteStore } from "./sqlite-store.js";
 import type { SqliteStoreOptions } from "./open-database.js";
 
 export { SqliteStore } from "./sqlite-store.js";
-export type { SqliteStoreStats, SqlitePragmas } from "./sqlite-store.js";
+export type { SqliteStoreStats, SqlitePragmas, WriterThreadStats } from "./sqlite-store.js";
 export type { SqliteStoreOptions } from "./open-database.js";
 export { LATEST_SCHEMA_VERSION } from "./migrations.js";
 

@@ -21,6 +21,21 @@ export interface SqliteStoreOptions {
    * the event loop; started at the first write. `false` leaves it to SQLite's automatic checkpoint.
    */
   backgroundCheckpoint?: boolean;
+  /**
+   * Write large group commits (at least `minBatch` items, default 16) from a worker thread with a
+   * connection of its own (default `false`), so the event loop runs sagas while SQLite writes and
+   * flushes: more sagas per second under load, the same durability. Smaller batches, and every
+   * other write, stay on the event loop's connection, so latency at low load does not change.
+   * Needs a database file.
+   */
+  writerThread?: boolean | { minBatch?: number };
+}
+
+/** The group commits the writer thread takes: none (null), or those of at least this many items. */
+export function writerThreadMinBatch(option: SqliteStoreOptions["writerThread"], defaultMinBatch: number): number | null {
+  if (option === undefined || option === false) return null;
+  if (option === true) return defaultMinBatch;
+  return option.minBatch ?? defaultMinBatch;
 }
 
 const SQLITE_HEADER = Buffer.from("SQLite format 3\0", "latin1");
@@ -44,6 +59,16 @@ export function openDatabase(options: SqliteStoreOptions): Database.Database {
     throw new InvalidArgumentError("backgroundCheckpoint", `must be true or false, got ${JSON.stringify(options.backgroundCheckpoint)}`);
   }
   const inMemory = path === ":memory:" || path === "";
+  const { writerThread } = options;
+  if (writerThread !== undefined && typeof writerThread !== "boolean" && (typeof writerThread !== "object" || writerThread === null)) {
+    throw new InvalidArgumentError("writerThread", `must be true, false or { minBatch }, got ${JSON.stringify(writerThread)}`);
+  }
+  if (typeof writerThread === "object" && writerThread.minBatch !== undefined && (!Number.isInteger(writerThread.minBatch) || writerThread.minBatch < 1)) {
+    throw new InvalidArgumentError("writerThread.minBatch", `must be an integer ≥ 1, got ${JSON.stringify(writerThread.minBatch)}`);
+  }
+  if (writerThread !== undefined && writerThread !== false && inMemory) {
+    throw new InvalidArgumentError("writerThread", "needs a database file: a thread cannot open another connection's in-memory database");
+  }
   if (!inMemory) checkFile(path, options.mustExist === true);
 
   let db: Database.Database;

@@ -217,9 +217,13 @@ export const HISTORY_COLUMNS = 7;
  * entries JSON.
  */
 export function insertHistory(rows: number): string {
-  const row = "(?, ?, ?, ?, ?, ?, ?)";
-  return `INSERT INTO saga_history (saga_id, seq, entry_count, at_ms, worker_id, epoch, entries_json) VALUES ${Array.from({ length: rows }, () => row).join(", ")}`;
+  return HISTORY_INSERT_PREFIX + Array.from({ length: rows }, () => HISTORY_ROW_PLACEHOLDERS).join(", ");
 }
+
+/** `insertHistory`'s text up to its rows (the writer thread builds the same text from these two). */
+export const HISTORY_INSERT_PREFIX = "INSERT INTO saga_history (saga_id, seq, entry_count, at_ms, worker_id, epoch, entries_json) VALUES ";
+/** One row of `insertHistory`. */
+export const HISTORY_ROW_PLACEHOLDERS = "(?, ?, ?, ?, ?, ?, ?)";
 
 /** An instance's history rows in order (see `toStoredHistory`). Positional: sagaId. */
 export const SELECT_HISTORY = "SELECT seq, worker_id, epoch, entries_json FROM saga_history WHERE saga_id = ? ORDER BY seq";

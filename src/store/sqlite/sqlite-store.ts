@@ -2,6 +2,7 @@ import { FaultPoint, faultPoint } from "../../fault-points.js";
 import { resolve as resolvePath } from "node:path";
 import Database from "better-sqlite3";
 import type { HistoryEntry, StoredHistoryEntry } from "../../domain/history.js";
+import type { SagaState } from "../../domain/state.js";
 import { isSagaStatus, isTerminal, type SagaStatus } from "../../domain/status.js";
 import { InvalidArgumentError, SagaflowError, StoreUnavailableError } from "../../errors.js";
 import { checkDefinitionKey, checkDefinitionToSave, refusedSave } from "../definition-checks.js";
@@ -38,7 +39,7 @@ import type {
 } from "../saga-store.js";
 import { BackgroundCheckpointer, DEFAULT_CHECKPOINT_PAGES, WRITER_CHECKPOINT_PAGES, type CheckpointStats } from "./background-checkpoint.js";
 import { migrate } from "./migrations.js";
-import { openDatabase, type SqliteStoreOptions } from "./open-database.js";
+import { openDatabase, writerThreadMinBatch, type SqliteStoreOptions } from "./open-database.js";
 import * as q from "./queries.js";
 import {
   parseStoredState,
@@ -56,12 +57,44 @@ import {
   type StatusCountRow,
 } from "../stored-rows.js";
 import { StatementRunner } from "./statement-runner.js";
-import { commitParams, insertHistoryRows, instanceInsertParams, keepsSchedule, pushHistoryRow } from "./write-params.js";
+import {
+  COMMIT_KEYS,
+  commitParams,
+  HISTORY_ROWS_PER_STATEMENT,
+  INSTANCE_INSERT_KEYS,
+  insertHistoryRows,
+  instanceInsertParams,
+  keepsSchedule,
+  pushHistoryRow,
+  pushHistoryTail,
+  pushValues,
+  type InstanceInsertParams,
+} from "./write-params.js";
+import { WriterThread } from "./writer-thread.js";
+
+/**
+ * The smallest group commit the writer thread takes by default (`writerThread: true`): a smaller
+ * one is written on the event loop, where it costs no trip to the thread and back (about 80 µs
+ * here), which would add to every step's latency at low load.
+ */
+export const WRITER_THREAD_MIN_BATCH = 16;
 
 /** Counters for the benchmark: write transactions committed and SQL statements executed. */
 export interface SqliteStoreStats {
   readonly commits: number;
   readonly statements: number;
+}
+
+/** What the writer thread (`writerThread` option) has done so far. */
+export interface WriterThreadStats {
+  /** Group commits it wrote. */
+  readonly batches: number;
+  /** Group commits it rolled back for the event loop's connection to write (an item was refused or conflicted). */
+  readonly fallbacks: number;
+  /** Whether it still takes batches; false once the store closed, or if it failed (batches are written on the event loop again). */
+  readonly running: boolean;
+  /** Why it stopped, if it failed. */
+  readonly failure: string | null;
 }
 
 /** The live connection settings, as SQLite reports them. */
@@ -92,26 +125,43 @@ export class SqliteStore implements SagaStore {
   /** History rows of the running transaction, flattened (`q.HISTORY_COLUMNS` values per row). */
   readonly #pendingHistory: unknown[] = [];
   readonly #synchronous: "FULL" | "NORMAL";
+  readonly #busyTimeoutMs: number;
   /** Whether WAL checkpoints go to a thread of their own, started at the first write (none for an in-memory database). */
   readonly #checkpointInBackground: boolean;
   /** The file as an absolute path, resolved at opening, so the thread opens this file even if the working directory changes. */
   readonly #absolutePath: string;
   #checkpointer: BackgroundCheckpointer | null = null;
+  /** The smallest group commit the writer thread takes; null without one. */
+  readonly #writerThreadMinBatch: number | null;
+  /** Started at the first group commit it takes (the file exists and is migrated by then). */
+  #writer: WriterThread | null = null;
+  /** Statements the writer thread executed. */
+  #threadStatements = 0;
+  #threadBatches = 0;
+  #threadFallbacks = 0;
+  /**
+   * Two group commits at a time with the writer thread: the event loop runs the sagas of one
+   * while the thread writes the other (it writes them one after the other).
+   */
+  readonly concurrentWrites: number | undefined;
 
   /** Opens the file and applies the connection settings; throws `StoreUnavailableError` for a file that is not a usable database. */
   constructor(options: SqliteStoreOptions) {
     this.path = options.path;
     this.#db = openDatabase(options);
     this.#synchronous = options.synchronous ?? "FULL";
+    this.#busyTimeoutMs = options.busyTimeoutMs ?? 5000;
     this.#checkpointInBackground = options.backgroundCheckpoint !== false && options.path !== ":memory:" && options.path !== "";
     this.#absolutePath = resolvePath(options.path);
+    this.#writerThreadMinBatch = writerThreadMinBatch(options.writerThread, WRITER_THREAD_MIN_BATCH);
+    this.concurrentWrites = this.#writerThreadMinBatch === null ? undefined : 2;
     this.#sql = new StatementRunner(this.#db);
     this.#transaction = this.#db.transaction((work: () => unknown) => work());
   }
 
   /** Transactions committed and statements executed since the store was opened. */
   get stats(): SqliteStoreStats {
-    return { commits: this.#commits, statements: this.#sql.executed };
+    return { commits: this.#commits, statements: this.#sql.executed + this.#threadStatements };
   }
 
   /** Reads back journal mode, synchronous level, foreign keys and busy timeout from the connection. */
@@ -143,6 +193,12 @@ export class SqliteStore implements SagaStore {
 
   /** Throws `InvalidArgumentError` (and writes none of the batch) for a commit that names another instance's state or an impossible `inboxSeq`. */
   writeBatch(batch: WriteBatch): Promise<WriteBatchResult> {
+    const minBatch = this.#writerThreadMinBatch;
+    if (minBatch !== null && batch.creates.length + batch.commits.length >= minBatch) return this.#writeBatchInThread(batch);
+    return this.#writeBatchHere(batch);
+  }
+
+  #writeBatchHere(batch: WriteBatch): Promise<WriteBatchResult> {
     return this.#call((): WriteBatchResult => {
       for (const commit of batch.commits) checkCommitStateId(commit.sagaId, commit.state.id);
       if (batch.creates.length === 0 && batch.commits.length === 0) return { creates: [], commits: [] };
@@ -151,6 +207,50 @@ export class SqliteStore implements SagaStore {
         commits: batch.commits.map((commit) => this.#commitOne(commit)),
       }));
     });
+  }
+
+  /**
+   * A group commit through the writer thread; written here instead when the thread wrote nothing
+   * of it (an item was refused or conflicted: this connection's code says how) or is gone.
+   */
+  async #writeBatchInThread(batch: WriteBatch): Promise<WriteBatchResult> {
+    this.#assertOpen();
+    for (const commit of batch.commits) checkCommitStateId(commit.sagaId, commit.state.id);
+    const writer = this.#writer ?? this.#startWriter();
+    if (!writer.running) return this.#writeBatchHere(batch);
+    const values: unknown[] = [];
+    const created: InstanceInsertParams[] = [];
+    for (const request of batch.creates) {
+      const params = instanceInsertParams(request);
+      created.push(params);
+      pushValues(values, params, INSTANCE_INSERT_KEYS);
+      pushHistoryTail(values, request.history, params.leaseOwner, request.lease === undefined ? null : params.epoch);
+    }
+    for (const commit of batch.commits) {
+      pushValues(values, commitParams(commit), COMMIT_KEYS);
+      values.push(keepsSchedule(commit));
+      pushHistoryTail(values, commit.history, commit.workerId, commit.epoch);
+    }
+    let outcome;
+    try {
+      outcome = await writer.write({ creates: batch.creates.length, commits: batch.commits.length, values });
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new StoreUnavailableError(`the SQLite store at ${this.path} failed in its writer thread (${reason}); the batch may or may not have committed`, { cause: error });
+    }
+    if (!outcome.committed) {
+      this.#threadFallbacks++;
+      return this.#writeBatchHere(batch);
+    }
+    this.#threadBatches++;
+    this.#commits++;
+    this.#threadStatements += outcome.statements;
+    this.#wrote();
+    faultPoint(FaultPoint.WriteAfterCommit);
+    return {
+      creates: created.map((params, index): CreateOutcome => ({ ok: true, result: { created: true, record: createdRecord((batch.creates[index] as CreateInstanceRequest).state, params) } })),
+      commits: batch.commits.map((): CommitOutcome => ({ ok: true })),
+    };
   }
 
   getInstance(sagaId: string): Promise<InstanceRecord | null> {
@@ -243,6 +343,7 @@ export class SqliteStore implements SagaStore {
 
   /** Throws `InvalidArgumentError` (and writes none of the batch) for a commit that names another instance's state or an impossible `inboxSeq`. */
   commitTransitions(commits: readonly TransitionCommit[]): Promise<CommitOutcome[]> {
+    if (this.#writerThreadMinBatch !== null) return this.writeBatch({ creates: [], commits }).then((result) => result.commits);
     return this.#call(() => {
       for (const commit of commits) checkCommitStateId(commit.sagaId, commit.state.id);
       if (commits.length === 0) return [];
@@ -347,6 +448,13 @@ export class SqliteStore implements SagaStore {
 
   /** Closes the connection (checkpointing the WAL); later calls reject with `StoreUnavailableError`. Safe to call twice. */
   /** What the background checkpoint thread has done; null while none was started (no write yet, or turned off). */
+  /** What the writer thread has done (null until it took its first batch, or without one). */
+  get writerThread(): WriterThreadStats | null {
+    const writer = this.#writer;
+    if (writer === null) return null;
+    return { batches: this.#threadBatches, fallbacks: this.#threadFallbacks, running: writer.running, failure: writer.failure };
+  }
+
   get backgroundCheckpoints(): CheckpointStats | null {
     return this.#checkpointer?.stats ?? null;
   }
@@ -354,7 +462,9 @@ export class SqliteStore implements SagaStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    // The thread's connection goes first, so closing the last one checkpoints and removes the WAL.
+    // The threads' connections go first, so closing the last one checkpoints and removes the WAL;
+    // the writer answers the batches it was given before it stops.
+    await this.#writer?.close();
     await this.#checkpointer?.close();
     this.#db.close();
   }
@@ -381,21 +491,7 @@ export class SqliteStore implements SagaStore {
       return { ok: true, result: { created: false, record: toInstanceRecord(existing) } };
     }
     this.#appendHistory(state.id, 0, request.history, params.leaseOwner, lease === undefined ? null : params.epoch);
-    return {
-      ok: true,
-      result: {
-        created: true,
-        record: {
-          // The caller's object: callers never mutate a state they wrote (see the contract).
-          state,
-          epoch: params.epoch,
-          leaseOwner: params.leaseOwner,
-          leaseExpiresAtMs: params.leaseExpiresAtMs,
-          inboxSeq: 0,
-          inboxAppliedSeq: 0,
-        },
-      },
-    };
+    return { ok: true, result: { created: true, record: createdRecord(state, params) } };
   }
 
   /** One item of a group commit. Refusals return instead of throwing, so they leave the rest of the batch alone. */
@@ -454,7 +550,7 @@ export class SqliteStore implements SagaStore {
         return value;
       }) as T;
       this.#commits++;
-      if (this.#checkpointInBackground) (this.#checkpointer ?? this.#startCheckpointer()).wrote();
+      this.#wrote();
       faultPoint(FaultPoint.WriteAfterCommit);
       return result;
     } finally {
@@ -467,6 +563,28 @@ export class SqliteStore implements SagaStore {
    * at a higher mark (see `WRITER_CHECKPOINT_PAGES`). If the thread fails, the writer goes back to
    * SQLite's default and carries on: checkpoints only move pages the WAL already holds durably.
    */
+  /** A write transaction committed (here or in the writer thread): the background checkpointer looks at the WAL. */
+  #wrote(): void {
+    if (this.#checkpointInBackground) (this.#checkpointer ?? this.#startCheckpointer()).wrote();
+  }
+
+  #startWriter(): WriterThread {
+    const pragmas = q.connectionPragmas({ busyTimeoutMs: this.#busyTimeoutMs, synchronous: this.#synchronous });
+    this.#writer = new WriterThread(this.#absolutePath, {
+      instanceInsertKeys: INSTANCE_INSERT_KEYS,
+      commitKeys: COMMIT_KEYS,
+      insertInstance: q.INSERT_INSTANCE,
+      updateCommitted: q.UPDATE_COMMITTED,
+      updateCommittedKeepingSchedule: q.UPDATE_COMMITTED_KEEPING_SCHEDULE,
+      deleteAppliedInbox: q.DELETE_APPLIED_INBOX,
+      historyInsertPrefix: q.HISTORY_INSERT_PREFIX,
+      historyRowPlaceholders: q.HISTORY_ROW_PLACEHOLDERS,
+      historyRowsPerStatement: HISTORY_ROWS_PER_STATEMENT,
+      pragmas: [pragmas.busyTimeout, ...pragmas.settings],
+    });
+    return this.#writer;
+  }
+
   #startCheckpointer(): BackgroundCheckpointer {
     this.#db.pragma(`wal_autocheckpoint = ${WRITER_CHECKPOINT_PAGES}`);
     this.#checkpointer = new BackgroundCheckpointer(this.#absolutePath, this.#synchronous, () => {
@@ -491,4 +609,9 @@ export class SqliteStore implements SagaStore {
   #assertOpen(): void {
     if (this.#closed) throw new StoreUnavailableError(`the SQLite store at ${this.path} was closed; open it again`);
   }
+}
+
+/** The record of an instance just created: the caller's state object (callers never mutate a state they wrote, see the contract). */
+function createdRecord(state: SagaState, params: InstanceInsertParams): InstanceRecord {
+  return { state, epoch: params.epoch, leaseOwner: params.leaseOwner, leaseExpiresAtMs: params.leaseExpiresAtMs, inboxSeq: 0, inboxAppliedSeq: 0 };
 }
