@@ -23,19 +23,24 @@ export interface SqliteStoreOptions {
   backgroundCheckpoint?: boolean;
   /**
    * Write large group commits (at least `minBatch` items, default 16) from a worker thread with a
-   * connection of its own (default `false`), so the event loop runs sagas while SQLite writes and
-   * flushes: more sagas per second under load, the same durability. Smaller batches, and every
-   * other write, stay on the event loop's connection, so latency at low load does not change.
-   * Needs a database file.
+   * connection of its own (default `true` for a database file), so the event loop runs sagas while
+   * SQLite writes and flushes: more sagas per second under load, the same durability. Smaller
+   * batches, and every other write, stay on the event loop's connection, so latency at low load
+   * does not change. `false` writes everything on the event loop. Needs a database file.
    */
   writerThread?: boolean | { minBatch?: number };
 }
 
 /** The group commits the writer thread takes: none (null), or those of at least this many items. */
-export function writerThreadMinBatch(option: SqliteStoreOptions["writerThread"], defaultMinBatch: number): number | null {
-  if (option === undefined || option === false) return null;
-  if (option === true) return defaultMinBatch;
+export function writerThreadMinBatch(options: SqliteStoreOptions, defaultMinBatch: number): number | null {
+  const option = options.writerThread;
+  if (option === false || (option === undefined && isInMemory(options.path))) return null;
+  if (option === undefined || option === true) return defaultMinBatch;
   return option.minBatch ?? defaultMinBatch;
+}
+
+function isInMemory(path: string): boolean {
+  return path === ":memory:" || path === "";
 }
 
 const SQLITE_HEADER = Buffer.from("SQLite format 3\0", "latin1");
@@ -58,7 +63,7 @@ export function openDatabase(options: SqliteStoreOptions): Database.Database {
   if (options.backgroundCheckpoint !== undefined && typeof options.backgroundCheckpoint !== "boolean") {
     throw new InvalidArgumentError("backgroundCheckpoint", `must be true or false, got ${JSON.stringify(options.backgroundCheckpoint)}`);
   }
-  const inMemory = path === ":memory:" || path === "";
+  const inMemory = isInMemory(path);
   const { writerThread } = options;
   if (writerThread !== undefined && typeof writerThread !== "boolean" && (typeof writerThread !== "object" || writerThread === null)) {
     throw new InvalidArgumentError("writerThread", `must be true, false or { minBatch }, got ${JSON.stringify(writerThread)}`);

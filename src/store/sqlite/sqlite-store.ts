@@ -73,9 +73,9 @@ import {
 import { WriterThread } from "./writer-thread.js";
 
 /**
- * The smallest group commit the writer thread takes by default (`writerThread: true`): a smaller
- * one is written on the event loop, where it costs no trip to the thread and back (about 80 µs
- * here), which would add to every step's latency at low load.
+ * The smallest group commit the writer thread takes by default: a smaller one is written on the
+ * event loop, where it costs no trip to the thread and back (about 80 µs here), which would add to
+ * every step's latency at low load.
  */
 export const WRITER_THREAD_MIN_BATCH = 16;
 
@@ -153,7 +153,7 @@ export class SqliteStore implements SagaStore {
     this.#busyTimeoutMs = options.busyTimeoutMs ?? 5000;
     this.#checkpointInBackground = options.backgroundCheckpoint !== false && options.path !== ":memory:" && options.path !== "";
     this.#absolutePath = resolvePath(options.path);
-    this.#writerThreadMinBatch = writerThreadMinBatch(options.writerThread, WRITER_THREAD_MIN_BATCH);
+    this.#writerThreadMinBatch = writerThreadMinBatch(options, WRITER_THREAD_MIN_BATCH);
     this.concurrentWrites = this.#writerThreadMinBatch === null ? undefined : 2;
     this.#sql = new StatementRunner(this.#db);
     this.#transaction = this.#db.transaction((work: () => unknown) => work());

@@ -71,6 +71,31 @@ const prepare = (text) => {
   }
   return statement;
 };
+// The store's statements with their named parameters turned into positional ones, each bound
+// straight from the batch's flat values: no parameter object per item, and positional binding
+// costs the driver about a microsecond less per statement than named. Same SQL otherwise.
+const positional = (text, keys) => {
+  const order = [];
+  const positionalText = text.replace(/@([A-Za-z_][A-Za-z0-9_]*)/g, (_, name) => {
+    const index = keys.indexOf(name);
+    if (index < 0) throw new Error("the writer thread has no value for @" + name);
+    order.push(index);
+    return "?";
+  });
+  return { statement: db.prepare(positionalText), order };
+};
+const argsOf = (bound, values, at) => {
+  const args = new Array(bound.order.length);
+  for (let k = 0; k < args.length; k++) args[k] = values[at + bound.order[k]];
+  return args;
+};
+const insertInstance = positional(sql.insertInstance, sql.instanceInsertKeys);
+const updateCommitted = positional(sql.updateCommitted, sql.commitKeys);
+const updateKeepingSchedule = positional(sql.updateCommittedKeepingSchedule, sql.commitKeys);
+const deleteAppliedInbox = positional(sql.deleteAppliedInbox, sql.commitKeys);
+const ID = sql.instanceInsertKeys.indexOf("id");
+const SAGA_ID = sql.commitKeys.indexOf("sagaId");
+const INBOX_SEQ = sql.commitKeys.indexOf("inboxSeq");
 // FaultPoint.WriteBeforeCommit, armed as on the main thread (its hits counted here apart).
 const armed = process.env.SAGAFLOW_FAULT_POINT === workerData.beforeCommitPoint;
 let hitsLeft = Number.parseInt(process.env.SAGAFLOW_FAULT_AFTER || "1", 10) || 1;
@@ -86,50 +111,44 @@ const FALLBACK = null;
 
 // The batch's statements, as SqliteStore#create and #commitOne run them when all goes well;
 // FALLBACK at the first item that does not.
-function paramsOf(keys, values, at) {
-  const params = {};
-  for (let k = 0; k < keys.length; k++) params[keys[k]] = values[at + k];
-  return params;
-}
-
 function write(batch) {
   const values = batch.values;
   let at = 0;
   let statements = 0;
   const history = [];
   for (let i = 0; i < batch.creates; i++) {
-    const params = paramsOf(sql.instanceInsertKeys, values, at);
-    at += sql.instanceInsertKeys.length;
     let changes;
     try {
-      changes = prepare(sql.insertInstance).run(params).changes;
+      changes = insertInstance.statement.run(...argsOf(insertInstance, values, at)).changes;
     } catch (error) {
       if (error && error.code === "SQLITE_CONSTRAINT_PRIMARYKEY") return FALLBACK;
       throw error;
     }
     statements++;
     if (changes !== 1) return FALLBACK;
-    if (values[at] > 0) history.push(params.id, 1, values[at], values[at + 1], values[at + 2], values[at + 3], values[at + 4]);
+    const id = values[at + ID];
+    at += sql.instanceInsertKeys.length;
+    if (values[at] > 0) history.push(id, 1, values[at], values[at + 1], values[at + 2], values[at + 3], values[at + 4]);
     at += 5;
   }
   for (let i = 0; i < batch.commits; i++) {
-    const params = paramsOf(sql.commitKeys, values, at);
+    const start = at;
     at += sql.commitKeys.length;
     let written;
     if (values[at++] === true) {
-      written = prepare(sql.updateCommittedKeepingSchedule).get(params);
+      written = updateKeepingSchedule.statement.get(...argsOf(updateKeepingSchedule, values, start));
       statements++;
     }
     if (written === undefined) {
-      written = prepare(sql.updateCommitted).get(params);
+      written = updateCommitted.statement.get(...argsOf(updateCommitted, values, start));
       statements++;
     }
     if (written === undefined) return FALLBACK;
     const count = values[at];
-    if (count > 0) history.push(params.sagaId, written.history_count - count + 1, count, values[at + 1], values[at + 2], values[at + 3], values[at + 4]);
+    if (count > 0) history.push(values[start + SAGA_ID], written.history_count - count + 1, count, values[at + 1], values[at + 2], values[at + 3], values[at + 4]);
     at += 5;
-    if (params.inboxSeq > 0) {
-      prepare(sql.deleteAppliedInbox).run(params);
+    if (values[start + INBOX_SEQ] > 0) {
+      deleteAppliedInbox.statement.run(...argsOf(deleteAppliedInbox, values, start));
       statements++;
     }
   }
