@@ -580,7 +580,10 @@ export class SqliteStore implements SagaStore {
       historyInsertPrefix: q.HISTORY_INSERT_PREFIX,
       historyRowPlaceholders: q.HISTORY_ROW_PLACEHOLDERS,
       historyRowsPerStatement: HISTORY_ROWS_PER_STATEMENT,
-      pragmas: [pragmas.busyTimeout, ...pragmas.settings],
+      // Its commits leave checkpoints to the background thread as the event loop's do: SQLite's
+      // automatic checkpoint (and, with FULL, its flush of the database file) would otherwise run
+      // inside the thread's commits every 1,000 WAL pages.
+      pragmas: [pragmas.busyTimeout, ...pragmas.settings, `PRAGMA wal_autocheckpoint = ${this.#checkpointInBackground ? WRITER_CHECKPOINT_PAGES : DEFAULT_CHECKPOINT_PAGES}`],
     });
     return this.#writer;
   }
