@@ -10,8 +10,8 @@ import type { CommitOutcome, CreateInstanceRequest, CreateOutcome, SagaStore, Tr
  */
 const MIN_SHARED_BATCH = 32;
 
-/** What the committer needs of a store: the batch write, and how many batches it may run at once. */
-export type CommitTarget = Pick<SagaStore, "writeBatch" | "concurrentWrites">;
+/** What the committer needs of a store: the batch write, how many batches it may run at once, and how large they may be. */
+export type CommitTarget = Pick<SagaStore, "writeBatch" | "concurrentWrites" | "maxBatchSize">;
 
 /** Told of a commit's outcome as soon as its batch settles, before its caller is. */
 export interface CommitWatcher {
@@ -51,7 +51,8 @@ export class GroupCommitter {
 
   constructor(store: CommitTarget, maxBatch = 1024) {
     this.#store = store;
-    this.#maxBatch = maxBatch;
+    const wanted = store.maxBatchSize;
+    this.#maxBatch = wanted !== undefined && Number.isInteger(wanted) && wanted >= 1 ? Math.min(maxBatch, wanted) : maxBatch;
     const concurrent = store.concurrentWrites ?? 1;
     this.#maxInFlight = Number.isInteger(concurrent) && concurrent > 1 ? concurrent : 1;
   }

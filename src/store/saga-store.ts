@@ -50,6 +50,12 @@ export interface SagaStore {
    */
   readonly concurrentWrites?: number;
 
+  /**
+   * The most creates and commits the adapter wants in one `writeBatch` (a group committer forms
+   * no larger batch); absent means the committer's own limit. A larger batch is never refused.
+   */
+  readonly maxBatchSize?: number;
+
   /** Applies pending migrations; safe to call more than once. Other calls may assume it ran. */
   init(): Promise<void>;
 

@@ -63,6 +63,21 @@ describe("GroupCommitter", () => {
     expect(outcomes.every((outcome) => outcome.ok && outcome.result.created)).toBe(true);
   });
 
+  it("forms no batch larger than the store's maxBatchSize, and writes the rest in the next batches", async () => {
+    const store = Object.assign(heldStore(1), { maxBatchSize: 40 });
+    const committer = new GroupCommitter(store);
+    const hundred = creates(committer, ids("m", 100));
+    await turns();
+    expect(store.sizes).toEqual([40]);
+    for (let i = 0; i < 3; i++) {
+      store.release();
+      await turns();
+    }
+    expect(store.sizes).toEqual([40, 40, 20]);
+    store.release();
+    expect((await Promise.all(hundred)).every((outcome) => outcome.ok)).toBe(true);
+  });
+
   it("shares a long queue among the writes the store may run at once, in batches of at least 32", async () => {
     const store = heldStore(4);
     const committer = new GroupCommitter(store);

@@ -344,6 +344,7 @@ describe("SqliteStore on disk", () => {
     // Asked for nothing, an in-memory database simply writes on the event loop.
     const inMemory = new SqliteStore({ path: ":memory:" });
     expect(inMemory.concurrentWrites).toBeUndefined();
+    expect(inMemory.maxBatchSize).toBeUndefined();
     void inMemory.close();
     expect(existsSync(path)).toBe(false);
   });
@@ -483,6 +484,8 @@ describe("SqliteStore on disk", () => {
       const expected = await run(plain);
       expect(await run(threaded)).toEqual(expected);
       expect(plain.writerThread).toBeNull();
+      // Two batches in flight, of at most 256 items, for the thread; the committer's own limits without it.
+      expect([threaded.concurrentWrites, threaded.maxBatchSize, plain.concurrentWrites, plain.maxBatchSize]).toEqual([2, 256, undefined, undefined]);
       expect(threaded.writerThread).toEqual({ batches: 2, fallbacks: 1, running: true, failure: null });
       // The thread's batches count as one transaction each, with their statements.
       expect(threaded.stats.commits).toBe(plain.stats.commits);
