@@ -225,9 +225,8 @@ export class WriterThread {
     this.#worker = new Worker(WORKER_SOURCE, {
       eval: true,
       workerData: { path, driverPath, statements, beforeCommitPoint: FaultPoint.WriteBeforeCommit },
-      // What the thread allocates is one batch's values at a time, dead by the next: a small young
-      // generation keeps its memory small (the default let it grow by ~20 MiB while 10,000 sagas
-      // started at once) and, measured in alternating runs, costs no throughput.
+      // What the thread allocates is one batch's values at a time, dead by the next, so a small
+      // young generation bounds its heap; measured in alternating runs, it costs no throughput.
       resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
     });
     // Held only while a batch is out (see `write`), so an idle store does not keep the process alive.
