@@ -496,6 +496,23 @@ describe("SqliteStore on disk", () => {
     expect(threaded.writerThread).toMatchObject({ running: false });
   });
 
+  it("reports a batch its writer thread took as not durable when the thread fails, and writes later batches itself", async () => {
+    const store = await openSqliteStore({ path, writerThread: { minBatch: 1 } });
+    await create(store, "before");
+    // The thread opens the file by name; gone, it fails to start, while the store keeps its open file.
+    rmSync(path);
+    const first = await rejectionOf(store.writeBatch({ creates: [newSaga("lost-or-not")], commits: [] }));
+    expect(first).toBeInstanceOf(StoreUnavailableError);
+    expect(String(first)).toMatch(/writer thread .*may or may not have committed/);
+    expect(store.writerThread?.running).toBe(false);
+    expect(store.writerThread?.failure).toMatch(/unable to open|does not exist|no such file/i);
+    const later = await store.writeBatch({ creates: [newSaga("after")], commits: [] });
+    expect(later.creates.map((outcome) => outcome.ok && outcome.result.created)).toEqual([true]);
+    expect(await store.getInstance("after")).not.toBeNull();
+    expect(store.writerThread?.batches).toBe(0);
+    await store.close();
+  });
+
   it("maps an unknown list cursor to InvalidArgumentError rather than a driver error", async () => {
     const store = await openSqliteStore({ path });
     await expectInvalidArgument(store.listInstances({ limit: 5, cursor: Buffer.from("12:").toString("base64url") }), "cursor");

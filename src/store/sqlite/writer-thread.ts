@@ -55,13 +55,20 @@ export interface ThreadStatements {
 
 // Plain CommonJS run with `eval` (as the background checkpointer's), so the same code runs from
 // the TypeScript sources (tests, benchmark) and from the compiled package. Driver errors are
-// passed on as their code and message: the driver's class does not survive the trip.
+// passed on as their code and message: the driver's class does not survive the trip (its
+// instances arrive as plain objects).
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
 const Database = require(workerData.driverPath);
 const sql = workerData.statements;
-const db = new Database(workerData.path, { fileMustExist: true });
-for (const pragma of sql.pragmas) db.exec(pragma);
+const describe = (error) => (error && error.code ? error.code + ": " : "") + String((error && error.message) || error);
+let db;
+try {
+  db = new Database(workerData.path, { fileMustExist: true });
+  for (const pragma of sql.pragmas) db.exec(pragma);
+} catch (error) {
+  throw new Error(describe(error));
+}
 const cache = new Map();
 const prepare = (text) => {
   let statement = cache.get(text);
@@ -82,7 +89,11 @@ const positional = (text, keys) => {
     order.push(index);
     return "?";
   });
-  return { statement: db.prepare(positionalText), order };
+  try {
+    return { statement: db.prepare(positionalText), order };
+  } catch (error) {
+    throw new Error(describe(error));
+  }
 };
 const argsOf = (bound, values, at) => {
   const args = new Array(bound.order.length);
@@ -189,7 +200,7 @@ parentPort.on("message", (message) => {
     if (db.inTransaction) {
       try { rollback.run(); } catch {}
     }
-    reply = { id: message.id, failed: (error && error.code ? error.code + ": " : "") + String(error && error.message || error) };
+    reply = { id: message.id, failed: describe(error) };
   }
   parentPort.postMessage(reply);
 });
