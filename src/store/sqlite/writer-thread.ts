@@ -6,10 +6,11 @@
 // The thread writes only a batch in which every item succeeds: each create inserts its row, each
 // commit matches its guarded UPDATE. At the first item that does not (an id or idempotency key in
 // use, a fenced commit, an inbox that changed, a caller's bug) it rolls the whole transaction back
-// and answers `fallback`, and the store writes the batch again on its own connection with the
-// code it always uses, which decides what each refusal means. So the outcomes cannot differ from
-// the main thread's: the thread runs the same statements, in the same order, on the same
-// parameters, and commits only when the main thread's code would have committed all of them.
+// and answers that it wrote nothing (`committed: false`), and the store writes the batch again on
+// its own connection with the code it always uses, which decides what each refusal means. So the
+// outcomes cannot differ from the main thread's: the thread runs the same statements (their named
+// parameters bound by position), in the same order, on the same values, and commits only when the
+// main thread's code would have committed all of them.
 //
 // Durability is the main thread's: a batch's promise resolves only after the thread's COMMIT
 // returned (synchronous=FULL: its WAL frames are flushed). A thread that fails or dies rejects
