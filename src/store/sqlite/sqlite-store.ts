@@ -149,8 +149,7 @@ export class SqliteStore implements SagaStore {
   /**
    * With the writer thread, group commits of at most `WRITER_THREAD_MAX_BATCH` items: measured
    * with 10,000 sagas started at once, batches of 500 and more made the process's memory jump by
-   * 10–25 MiB (the thread's copies of them), 256 did not, and at 512 sagas in flight (two batches
-   * of 256) the rate is the same.
+   * 10–25 MiB, 256 did not, and at 512 sagas in flight (two batches of 256) the rate is the same.
    */
   readonly maxBatchSize: number | undefined;
 
