@@ -112,3 +112,30 @@ describe.each(["sqlite", "sqlite-thread", "postgres"])("killing a %s worker at a
     }
   }, 120_000);
 });
+
+describe("killing a SQLite writer thread's batch at a group-commit boundary", () => {
+  /** One batch of 20 new sagas, written by the thread (see the fixture), with `point` armed at its first hit. */
+  function writeOneBatch(path: string, point: FaultPoint): ReturnType<typeof spawnSync> {
+    return spawnSync(process.execPath, ["--import", "tsx", "test/fixtures/thread-batch-writer.ts", path, "20"], {
+      encoding: "utf8",
+      timeout: 60_000,
+      env: { ...process.env, SAGAFLOW_FAULT_POINT: point, SAGAFLOW_FAULT_AFTER: "1" },
+    });
+  }
+
+  it.each([
+    [FaultPoint.WriteBeforeCommit, 0],
+    [FaultPoint.WriteAfterCommit, 20],
+  ])("at %s keeps none of the batch or all of it, and nothing was reported", async (point, kept) => {
+    const path = join(dir, `thread-${point.replace(/\W/g, "_")}.db`);
+    const run = writeOneBatch(path, point);
+    expect(run.signal, String(run.stderr)).toBe("SIGKILL");
+    expect(String(run.stdout)).not.toContain("written");
+    const store = await openSqliteStore({ path });
+    try {
+      expect((await store.countByStatus()).running).toBe(kept);
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
+});

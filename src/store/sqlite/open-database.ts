@@ -39,7 +39,8 @@ export function writerThreadMinBatch(options: SqliteStoreOptions, defaultMinBatc
   return option.minBatch ?? defaultMinBatch;
 }
 
-function isInMemory(path: string): boolean {
+/** Whether `path` names a private in-memory database rather than a file. */
+export function isInMemory(path: string): boolean {
   return path === ":memory:" || path === "";
 }
 

@@ -39,7 +39,7 @@ import type {
 } from "../saga-store.js";
 import { BackgroundCheckpointer, DEFAULT_CHECKPOINT_PAGES, WRITER_CHECKPOINT_PAGES, type CheckpointStats } from "./background-checkpoint.js";
 import { migrate } from "./migrations.js";
-import { openDatabase, writerThreadMinBatch, type SqliteStoreOptions } from "./open-database.js";
+import { isInMemory, openDatabase, writerThreadMinBatch, type SqliteStoreOptions } from "./open-database.js";
 import * as q from "./queries.js";
 import {
   parseStoredState,
@@ -159,7 +159,7 @@ export class SqliteStore implements SagaStore {
     this.#db = openDatabase(options);
     this.#synchronous = options.synchronous ?? "FULL";
     this.#busyTimeoutMs = options.busyTimeoutMs ?? 5000;
-    this.#checkpointInBackground = options.backgroundCheckpoint !== false && options.path !== ":memory:" && options.path !== "";
+    this.#checkpointInBackground = options.backgroundCheckpoint !== false && !isInMemory(options.path);
     this.#absolutePath = resolvePath(options.path);
     this.#writerThreadMinBatch = writerThreadMinBatch(options, WRITER_THREAD_MIN_BATCH);
     this.concurrentWrites = this.#writerThreadMinBatch === null ? undefined : 2;
@@ -589,6 +589,7 @@ export class SqliteStore implements SagaStore {
       historyInsertPrefix: q.HISTORY_INSERT_PREFIX,
       historyRowPlaceholders: q.HISTORY_ROW_PLACEHOLDERS,
       historyRowsPerStatement: HISTORY_ROWS_PER_STATEMENT,
+      historyColumns: q.HISTORY_COLUMNS,
       // Its commits leave checkpoints to the background thread as the event loop's do: SQLite's
       // automatic checkpoint (and, with FULL, its flush of the database file) would otherwise run
       // inside the thread's commits every 1,000 WAL pages.

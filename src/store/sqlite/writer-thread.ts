@@ -50,6 +50,8 @@ export interface ThreadStatements {
   historyInsertPrefix: string;
   historyRowPlaceholders: string;
   historyRowsPerStatement: number;
+  /** Values per history row (`HISTORY_COLUMNS`). */
+  historyColumns: number;
   /** Run once on the thread's connection (busy timeout, synchronous level, …). */
   pragmas: string[];
 }
@@ -164,10 +166,10 @@ function write(batch) {
       statements++;
     }
   }
-  const perStatement = sql.historyRowsPerStatement * 7;
+  const perStatement = sql.historyRowsPerStatement * sql.historyColumns;
   for (let offset = 0; offset < history.length; offset += perStatement) {
     const chunk = history.slice(offset, offset + perStatement);
-    prepare(sql.historyInsertPrefix + Array.from({ length: chunk.length / 7 }, () => sql.historyRowPlaceholders).join(", ")).run(chunk);
+    prepare(sql.historyInsertPrefix + Array.from({ length: chunk.length / sql.historyColumns }, () => sql.historyRowPlaceholders).join(", ")).run(chunk);
     statements++;
   }
   return statements;
