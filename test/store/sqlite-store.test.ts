@@ -112,6 +112,9 @@ describe("SqliteStore on disk", () => {
       expect(check.prepare("SELECT * FROM pragma_foreign_key_list('saga_inbox')").all()).toEqual([]);
       expect(check.prepare("SELECT count(*) AS n, sum(entry_count) AS entries FROM saga_history").get()).toEqual({ n: history.length, entries: history.length });
       expect(check.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE name = 'saga_events'").get()).toEqual({ n: 0 });
+      // Migration 6: history rows in write order (a table with rowids), (saga_id, seq) their unique key.
+      expect(check.prepare("SELECT wr FROM pragma_table_list WHERE name = 'saga_history'").get()).toEqual({ wr: 0 });
+      expect(check.prepare("SELECT origin, \"unique\" FROM pragma_index_list('saga_history')").all()).toEqual([{ origin: "pk", unique: 1 }]);
     } finally {
       check.close();
     }
@@ -214,8 +217,8 @@ describe("SqliteStore on disk", () => {
     expect(stored()).toBe(T0);
     expect((await store.getInstance("a"))?.state.wakeAtMs).toBe(T0 + 5);
     expect((await store.getHistory("a")).map((entry) => entry.seq)).toEqual([1, 2, 3]);
-    // The table's leaf and the history's leaf, nothing of the six indexes on saga_instances.
-    expect(walFrames()).toBeLessThanOrEqual(2);
+    // The instance's leaf, and the history's leaf and its key's: nothing of the six indexes on saga_instances.
+    expect(walFrames()).toBeLessThanOrEqual(3);
 
     // Another worker claims it only once the lease ran out, as if the stored wake-up were T0 + 5.
     expect(await store.claimDue({ workerId: "w2", nowMs: T0 + 10, leaseMs: 1_000, limit: 10, definitions: ["order@1", "refund@1"] })).toEqual([]);

@@ -153,6 +153,32 @@ CREATE TABLE saga_definitions (
 CREATE INDEX saga_instances_ended ON saga_instances (ended_at_ms) WHERE ended_at_ms IS NOT NULL;
 `,
   },
+  {
+    version: 6,
+    name: "history rows appended in write order",
+    // WITHOUT ROWID kept the rows in (saga_id, seq) order, so each write put its row beside the
+    // saga's earlier ones: a group commit of N sagas dirtied about N pages of history spread over
+    // the table (every page of the in-flight sagas' region at high concurrency, a random page per
+    // row with random ids), each one a WAL frame. A rowid table appends rows to its last pages and
+    // keeps (saga_id, seq) as a small unique index: 226 → 167 WAL frames per 512-saga transaction
+    // measured, 1.2× the saga-writes rate. Same columns and key as PostgreSQL's heap table.
+    sql: `
+CREATE TABLE saga_history_v6 (
+  saga_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  entry_count INTEGER NOT NULL,
+  at_ms INTEGER NOT NULL,
+  worker_id TEXT,
+  epoch INTEGER,
+  entries_json TEXT NOT NULL,
+  PRIMARY KEY (saga_id, seq)
+);
+INSERT INTO saga_history_v6 (saga_id, seq, entry_count, at_ms, worker_id, epoch, entries_json)
+  SELECT saga_id, seq, entry_count, at_ms, worker_id, epoch, entries_json FROM saga_history;
+DROP TABLE saga_history;
+ALTER TABLE saga_history_v6 RENAME TO saga_history;
+`,
+  },
 ];
 
 /** The schema version this code writes and understands. */
