@@ -1,5 +1,6 @@
 // The store's raw durable commit rate, measured in the same run with the same settings as the
 // store under test: the ceiling a saga orchestrator on that store is compared with.
+import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -79,8 +80,15 @@ export const SAGA_WRITES_IN_FLIGHT = 512;
  * these statements can only go slower, so a SQLite goal above this figure cannot be met on one
  * connection with this schema. Throws if any write is refused, so it never times no-ops. With
  * `keepAt`, writes that file and leaves it (a store can open it); otherwise a temporary one.
+ * Saga ids are `bench-ceiling-<n>`, in creation order like the orchestrator's default UUIDv7s;
+ * with `randomIds`, random UUIDs instead, to show what ids a caller picks at random cost.
  */
-export async function sqliteSagaWritesCeiling(synchronous: "FULL" | "NORMAL", durationMs: number, keepAt?: string): Promise<Ceiling> {
+export async function sqliteSagaWritesCeiling(
+  synchronous: "FULL" | "NORMAL",
+  durationMs: number,
+  options: { keepAt?: string; randomIds?: boolean } = {},
+): Promise<Ceiling> {
+  const { keepAt, randomIds = false } = options;
   const dir = keepAt === undefined ? mkdtempSync(join(tmpdir(), "sagaflow-bench-ceiling-")) : null;
   const path = dir === null ? (keepAt as string) : join(dir, "saga-writes.db");
   const db = openDatabase({ path, synchronous });
@@ -103,8 +111,9 @@ export async function sqliteSagaWritesCeiling(synchronous: "FULL" | "NORMAL", du
       return { params: commitParams(commit), keeps: keepsSchedule(commit), history };
     });
     const stages = 1 + steps.length;
-    const ids = Array.from({ length: SAGA_WRITES_IN_FLIGHT }, (_, i) => `bench-ceiling-${i}`);
-    let nextId = ids.length;
+    let nextId = 0;
+    const newId = (): string => (randomIds ? randomUUID() : `bench-ceiling-${nextId++}`);
+    const ids = Array.from({ length: SAGA_WRITES_IN_FLIGHT }, newId);
     let stage = 0;
     const history: unknown[] = [];
     // Every saga in flight is at the same stage, as they are at high concurrency: one transaction
@@ -132,7 +141,7 @@ export async function sqliteSagaWritesCeiling(synchronous: "FULL" | "NORMAL", du
       stage++;
       if (stage < stages) return;
       stage = 0;
-      for (let i = 0; i < ids.length; i++) ids[i] = `bench-ceiling-${nextId++}`;
+      for (let i = 0; i < ids.length; i++) ids[i] = newId();
     };
     // One whole saga of every slot first, so the measured window starts warm.
     for (let i = 0; i < stages; i++) once();
@@ -140,7 +149,7 @@ export async function sqliteSagaWritesCeiling(synchronous: "FULL" | "NORMAL", du
     return {
       store: "sqlite",
       durability: `synchronous=${synchronous}`,
-      kind: "saga writes",
+      kind: randomIds ? "saga writes, random ids" : "saga writes",
       clients: 1,
       rowsPerCommit: SAGA_WRITES_IN_FLIGHT,
       commitsPerSec,

@@ -57,7 +57,7 @@ export async function runSagaflowCell(
   let samples: Sample[];
   let totalSagas: number;
   try {
-    const launcher = sagaflowLauncher(open.orchestrator, benchSagas[scenario], EXPECTED_STATUS[scenario], "bench");
+    const launcher = sagaflowLauncher(open.orchestrator, benchSagas[scenario], EXPECTED_STATUS[scenario]);
     try {
       ({ samples, totalSagas } = await measure({ launcher, concurrency, window, counters: open.counters, onRepeat }));
     } finally {

@@ -2,6 +2,7 @@
 // one ends. Latency is the time from the `start()` call to the saga's terminal transition as the
 // orchestrator announces it (`onTransition`), never a poll.
 import { performance } from "node:perf_hooks";
+import { v7 as uuidv7 } from "uuid";
 import { isTerminal, type Orchestrator, type SagaDefinition } from "../src/index.js";
 import type { BenchInput } from "./workload.js";
 
@@ -156,12 +157,15 @@ export function measure(options: MeasureOptions): Promise<Measurement> {
   });
 }
 
-/** A launcher over an orchestrator: ids are `<prefix>-<seq>`, the end is seen through `onTransition`. */
+/**
+ * A launcher over an orchestrator. Ids are UUIDv7s, as `start` makes them when given none (the id
+ * is picked here only so the end can be matched before `start` resolves), so the stores index
+ * what a caller's sagas would give them; the end is seen through `onTransition`.
+ */
 export function sagaflowLauncher(
   orchestrator: Orchestrator,
   definition: SagaDefinition<BenchInput>,
   expected: "completed" | "compensated",
-  prefix: string,
 ): SagaLauncher & { dispose(): void } {
   const pending = new Map<string, (error?: Error) => void>();
   const unsubscribe = orchestrator.onTransition((notice) => {
@@ -173,7 +177,7 @@ export function sagaflowLauncher(
   });
   return {
     launch(seq, done) {
-      const id = `${prefix}-${seq}`;
+      const id = uuidv7();
       // Registered before the call: the saga may end before `start` resolves.
       pending.set(id, done);
       orchestrator.start(definition, { n: seq }, { id }).then(

@@ -49,7 +49,7 @@ async function childMain({ store, url, count }: MemoryArgs): Promise<MemoryFigur
   const { orchestrator } = open;
   try {
     // Warm up every code path (JIT, pools, statement caches) before the baseline.
-    const warm = sagaflowLauncher(orchestrator, benchSagas.success, "completed", "warm");
+    const warm = sagaflowLauncher(orchestrator, benchSagas.success, "completed");
     await measure({ launcher: warm, concurrency: 64, window: { warmupMs: 0, warmupSagas: 1000, minMs: 0, minSagas: 0, repeats: 0 } });
     warm.dispose();
     collectGarbage();

@@ -191,7 +191,7 @@ export function renderReport(report: BenchReport): string {
     "Throughput and latency (start() → terminal transition), median (min–max) over the repeats:",
     resultsTable(report.results),
     "",
-    "Raw durable commit rate (the ceiling), same run, same settings; \"saga writes\" runs only Sagaflow's own statements for 512 successful sagas in flight, one transaction per step of all of them, through the store's statement runner, with no engine or other store code:",
+    "Raw durable commit rate (the ceiling), same run, same settings; \"saga writes\" runs only Sagaflow's own statements for 512 successful sagas in flight, one transaction per step of all of them, through the store's statement runner, with no engine or other store code (ids in creation order, as the orchestrator's default UUIDv7s; \"random ids\": the same with random UUIDs):",
     ceilingsTable(report.ceilings),
     "",
     "The store alone (the success saga's four writes replayed through group commit, no engine; ÷store above is a row's sagas/s ÷ this):",

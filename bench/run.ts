@@ -142,6 +142,7 @@ async function main(argv: string[]): Promise<void> {
         ceilings.push(...sqliteCeilings(level, ceilingMs));
         bar.update({ task: `SQLite saga-writes ceiling, synchronous=${level}` });
         ceilings.push(await sqliteSagaWritesCeiling(level, ceilingMs));
+        if (level === "FULL") ceilings.push(await sqliteSagaWritesCeiling(level, ceilingMs, { randomIds: true }));
         step("commit ceilings");
       }
     }

@@ -244,7 +244,7 @@ export const startBody = {
     version: { type: "integer", minimum: 1, description: "default: the newest version this server runs" },
     input: { ...jsonValue, description: "the saga's input; checked by the definition when it has a parser. Default null" },
     idempotencyKey: { type: "string", minLength: 1, maxLength: 512, description: "starting again with the same key returns the first saga (200, not 201)" },
-    id: { type: "string", pattern: SAGA_ID_PATTERN, description: "default: a random UUID" },
+    id: { type: "string", pattern: SAGA_ID_PATTERN, description: "default: a UUIDv7 (sorts by creation time)" },
     deadlineMs: { type: "integer", minimum: 1, maximum: 9007199254740991, description: "how long the saga may take going forward, in ms from now; once it passes, a saga before its pivot rolls back as if cancelled. Default: the definition's" },
   },
   additionalProperties: false,

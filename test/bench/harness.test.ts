@@ -44,7 +44,7 @@ describe("bench harness", () => {
   it("measure keeps C sagas in flight and returns one sample per repeat", async () => {
     const open = await memoryTarget.open(3, [benchSagas.success, benchSagas.compensate]);
     try {
-      const launcher = sagaflowLauncher(open.orchestrator, benchSagas.success, "completed", "t");
+      const launcher = sagaflowLauncher(open.orchestrator, benchSagas.success, "completed");
       const { samples, totalSagas } = await measure({ launcher, concurrency: 3, window: TINY });
       launcher.dispose();
       expect(samples).toHaveLength(3);
@@ -105,7 +105,7 @@ describe("bench harness", () => {
     const dir = mkdtempSync(join(tmpdir(), "sagaflow-ceiling-test-"));
     try {
       const path = join(dir, "ceiling.db");
-      const ceiling = await sqliteSagaWritesCeiling("FULL", 0, path);
+      const ceiling = await sqliteSagaWritesCeiling("FULL", 0, { keepAt: path });
       expect(ceiling).toMatchObject({ store: "sqlite", durability: "synchronous=FULL", kind: "saga writes", rowsPerCommit: SAGA_WRITES_IN_FLIGHT });
       // Four transactions make a saga: its creation and one per step.
       expect(ceiling.sagasPerSec).toBeCloseTo((ceiling.commitsPerSec * SAGA_WRITES_IN_FLIGHT) / 4, 6);
@@ -139,7 +139,7 @@ describe("bench harness", () => {
   it("rejects a saga that ends in the wrong status", async () => {
     const open = await memoryTarget.open(1, [benchSagas.success, benchSagas.compensate]);
     try {
-      const launcher = sagaflowLauncher(open.orchestrator, benchSagas.compensate, "completed", "w");
+      const launcher = sagaflowLauncher(open.orchestrator, benchSagas.compensate, "completed");
       await expect(measure({ launcher, concurrency: 1, window: TINY })).rejects.toThrow(/ended compensated, expected completed/);
       launcher.dispose();
     } finally {

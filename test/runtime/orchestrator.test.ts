@@ -417,6 +417,18 @@ describe.each(stores)("Orchestrator on the %s store", (_name, createStore) => {
     }
   });
 
+  it("names a saga started without an id with a UUIDv7, so ids sort in start order", async () => {
+    const saga = tripSaga([]);
+    const o = await orchestrate(createStore(), [saga]);
+    const ids: string[] = [];
+    for (let i = 0; i < 40; i++) ids.push((await o.start(saga, { trip: `T${i}` })).id);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    // Several in one millisecond too: the generator counts within it rather than drawing at random.
+    expect([...ids].sort()).toEqual(ids);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect((await o.get(ids[0] as string)).id).toBe(ids[0]);
+  });
+
   it("rejects bad arguments without writing anything", async () => {
     const saga = tripSaga([]);
     const store = createStore();
