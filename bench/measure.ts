@@ -2,8 +2,7 @@
 // one ends. Latency is the time from the `start()` call to the saga's terminal transition as the
 // orchestrator announces it (`onTransition`), never a poll.
 import { performance } from "node:perf_hooks";
-import { v7 as uuidv7 } from "uuid";
-import { isTerminal, type Orchestrator, type SagaDefinition } from "../src/index.js";
+import { isTerminal, newSagaId, type Orchestrator, type SagaDefinition } from "../src/index.js";
 import type { BenchInput } from "./workload.js";
 
 /** Starts one saga and calls `done` once, when it ends (with an error if it ended wrongly). */
@@ -177,7 +176,7 @@ export function sagaflowLauncher(
   });
   return {
     launch(seq, done) {
-      const id = uuidv7();
+      const id = newSagaId();
       // Registered before the call: the saga may end before `start` resolves.
       pending.set(id, done);
       orchestrator.start(definition, { n: seq }, { id }).then(

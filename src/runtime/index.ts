@@ -1,6 +1,7 @@
 export { Orchestrator } from "./orchestrator.js";
 export type { OrchestratorOptions, StartOptions, StartResult, CancelOptions, AnswerOptions, InputOf, AnyDefinition } from "./orchestrator.js";
 export type { AttemptInfo, AttemptWrapper, TransitionNotice } from "./saga-driver.js";
+export { newSagaId } from "./saga-id.js";
 export { systemClock } from "./clock.js";
 export type { Clock } from "./clock.js";
 export { silentLogger } from "./logger.js";

@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import { v7 as uuidv7 } from "uuid";
 import type { SagaState } from "../domain/state.js";
 import { isTerminal } from "../domain/status.js";
 import type { StoredHistoryEntry } from "../domain/history.js";
@@ -31,6 +30,7 @@ import { silentLogger, type Logger } from "./logger.js";
 import { toJsonValue } from "./normalize-error.js";
 import type { AttemptWrapper, TransitionNotice } from "./saga-driver.js";
 import { Worker } from "./worker.js";
+import { newSagaId } from "./saga-id.js";
 
 // Definitions are stored with their types erased; `any` here keeps every typed definition assignable.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -201,7 +201,7 @@ export class Orchestrator {
     const resolved = this.#resolve(definition);
     const parsed = resolved.parseInput ? parseWith(resolved, input) : input;
     const inputJson = toJsonValue(parsed, () => "saga input");
-    const id = options.id ?? uuidv7();
+    const id = options.id ?? newSagaId();
     if (!ID_PATTERN.test(id)) throw new InvalidArgumentError("id", `must be 1–128 letters, digits, '_', '.' or '-', got ${JSON.stringify(id)}`);
     const key = options.idempotencyKey ?? null;
     if (key !== null && (typeof key !== "string" || key.length === 0 || key.length > 512)) {
