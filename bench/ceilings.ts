@@ -73,7 +73,7 @@ export const SAGA_WRITES_IN_FLIGHT = 512;
 /**
  * SQLite doing nothing but what successful sagas need written, with `SAGA_WRITES_IN_FLIGHT` of
  * them in flight: Sagaflow's own schema, statements and parameters (the engine's states as the
- * store serializes them, built once, so every row's state JSON names one template id), each
+ * store serializes them, built once and shared by every saga: the JSON holds no id), each
  * transaction writing the next step of every saga in flight, as a group commit does at that
  * concurrency, through the store's statement runner, with checkpoints on a thread as the store
  * runs them. No engine, no other store code, no JSON per write: whatever Sagaflow does around

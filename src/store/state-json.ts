@@ -1,14 +1,18 @@
-// How the SQLite and PostgreSQL stores keep a state: JSON with the fields still at their initial
-// values left out. A state is rewritten at every transition, and about half of a 3-step saga's
-// ~900 bytes were compensations never started, zero counters and empty orders: bytes that were
-// encoded, sent, parsed, written to the WAL and flushed for nothing. Reading puts them back, so
-// rows written in full (before this, or by hand) read the same way.
+// How the SQLite and PostgreSQL stores keep a state: JSON without what the instance row already
+// holds in columns of its own (id, definition name and version, idempotency key, status, created
+// and updated times: the columns are written from the same state in the same statement, and
+// reading puts them back), and with the fields still at their initial values left out. A state is
+// rewritten at every transition: about half of a 3-step saga's ~900 bytes were compensations never
+// started, zero counters and empty orders, and another ~200 repeated the columns; bytes that were
+// encoded, sent, parsed, written to the WAL and flushed for nothing. Rows written in full (before
+// this, or by hand) read the same way.
 //
 // A field added to these types must be added here too: test/store/state-json.test.ts builds each
 // type with every field set (typed `Required<…>`, so it stops compiling until it is) and checks
 // that a round trip keeps all of them.
 import { copyPhase, copyState } from "../domain/copy-state.js";
 import type { PhaseState, SagaState, StepState } from "../domain/state.js";
+import type { SagaStatus } from "../domain/status.js";
 
 /** A phase as stored: `failures` left out when 0. */
 type StoredPhase = Omit<PhaseState, "failures"> & { failures?: number };
@@ -19,8 +23,15 @@ interface StoredStep extends Omit<StepState, "action" | "compensation"> {
   compensation?: StoredPhase;
 }
 
-/** A state as stored: empty orders, `pivotPassed: false` and `recoveries: 0` left out. */
-export interface StoredState extends Omit<SagaState, "steps" | "settledOrder" | "compensationOrder" | "pivotPassed" | "recoveries"> {
+/** The fields of a state that `saga_instances` keeps in columns, which the stored JSON leaves out. */
+type ColumnField = "id" | "definitionName" | "definitionVersion" | "idempotencyKey" | "status" | "createdAtMs" | "updatedAtMs";
+
+/**
+ * A state as stored: the column fields left out (present in rows written before that), empty
+ * orders, `pivotPassed: false` and `recoveries: 0` too.
+ */
+export interface StoredState
+  extends Omit<SagaState, ColumnField | "steps" | "settledOrder" | "compensationOrder" | "pivotPassed" | "recoveries">, Partial<Pick<SagaState, ColumnField>> {
   steps: StoredStep[];
   settledOrder?: number[];
   compensationOrder?: number[];
@@ -36,12 +47,11 @@ export interface StoredState extends Omit<SagaState, "steps" | "settledOrder" | 
  * `JSON.stringify`. Numbers are written as `JSON.stringify` writes them, `null` when not finite.
  */
 export function stateToJson(state: SagaState): string {
-  let json = `{"id":${text(state.id)},"definitionName":${text(state.definitionName)},"definitionVersion":${num(state.definitionVersion)}`;
-  json += `,"input":${data(state.input)},"idempotencyKey":${state.idempotencyKey === null ? "null" : text(state.idempotencyKey)}`;
-  json += `,"status":${text(state.status)},"steps":[`;
+  let json = `{"input":${data(state.input)},"steps":[`;
   const { steps } = state;
   for (let i = 0; i < steps.length; i++) json += (i === 0 ? "" : ",") + stepJson(steps[i] as StepState);
-  json += `],"wakeAtMs":${state.wakeAtMs === null ? "null" : num(state.wakeAtMs)},"createdAtMs":${num(state.createdAtMs)},"updatedAtMs":${num(state.updatedAtMs)}`;
+  // The state's own wake-up: the column may hold an earlier one (see UPDATE_COMMITTED_KEEPING_SCHEDULE).
+  json += `],"wakeAtMs":${state.wakeAtMs === null ? "null" : num(state.wakeAtMs)}`;
   if (state.settledOrder.length > 0) json += `,"settledOrder":${data(state.settledOrder)}`;
   if (state.compensationOrder.length > 0) json += `,"compensationOrder":${data(state.compensationOrder)}`;
   if (state.pivotPassed) json += `,"pivotPassed":true`;
@@ -108,14 +118,40 @@ function data(value: unknown): string {
   return JSON.stringify(value) ?? "null";
 }
 
+/** The columns of `saga_instances` a state is read with (see `ColumnField`). */
+export interface StateColumns {
+  id: string;
+  definition_name: string;
+  definition_version: number;
+  idempotency_key: string | null;
+  status: string;
+  created_at_ms: number;
+  updated_at_ms: number;
+}
+
+/** Those columns in a select list, in `StateColumns`' order, each prefixed with `alias.` when given. */
+export function stateColumnList(alias?: string): string {
+  const prefix = alias === undefined ? "" : `${alias}.`;
+  return ["id", "definition_name", "definition_version", "idempotency_key", "status", "created_at_ms", "updated_at_ms", "state_json"].map((c) => prefix + c).join(", ");
+}
+
 /**
- * The state that parsed JSON of `stateToJson` (or a state written in full) holds. The parsed
+ * The state that parsed JSON of `stateToJson` (or a state written in full) holds, with the
+ * fields its row keeps in columns taken from `columns` (which always win: they are what every
+ * query filters and orders on). The parsed
  * object is this call's own: what was left out is filled in, then it is copied field by field in
  * `copyState`'s order, so a state read from a store has the shapes of the ones the engine makes
  * and does not turn the engine's property accesses polymorphic.
  */
-export function fromStoredState(stored: StoredState): SagaState {
+export function fromStoredState(stored: StoredState, columns: StateColumns): SagaState {
   const filled = stored as unknown as SagaState;
+  filled.id = columns.id;
+  filled.definitionName = columns.definition_name;
+  filled.definitionVersion = columns.definition_version;
+  filled.idempotencyKey = columns.idempotency_key;
+  filled.status = columns.status as SagaStatus;
+  filled.createdAtMs = columns.created_at_ms;
+  filled.updatedAtMs = columns.updated_at_ms;
   filled.steps = stored.steps.map(fromStoredStep);
   filled.settledOrder = stored.settledOrder ?? [];
   filled.compensationOrder = stored.compensationOrder ?? [];

@@ -9,12 +9,15 @@ import type { JsonValue } from "../domain/json.js";
 import type { SagaState } from "../domain/state.js";
 import { StoreUnavailableError } from "../errors.js";
 import type { InboxMessage, InboxPayload, InstanceRecord, StoredDefinition } from "./saga-store.js";
-import { fromStoredState, type StoredState } from "./state-json.js";
+import { fromStoredState, type StateColumns, type StoredState } from "./state-json.js";
+
+/** Columns of `saga_instances` a state is built from (`stateColumnList`). */
+export interface StateRow extends StateColumns {
+  state_json: string;
+}
 
 /** Columns of `saga_instances` an `InstanceRecord` is built from. */
-export interface InstanceRow {
-  id: string;
-  state_json: string;
+export interface InstanceRow extends StateRow {
   epoch: number;
   lease_owner: string | null;
   lease_expires_at_ms: number | null;
@@ -86,15 +89,15 @@ export function parseStored<T>(json: string, what: string): T {
   }
 }
 
-/** A state column's text (see `stateToJson`) as the state; a failure means the database was damaged or edited by hand. */
-export function parseStoredState(json: string, what: string): SagaState {
-  return fromStoredState(parseStored<StoredState>(json, what));
+/** A row's state (see `stateToJson`); a failure means the database was damaged or edited by hand. */
+export function parseStoredState(row: StateRow, what = `saga_instances.state_json of ${row.id}`): SagaState {
+  return fromStoredState(parseStored<StoredState>(row.state_json, what), row);
 }
 
 /** The record a row describes, its state parsed. */
 export function toInstanceRecord(row: InstanceRow): InstanceRecord {
   return {
-    state: parseStoredState(row.state_json, `saga_instances.state_json of ${row.id}`),
+    state: parseStoredState(row),
     epoch: row.epoch,
     leaseOwner: row.lease_owner,
     leaseExpiresAtMs: row.lease_expires_at_ms,

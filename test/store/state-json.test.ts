@@ -4,12 +4,23 @@ import type { PhaseState, SagaState } from "../../src/domain/state.js";
 import { createInitialState } from "../../src/engine/initial-state.js";
 import { StoreUnavailableError } from "../../src/errors.js";
 import { stateToJson } from "../../src/store/state-json.js";
-import { parseStoredState } from "../../src/store/stored-rows.js";
+import { parseStoredState, type StateRow } from "../../src/store/stored-rows.js";
 import { sagaPlan, stepPlan } from "../support/engine-fixtures.js";
 import { planArb, rollbackArb, scriptArb, simulate } from "../support/engine-sim.js";
 import { fullPhase, fullState } from "../support/full-state.js";
 
-const roundTrip = (state: SagaState): SagaState => parseStoredState(stateToJson(state), "a test's state");
+/** The row a store writes for `state`: its columns, and the JSON for the rest (or `json`, as an older row may hold). */
+const rowOf = (state: SagaState, json = stateToJson(state)): StateRow => ({
+  id: state.id,
+  definition_name: state.definitionName,
+  definition_version: state.definitionVersion,
+  idempotency_key: state.idempotencyKey,
+  status: state.status,
+  created_at_ms: state.createdAtMs,
+  updated_at_ms: state.updatedAtMs,
+  state_json: json,
+});
+const roundTrip = (state: SagaState): SagaState => parseStoredState(rowOf(state), "a test's state");
 
 describe("state JSON", () => {
   it("keeps every field of a state with everything set", () => {
@@ -47,10 +58,23 @@ describe("state JSON", () => {
     expect(roundTrip(state)).toStrictEqual(state);
   });
 
+  it("leaves out what the row keeps in columns, and reads those from the columns", () => {
+    const fields = Object.keys(JSON.parse(stateToJson(fullState)) as object);
+    for (const field of ["id", "definitionName", "definitionVersion", "idempotencyKey", "status", "createdAtMs", "updatedAtMs"]) {
+      expect(fields).not.toContain(field);
+    }
+    // Kept: the row's wake-up column may be earlier than the state's, and its end time may differ.
+    expect(fields).toContain("wakeAtMs");
+    expect(fields).toContain("endedAtMs");
+    // A row written in full reads its column fields from the columns, which queries filter on.
+    const moved = { ...fullState, definitionVersion: fullState.definitionVersion + 1, status: "compensating" as const, updatedAtMs: fullState.updatedAtMs + 7 };
+    expect(parseStoredState(rowOf(moved, JSON.stringify(fullState)), "an old row")).toStrictEqual(moved);
+  });
+
   it("reads a state stored in full, as rows written before it was compacted hold", () => {
-    expect(parseStoredState(JSON.stringify(fullState), "an old row")).toStrictEqual(fullState);
+    expect(parseStoredState(rowOf(fullState, JSON.stringify(fullState)), "an old row")).toStrictEqual(fullState);
     const bare: SagaState = { ...fullState, steps: [{ name: "a", action: { status: "pending", attempt: 0, failures: 0 }, compensation: { status: "pending", attempt: 0, failures: 0 } }], settledOrder: [], compensationOrder: [], pivotPassed: false, recoveries: 0 };
-    expect(parseStoredState(JSON.stringify(bare), "an old row")).toStrictEqual(bare);
+    expect(parseStoredState(rowOf(bare, JSON.stringify(bare)), "an old row")).toStrictEqual(bare);
   });
 
   it("gives every phase read back the field order the engine's copies have", () => {
@@ -68,7 +92,7 @@ describe("state JSON", () => {
       wakeAtMs: Number.POSITIVE_INFINITY,
     };
     const parsed = JSON.parse(stateToJson(odd)) as Record<string, unknown>;
-    expect(parsed.id).toBe(odd.id);
+    expect(roundTrip(odd).id).toBe(odd.id);
     expect(parsed.input).toStrictEqual(odd.input);
     expect(parsed.wakeAtMs).toBeNull();
     expect(parsed.steps).toStrictEqual([{ name: 'n"ame', action: { ...(JSON.parse(JSON.stringify(fullPhase)) as PhaseState), deadlineAtMs: null }, output: 'out"put' }]);
@@ -81,8 +105,9 @@ describe("state JSON", () => {
   });
 
   it("says which column is damaged when the text is not JSON", () => {
-    expect(() => parseStoredState("{not json", "saga_instances.state_json of saga-9")).toThrow(StoreUnavailableError);
-    expect(() => parseStoredState("{not json", "saga_instances.state_json of saga-9")).toThrow(/saga_instances\.state_json of saga-9/);
+    const damaged = { ...rowOf(fullState), id: "saga-9", state_json: "{not json" };
+    expect(() => parseStoredState(damaged)).toThrow(StoreUnavailableError);
+    expect(() => parseStoredState(damaged)).toThrow(/saga_instances\.state_json of saga-9/);
   });
 
   it("keeps every state the engine reaches, through retries, timeouts, crashes, cancels and compensation", () => {

@@ -40,6 +40,7 @@ import {
   type DefinitionRow,
   type HistoryRow,
   type InstanceRow,
+  type StateRow,
   type ActivityRow,
   type StatusCountRow,
 } from "../stored-rows.js";
@@ -151,8 +152,8 @@ export class PostgresStore implements SagaStore {
         createdToMs: checked.createdToMs !== null,
         after: checked.after !== null,
       });
-      const rows = await this.#db.query<{ state_json: string }>(sql, params);
-      const items = rows.slice(0, checked.limit).map((row) => parseStoredState(row.state_json, "saga_instances.state_json"));
+      const rows = await this.#db.query<StateRow>(sql, params);
+      const items = rows.slice(0, checked.limit).map((row) => parseStoredState(row));
       const last = items[items.length - 1];
       const nextCursor = rows.length > checked.limit && last !== undefined ? encodeListCursor({ createdAtMs: last.createdAtMs, id: last.id }) : null;
       return { items, nextCursor };

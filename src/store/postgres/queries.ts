@@ -8,6 +8,7 @@
 import { TERMINAL_STATUSES } from "../../domain/status.js";
 import { quoteIdentifier } from "./options.js";
 import { sliceSql } from "./text-blob.js";
+import { stateColumnList } from "../state-json.js";
 
 /** `'completed', 'compensated', 'failed'`, from the domain so the two cannot drift apart. */
 const TERMINAL = TERMINAL_STATUSES.map((status) => `'${status}'`).join(", ");
@@ -18,7 +19,7 @@ const TERMINAL = TERMINAL_STATUSES.map((status) => `'${status}'`).join(", ");
 const REOPENED = "(status = 'failed' AND inbox_seq > inbox_applied_seq)";
 
 /** The columns an `InstanceRecord` is built from (see `InstanceRow`), for table alias `i`. */
-const INSTANCE_COLUMNS = "i.id, i.state_json, i.epoch, i.lease_owner, i.lease_expires_at_ms, i.inbox_seq, i.inbox_applied_seq";
+const INSTANCE_COLUMNS = `${stateColumnList("i")}, i.epoch, i.lease_owner, i.lease_expires_at_ms, i.inbox_seq, i.inbox_applied_seq`;
 
 /** The columns a `StoredDefinition` is built from (see `DefinitionRow`). */
 const DEFINITION_COLUMNS = "name, version, hash, document_json, created_at_ms";
@@ -92,7 +93,7 @@ export function createQueries(schema: string) {
 
 
     /** Instances by idempotency key. $1 key[]. */
-    selectInstancesByKeys: `SELECT ${INSTANCE_COLUMNS}, i.idempotency_key FROM ${instances} i WHERE i.idempotency_key = ANY($1::text[])`,
+    selectInstancesByKeys: `SELECT ${INSTANCE_COLUMNS} FROM ${instances} i WHERE i.idempotency_key = ANY($1::text[])`,
 
     /** One instance by id. $1 saga id. */
     selectInstance: `SELECT ${INSTANCE_COLUMNS} FROM ${instances} i WHERE i.id = $1`,
@@ -131,7 +132,7 @@ SELECT ((ended_at_ms - $1::bigint) / $3::bigint)::int AS bucket, status AS kind,
       if (filters.createdToMs) where.push(`created_at_ms < $${++n}`);
       if (filters.after) where.push(`(created_at_ms, id) < ($${++n}, $${++n})`);
       const clause = where.length === 0 ? "" : `WHERE ${where.join(" AND ")}`;
-      return `SELECT state_json FROM ${instances} ${clause} ORDER BY created_at_ms DESC, id DESC LIMIT $${n + 1}`;
+      return `SELECT ${stateColumnList()} FROM ${instances} ${clause} ORDER BY created_at_ms DESC, id DESC LIMIT $${n + 1}`;
     },
 
     // --- claiming and leases -----------------------------------------------------------------

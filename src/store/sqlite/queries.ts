@@ -4,6 +4,7 @@
  * list of terminal statuses and the fixed fragments of the list query.
  */
 import { TERMINAL_STATUSES } from "../../domain/status.js";
+import { stateColumnList } from "../state-json.js";
 
 /** `'completed', 'compensated', 'failed'`, from the domain so the two cannot drift apart. */
 const TERMINAL = TERMINAL_STATUSES.map((status) => `'${status}'`).join(", ");
@@ -13,8 +14,10 @@ const TERMINAL = TERMINAL_STATUSES.map((status) => `'${status}'`).join(", ");
  */
 const REOPENED = "(status = 'failed' AND inbox_seq > inbox_applied_seq)";
 
+/** The columns a state is built from (see `StateRow`). */
+const STATE_COLUMNS = stateColumnList();
 /** The columns an `InstanceRecord` is built from (see `InstanceRow`). */
-const INSTANCE_COLUMNS = "id, state_json, epoch, lease_owner, lease_expires_at_ms, inbox_seq, inbox_applied_seq";
+const INSTANCE_COLUMNS = `${STATE_COLUMNS}, epoch, lease_owner, lease_expires_at_ms, inbox_seq, inbox_applied_seq`;
 
 // --- opening and migrations -------------------------------------------------------------
 
@@ -103,7 +106,7 @@ export function buildListQuery(filters: ListFilters): string {
   if (filters.createdToMs) where.push("created_at_ms < @createdToMs");
   if (filters.after) where.push("(created_at_ms, id) < (@afterCreatedAtMs, @afterId)");
   const clause = where.length === 0 ? "" : `WHERE ${where.join(" AND ")}`;
-  return `SELECT state_json FROM saga_instances ${clause} ORDER BY created_at_ms DESC, id DESC LIMIT @limit`;
+  return `SELECT ${STATE_COLUMNS} FROM saga_instances ${clause} ORDER BY created_at_ms DESC, id DESC LIMIT @limit`;
 }
 
 // --- claiming and leases ---------------------------------------------------------------

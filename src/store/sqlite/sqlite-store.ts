@@ -53,6 +53,7 @@ import {
   type HistoryRow,
   type InboxRow,
   type InstanceRow,
+  type StateRow,
   type ActivityRow,
   type StatusCountRow,
 } from "../stored-rows.js";
@@ -299,8 +300,8 @@ export class SqliteStore implements SagaStore {
         createdToMs: checked.createdToMs !== null,
         after: checked.after !== null,
       });
-      const rows = this.#sql.all<{ state_json: string }>(sql, params);
-      const items = rows.slice(0, checked.limit).map((row) => parseStoredState(row.state_json, "saga_instances.state_json"));
+      const rows = this.#sql.all<StateRow>(sql, params);
+      const items = rows.slice(0, checked.limit).map((row) => parseStoredState(row));
       const last = items[items.length - 1];
       const nextCursor = rows.length > checked.limit && last !== undefined ? encodeListCursor({ createdAtMs: last.createdAtMs, id: last.id }) : null;
       return { items, nextCursor };
