@@ -134,6 +134,15 @@ async function main(argv: string[]): Promise<void> {
   bar.start(total, 0, { task: "commit ceilings" });
   const step = (task: string): void => bar.increment(1, { task });
   const ceilingMs = mode === "quick" ? 300 : 2_000;
+  // Set by whatever wrote to PostgreSQL; the next cell first has the server flush it (see ServerMonitor.checkpoint).
+  let serverDirty = false;
+  let checkpointFailure: string | null = null;
+  const settleServer = async (): Promise<void> => {
+    if (monitor === null || !serverDirty || checkpointFailure !== null) return;
+    serverDirty = false;
+    checkpointFailure = await monitor.checkpoint();
+    if (checkpointFailure !== null) notes.push(`cells may pay for the writes of the PostgreSQL cell before them: CHECKPOINT failed (${checkpointFailure}).`);
+  };
   try {
     const ceilings: Ceiling[] = [];
     if (storesHere.includes("sqlite")) {
@@ -150,6 +159,7 @@ async function main(argv: string[]): Promise<void> {
       for (const level of ["on", "off"] as const) {
         bar.update({ task: `PostgreSQL commit ceiling, synchronous_commit=${level}` });
         ceilings.push(...(await postgresCeilings(url, level, ceilingMs)));
+        serverDirty = true;
         step("commit ceilings");
       }
     }
@@ -163,7 +173,9 @@ async function main(argv: string[]): Promise<void> {
       for (const concurrency of concurrencies) {
         const task = `${target.store} ${target.durability} alone C=${concurrency}`;
         bar.update({ task });
+        await settleServer();
         report.storeAlone.push(await runStoreAloneCell(target, concurrency, windowFor(mode, concurrency), () => step(task)));
+        if (target.store === "postgres") serverDirty = true;
       }
     }
     endPhase("ceilings");
@@ -175,7 +187,9 @@ async function main(argv: string[]): Promise<void> {
           const task = `${target.store} ${target.durability} ${scenario} C=${concurrency}`;
           bar.update({ task });
           const cellMonitor = target.store === "postgres" ? monitor : null;
+          await settleServer();
           rows.push(await runSagaflowCell(target, scenario, concurrency, windowFor(mode, concurrency), cellMonitor, () => step(task)));
+          if (target.store === "postgres") serverDirty = true;
         }
       }
     }
@@ -183,6 +197,8 @@ async function main(argv: string[]): Promise<void> {
     endPhase("sagaflow");
     if (peers) {
       bar.update({ task: "DBOS Transact (child process)" });
+      // The child has the server flush before each of its cells too.
+      await settleServer();
       const peer = await runDbosPeer({ url, scenarios: [...SCENARIOS], concurrencies, mode }, () => step("DBOS Transact"));
       report.peers = { dbos: { available: peer.available, reason: peer.reason, version: peer.version, poolSize: peer.poolSize, durability: peer.durability } };
       rows.push(...dbosRows(peer));
@@ -216,6 +232,8 @@ async function main(argv: string[]): Promise<void> {
       step("recovery");
     } else {
       bar.update({ task: `recovery: ${IN_FLIGHT} sagas after SIGKILL (child processes)` });
+      serverDirty = true;
+      await settleServer();
       try {
         // Quick: the fresh worker gives up when the budget is spent (the output then says how far it got).
         const deadline = Date.now() + (mode === "quick" ? QUICK_HARD_LIMIT_MS - elapsed() : 600_000);

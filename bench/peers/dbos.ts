@@ -76,6 +76,8 @@ async function childMain(args: DbosArgs): Promise<DbosPeer> {
   try {
     for (const scenario of args.scenarios) {
       for (const concurrency of args.concurrencies) {
+        // As the parent does before each of Sagaflow's cells: the previous cell's writes flushed first.
+        await monitor.checkpoint();
         const schema = scratchName("sagaflow_bench_dbos");
         DBOS.setConfig({
           name: "sagaflow-bench",
