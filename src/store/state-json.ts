@@ -129,10 +129,17 @@ export interface StateColumns {
   updated_at_ms: number;
 }
 
-/** Those columns in a select list, in `StateColumns`' order, each prefixed with `alias.` when given. */
+/** What a state is read from: `StateColumns` (the compiler checks every one is named) and the JSON. */
+const STATE_COLUMN_NAMES = ["id", "definition_name", "definition_version", "idempotency_key", "status", "created_at_ms", "updated_at_ms", "state_json"] as const;
+type ListedColumns = (typeof STATE_COLUMN_NAMES)[number];
+// Fails to compile when `StateColumns` gains a column the list above does not name.
+const EVERY_STATE_COLUMN_LISTED: Exclude<keyof StateColumns, ListedColumns> extends never ? true : never = true;
+void EVERY_STATE_COLUMN_LISTED;
+
+/** Those columns in a select list, each prefixed with `alias.` when given. */
 export function stateColumnList(alias?: string): string {
   const prefix = alias === undefined ? "" : `${alias}.`;
-  return ["id", "definition_name", "definition_version", "idempotency_key", "status", "created_at_ms", "updated_at_ms", "state_json"].map((c) => prefix + c).join(", ");
+  return STATE_COLUMN_NAMES.map((c) => prefix + c).join(", ");
 }
 
 /**

@@ -112,7 +112,7 @@ describe("SqliteStore on disk", () => {
       expect(check.prepare("SELECT * FROM pragma_foreign_key_list('saga_inbox')").all()).toEqual([]);
       expect(check.prepare("SELECT count(*) AS n, sum(entry_count) AS entries FROM saga_history").get()).toEqual({ n: history.length, entries: history.length });
       expect(check.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE name = 'saga_events'").get()).toEqual({ n: 0 });
-      // Migration 6: history rows in write order (a table with rowids), (saga_id, seq) their unique key.
+      // Migration 7: history rows in write order (a table with rowids), (saga_id, seq) their unique key.
       expect(check.prepare("SELECT wr FROM pragma_table_list WHERE name = 'saga_history'").get()).toEqual({ wr: 0 });
       expect(check.prepare("SELECT origin, \"unique\" FROM pragma_index_list('saga_history')").all()).toEqual([{ origin: "pk", unique: 1 }]);
     } finally {

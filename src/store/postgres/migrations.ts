@@ -152,6 +152,19 @@ CREATE UNIQUE INDEX saga_instances_idempotency_key ON ${s}.saga_instances (idemp
 ALTER TABLE ${s}.saga_instances DROP CONSTRAINT saga_instances_idempotency_key_key;
 `,
   },
+  {
+    version: 7,
+    name: "history rows appended in write order; states stored without the columns' fields",
+    // SQLite's migration 7 moves its history to a table with rowids, which PostgreSQL's heap
+    // already is. What applies here: from this version on, `state_json` leaves out what the row
+    // holds in columns (id, definition, idempotency key, status, created and updated times; see
+    // src/store/state-json.ts). A Sagaflow from before reads such rows wrong; this migration is
+    // what makes it refuse the schema (SCHEMA_TOO_NEW) instead, and the comment says so to anyone
+    // reading the table.
+    sql: (s) => `
+COMMENT ON COLUMN ${s}.saga_instances.state_json IS 'the state as JSON without the fields this row holds in columns of its own (Sagaflow migration 7)';
+`,
+  },
 ];
 
 /** The schema version this code writes and understands. */
