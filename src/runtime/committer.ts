@@ -1,4 +1,4 @@
-import type { CommitOutcome, CreateInstanceRequest, CreateOutcome, SagaStore, TransitionCommit } from "../store/saga-store.js";
+import type { CommitOutcome, CreateInstanceRequest, CreateOutcome, SagaStore, TransitionCommit, WriteBatchResult } from "../store/saga-store.js";
 
 /**
  * The smallest batch a queue is split into when several batches may be written at once: 64
@@ -19,11 +19,21 @@ export interface CommitWatcher {
   settled(commit: TransitionCommit, outcome: CommitOutcome | undefined): void;
 }
 
+/**
+ * Told of a commit's outcome once its batch settles, instead of a promise: a saga driver is its
+ * own callback, so a transition costs no promise, executor closure or suspended frame. Neither
+ * method may throw (the committer would report the throw after settling the rest of the batch).
+ */
+export interface CommitCallback {
+  committed(outcome: CommitOutcome): void;
+  /** The batch's write failed or its outcome is unknown: the commit may or may not be durable. */
+  commitFailed(error: unknown): void;
+}
+
 interface PendingCommit {
   commit: TransitionCommit;
   watcher: CommitWatcher | undefined;
-  resolve: (outcome: CommitOutcome) => void;
-  reject: (error: unknown) => void;
+  callback: CommitCallback;
 }
 
 interface PendingCreate {
@@ -63,10 +73,13 @@ export class GroupCommitter {
    * transition.
    */
   submit(commit: TransitionCommit, watcher?: CommitWatcher): Promise<CommitOutcome> {
-    return new Promise<CommitOutcome>((resolve, reject) => {
-      this.#commits.push({ commit, watcher, resolve, reject });
-      this.#schedule();
-    });
+    return new Promise<CommitOutcome>((resolve, reject) => this.enqueue(commit, watcher, { committed: resolve, commitFailed: reject }));
+  }
+
+  /** `submit` with a callback for the outcome, called in the turn the batch settles (after the watcher). */
+  enqueue(commit: TransitionCommit, watcher: CommitWatcher | undefined, callback: CommitCallback): void {
+    this.#commits.push({ commit, watcher, callback });
+    this.#schedule();
   }
 
   /** Creates one instance with the next batch. */
@@ -97,29 +110,49 @@ export class GroupCommitter {
     const creates = this.#creates.splice(0, size);
     const commits = this.#commits.splice(0, size - creates.length);
     if (this.#commits.length > 0 || this.#creates.length > 0) this.#schedule();
+    let result: WriteBatchResult | undefined;
+    let failure: unknown;
     try {
-      const result = await this.#store.writeBatch({ creates: creates.map((p) => p.request), commits: commits.map((p) => p.commit) });
-      settle(creates, result.creates, "creates");
-      settleCommits(commits, result.commits);
+      result = await this.#store.writeBatch({ creates: creates.map((p) => p.request), commits: commits.map((p) => p.commit) });
     } catch (error) {
-      for (const pending of creates) pending.reject(error);
-      for (const pending of commits) {
-        pending.watcher?.settled(pending.commit, undefined);
-        pending.reject(error);
-      }
-    } finally {
-      this.#inFlight--;
-      if (this.#commits.length > 0 || this.#creates.length > 0) this.#schedule();
+      failure = error;
+    }
+    this.#inFlight--;
+    if (this.#commits.length > 0 || this.#creates.length > 0) this.#schedule();
+    // Settled outside the write's try: a callback's throw must not settle the batch twice.
+    if (result === undefined) {
+      for (const pending of creates) pending.reject(failure);
+      settleCommits(commits, undefined, failure);
+    } else {
+      settle(creates, result.creates, "creates");
+      settleCommits(commits, result.commits, undefined);
     }
   }
 }
 
-function settleCommits(batch: readonly PendingCommit[], outcomes: readonly CommitOutcome[]): void {
+/**
+ * Every commit of a batch hears of its outcome (`outcomes` undefined: the write failed with
+ * `failure`), watchers first. Callbacks run synchronously, each driver going on to its next step;
+ * one that throws (a bug) does not keep the rest of the batch from their outcomes, and its throw
+ * is raised once all have them.
+ */
+function settleCommits(batch: readonly PendingCommit[], outcomes: readonly CommitOutcome[] | undefined, failure: unknown): void {
   for (let i = 0; i < batch.length; i++) {
     const pending = batch[i] as PendingCommit;
-    pending.watcher?.settled(pending.commit, outcomes[i]);
+    pending.watcher?.settled(pending.commit, outcomes?.[i]);
   }
-  settle(batch, outcomes, "commits");
+  let thrown: { error: unknown } | undefined;
+  for (let i = 0; i < batch.length; i++) {
+    const { callback } = batch[i] as PendingCommit;
+    const outcome = outcomes?.[i];
+    try {
+      if (outcome !== undefined) callback.committed(outcome);
+      else callback.commitFailed(outcomes === undefined ? failure : new Error(`store returned ${outcomes.length} outcomes for ${batch.length} commits`));
+    } catch (error) {
+      thrown ??= { error };
+    }
+  }
+  if (thrown !== undefined) throw thrown.error;
 }
 
 function settle<T>(batch: ReadonlyArray<{ resolve: (outcome: T) => void; reject: (error: unknown) => void }>, outcomes: readonly T[], what: string): void {

@@ -8,6 +8,7 @@ import type { SagaDefinition } from "../dsl/define-saga.js";
 import { decide } from "../engine/decide.js";
 import type { CommitOutcome, TransitionCommit } from "../store/saga-store.js";
 import type { Clock } from "./clock.js";
+import type { CommitCallback } from "./committer.js";
 import { executeStep, failedEvent, settledEvent, startStep } from "./execute-step.js";
 import { LinkedAbort, type AbortSource } from "./lazy-abort.js";
 import type { Logger } from "./logger.js";
@@ -28,7 +29,8 @@ export interface DriverEnv {
   clock: Clock;
   random: () => number;
   logger: Logger;
-  commit(commit: TransitionCommit): Promise<CommitOutcome>;
+  /** Hands a commit to the group commit; `callback` hears of its outcome. */
+  commit(commit: TransitionCommit, callback: CommitCallback): void;
   notify(notice: TransitionNotice): void;
   /**
    * The commit just made gave the lease back (the saga ended or waits), so the driver is done with
@@ -91,74 +93,252 @@ export interface DriverStart {
 const MAX_INBOX_RETRIES = 20;
 
 /** What a driver holds between a commit and its next outcomes: the applied events are not kept. */
-const NO_EVENTS: SagaEvent[] = [];
+const NO_EVENTS: readonly SagaEvent[] = [];
+
+const DONE: Promise<void> = Promise.resolve();
+
+/** A running driver, as its worker sees it. */
+export interface DriverHandle {
+  /** Settles once the driver stopped and the worker's follow-up (`DriverEnv.finished`) is done. */
+  readonly done: Promise<void>;
+}
 
 /**
  * Runs one saga while this worker holds its lease: apply events, commit the new state
  * (write-ahead: an attempt is recorded as started before it runs, and its outcome before
  * anything after it starts), run the commands, repeat until the saga ends or waits.
  */
-export function driveSaga(env: DriverEnv, start: DriverStart): Promise<void> {
-  // Unpacked here, so the suspended driver holds only what it still needs: not `start`, whose
-  // state and commands would otherwise stay alive, superseded, for as long as the saga is held.
-  return drive(env, start.definition, start.epoch, start.abort, start.state, start.inboxSeq, start.events, start.commands);
+export function driveSaga(env: DriverEnv, start: DriverStart): DriverHandle {
+  const run = new SagaRun(env, start);
+  run.proceed();
+  return run;
 }
 
-async function drive(
-  env: DriverEnv,
-  definition: SagaDefinition<unknown, Record<string, unknown>>,
-  epoch: number,
-  abort: AbortSource,
-  state: SagaState,
-  inboxSeq: number,
-  events: SagaEvent[],
-  commands: RunPhaseCommand[],
-): Promise<void> {
-  const sagaId = state.id;
-  let exit: DriverExit | DriverCrash;
-  try {
-    for (;;) {
-      if (events.length > 0) {
-        const committed = await decideAndCommit(env, definition, state, epoch, inboxSeq, events);
-        if (committed === null) {
-          exit = "lost";
-          break;
-        }
-        ({ state, inboxSeq, commands } = committed);
-        // Read by nothing, but it lets go of the applied events (and the outputs in them) while the step runs.
-        events = NO_EVENTS;
-      }
-      if (commands.length === 0) {
-        exit = "released";
-        break;
-      }
-      if (abort.aborted) {
-        exit = "held";
-        break;
-      }
-      faultPoint(FaultPoint.DriverBeforeRun);
-      const [only] = commands;
-      if (commands.length > 1) {
-        events = await runAll(env, definition, state, commands, abort);
-      } else if (env.wrapAttempt !== undefined) {
-        events = await runWrapped(env.wrapAttempt, env, definition, state, commands, abort);
-      } else if (commands.length === 1 && only !== undefined && only.timeoutMs <= 0) {
-        // The usual case, inline: the driver awaits the step itself, so while it runs there is no
-        // second suspended frame, promise and reaction per saga (what `executeStep` would add).
-        try {
-          events = [settledEvent(only, await startStep(definition, state, only, abort), env.random)];
-        } catch (thrown) {
-          events = [failedEvent(only, thrown, env.random)];
-        }
-      } else {
-        events = only === undefined ? [] : [await executeStep(definition, state, only, abort, env.random)];
-      }
-    }
-  } catch (error) {
-    exit = { crashed: error };
+/**
+ * One saga's driver as a callback-driven loop rather than an async function: it is its own
+ * commit callback and its steps' continuation, so a transition costs no suspended frame, await
+ * closures, promise per commit or microtask hop per step (together a quarter of the runtime's
+ * garbage, at thousands of transitions a second). A step that returns a plain value (no promise)
+ * is settled at once, in the same turn.
+ *
+ * It holds only what it still needs: the current state and commands, not the `DriverStart`, whose
+ * state and commands would otherwise stay alive, superseded, for as long as the saga is held.
+ */
+class SagaRun implements CommitCallback, DriverHandle {
+  readonly #env: DriverEnv;
+  readonly #definition: SagaDefinition<unknown, Record<string, unknown>>;
+  readonly #sagaId: string;
+  readonly #epoch: number;
+  readonly #abort: AbortSource;
+  #state: SagaState;
+  #inboxSeq: number;
+  #events: readonly SagaEvent[];
+  #commands: RunPhaseCommand[];
+  /** The commit being written: what it commits, the inbox it read, and how many times the inbox changed under it. */
+  #next: Decided | undefined;
+  #nextInboxSeq = 0;
+  #round = 0;
+  #ended = false;
+  #done: Promise<void> | undefined;
+  #resolveDone: (() => void) | undefined;
+
+  constructor(env: DriverEnv, start: DriverStart) {
+    this.#env = env;
+    this.#definition = start.definition;
+    this.#sagaId = start.state.id;
+    this.#epoch = start.epoch;
+    this.#abort = start.abort;
+    this.#state = start.state;
+    this.#inboxSeq = start.inboxSeq;
+    this.#events = start.events;
+    this.#commands = start.commands;
   }
-  // The worker's own follow-up (give a held lease back, free the slot) ends this promise, so it needs no reaction of its own.
-  return env.finished(sagaId, epoch, exit);
+
+  /** Made only when someone waits for it (a worker shutting down): most drivers end unwatched. */
+  get done(): Promise<void> {
+    if (this.#done === undefined) this.#done = this.#ended ? DONE : new Promise<void>((resolve) => (this.#resolveDone = resolve));
+    return this.#done;
+  }
+
+  /** Goes on until the saga needs to wait for a commit or a step, or leaves this driver. */
+  proceed(): void {
+    try {
+      for (;;) {
+        if (this.#events.length > 0) {
+          this.#round = 0;
+          this.#nextInboxSeq = this.#inboxSeq;
+          this.#commit();
+          return;
+        }
+        const commands = this.#commands;
+        if (commands.length === 0) return this.#finish("released");
+        if (this.#abort.aborted) return this.#finish("held");
+        faultPoint(FaultPoint.DriverBeforeRun);
+        const env = this.#env;
+        const only = commands[0] as RunPhaseCommand;
+        if (commands.length > 1 || env.wrapAttempt !== undefined || only.timeoutMs > 0) {
+          this.#runApart(commands);
+          return;
+        }
+        // The usual case, inline: no promise of the runtime's own around the step's.
+        let result: unknown;
+        try {
+          result = startStep(this.#definition, this.#state, only, this.#abort);
+          // Like `await`: a thenable is followed; anything else is the output, at once.
+          if (isThenable(result)) {
+            const [returned, threw] = this.#stepContinuations();
+            Promise.resolve(result).then(returned, threw);
+            return;
+          }
+        } catch (thrown) {
+          this.#events = [failedEvent(only, thrown, env.random)];
+          continue;
+        }
+        this.#events = [settledEvent(only, result, env.random)];
+      }
+    } catch (error) {
+      this.#finish({ crashed: error });
+    }
+  }
+
+  /**
+   * The continuations of a step's promise, made the first time a step returns one: a saga whose
+   * steps return plain values never needs them.
+   */
+  #onStep: [(value: unknown) => void, (thrown: unknown) => void] | undefined;
+  #onEvents: [(events: SagaEvent[]) => void, (error: unknown) => void] | undefined;
+
+  #stepContinuations(): [(value: unknown) => void, (thrown: unknown) => void] {
+    return (this.#onStep ??= [
+      (value) => {
+        this.#events = [settledEvent(this.#commands[0] as RunPhaseCommand, value, this.#env.random)];
+        this.proceed();
+      },
+      (thrown) => {
+        this.#events = [failedEvent(this.#commands[0] as RunPhaseCommand, thrown, this.#env.random)];
+        this.proceed();
+      },
+    ]);
+  }
+
+  #eventsContinuations(): [(events: SagaEvent[]) => void, (error: unknown) => void] {
+    return (this.#onEvents ??= [
+      (events) => {
+        this.#events = events;
+        this.proceed();
+      },
+      (error) => this.#finish({ crashed: error }),
+    ]);
+  }
+
+  /** Several commands at once, a step with a timeout, or attempts through the wrapper: through the promise paths below. */
+  #runApart(commands: RunPhaseCommand[]): void {
+    const env = this.#env;
+    const only = commands[0] as RunPhaseCommand;
+    let events: Promise<SagaEvent[]>;
+    if (commands.length > 1) events = runAll(env, this.#definition, this.#state, commands, this.#abort);
+    else if (env.wrapAttempt !== undefined) events = runWrapped(env.wrapAttempt, env, this.#definition, this.#state, commands, this.#abort);
+    else events = executeStep(this.#definition, this.#state, only, this.#abort, env.random).then((event) => [event]);
+    const [arrived, crashed] = this.#eventsContinuations();
+    events.then(arrived, crashed);
+  }
+
+  /** Decides the events and hands the result to the group commit; `committed` or `commitFailed` goes on. */
+  #commit(): void {
+    const env = this.#env;
+    const now = env.clock.now();
+    const next = applyEvents(env, this.#definition, this.#state, this.#events, now);
+    this.#next = next;
+    env.commit(
+      {
+        sagaId: this.#sagaId,
+        epoch: this.#epoch,
+        workerId: env.workerId,
+        nowMs: now,
+        state: next.state,
+        history: next.history,
+        inboxSeq: this.#nextInboxSeq,
+        lease: next.commands.length > 0 ? { expiresAtMs: now + env.leaseMs } : "release",
+      },
+      this,
+    );
+  }
+
+  committed(outcome: CommitOutcome): void {
+    try {
+      const env = this.#env;
+      const next = this.#next as Decided;
+      if (outcome.ok) {
+        this.#next = undefined;
+        const { state, history, commands } = next;
+        if (commands.length === 0) env.released(this.#sagaId, this.#epoch);
+        env.notify({ sagaId: this.#sagaId, state, history, workerId: env.workerId, epoch: this.#epoch });
+        if (commands.length === 0 && state.wakeAtMs !== null) env.scheduleWake(state.wakeAtMs);
+        this.#state = state;
+        this.#inboxSeq = this.#nextInboxSeq;
+        this.#commands = commands;
+        // Lets go of the applied events (and the outputs in them) while the step runs.
+        this.#events = NO_EVENTS;
+        this.proceed();
+        return;
+      }
+      if (outcome.reason === "fenced") {
+        env.logger.warn({ sagaId: this.#sagaId, epoch: this.#epoch, workerId: env.workerId }, "lease lost: write refused, another worker owns this saga");
+        this.#finish("lost");
+        return;
+      }
+      if (++this.#round > MAX_INBOX_RETRIES) {
+        env.logger.error({ sagaId: this.#sagaId }, "inbox kept changing; leaving the saga to recovery");
+        this.#finish("lost");
+        return;
+      }
+      // The messages arrived before the outcomes we are committing were known, so they go first:
+      // a cancel delivered while a step ran must see that step settle, not the next one start.
+      const events = this.#events;
+      const afterClaim = events.filter((event) => event.type === "claimed").length;
+      this.#events = [...events.slice(0, afterClaim), ...outcome.inbox.map((message) => message.event), ...events.slice(afterClaim)];
+      for (const message of outcome.inbox) this.#nextInboxSeq = Math.max(this.#nextInboxSeq, message.seq);
+      this.#commit();
+    } catch (error) {
+      this.#finish({ crashed: error });
+    }
+  }
+
+  commitFailed(error: unknown): void {
+    // Not durable, or not known to be: drop the saga here; after the lease runs out it is recovered.
+    this.#env.logger.error({ sagaId: this.#sagaId, epoch: this.#epoch, err: error }, "commit failed; leaving the saga to recovery");
+    this.#finish("lost");
+  }
+
+  /** The worker's own follow-up (give a held lease back, free the slot) is what `done` waits for. */
+  #finish(exit: DriverExit | DriverCrash): void {
+    this.#ended = true;
+    this.#next = undefined;
+    let follow: Promise<void> | undefined;
+    try {
+      follow = this.#env.finished(this.#sagaId, this.#epoch, exit);
+    } catch (error) {
+      follow = Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    if (follow !== undefined) {
+      if (this.#done !== undefined) void follow.then(this.#resolveDone, this.#resolveDone);
+      else this.#done = follow;
+    } else {
+      this.#resolveDone?.();
+    }
+  }
+}
+
+/** What a commit being written commits. */
+interface Decided {
+  state: SagaState;
+  history: HistoryEntry[];
+  commands: RunPhaseCommand[];
+}
+
+/** Whether `await` would follow `value` (an object or function with a `then` method). */
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === "object" || typeof value === "function") && typeof (value as { then?: unknown }).then === "function";
 }
 
 /**
@@ -244,62 +424,6 @@ function runWrapped(
   abort: AbortSource,
 ): Promise<SagaEvent[]> {
   return Promise.all(commands.map((command) => wrap(attemptInfo(state, command), () => executeStep(definition, state, command, abort, env.random))));
-}
-
-interface Committed {
-  state: SagaState;
-  inboxSeq: number;
-  commands: RunPhaseCommand[];
-}
-
-async function decideAndCommit(
-  env: DriverEnv,
-  definition: SagaDefinition<unknown, Record<string, unknown>>,
-  base: SagaState,
-  epoch: number,
-  baseInboxSeq: number,
-  initialEvents: SagaEvent[],
-): Promise<Committed | null> {
-  let events: readonly SagaEvent[] = initialEvents;
-  let inboxSeq = baseInboxSeq;
-  for (let round = 0; round <= MAX_INBOX_RETRIES; round++) {
-    const now = env.clock.now();
-    const { state, history, commands } = applyEvents(env, definition, base, events, now);
-    let outcome: CommitOutcome;
-    try {
-      outcome = await env.commit({
-        sagaId: base.id,
-        epoch,
-        workerId: env.workerId,
-        nowMs: now,
-        state,
-        history,
-        inboxSeq,
-        lease: commands.length > 0 ? { expiresAtMs: now + env.leaseMs } : "release",
-      });
-    } catch (error) {
-      // Not durable, or not known to be: drop the saga here; after the lease runs out it is recovered.
-      env.logger.error({ sagaId: base.id, epoch, err: error }, "commit failed; leaving the saga to recovery");
-      return null;
-    }
-    if (outcome.ok) {
-      if (commands.length === 0) env.released(base.id, epoch);
-      env.notify({ sagaId: base.id, state, history, workerId: env.workerId, epoch });
-      if (commands.length === 0 && state.wakeAtMs !== null) env.scheduleWake(state.wakeAtMs);
-      return { state, inboxSeq, commands };
-    }
-    if (outcome.reason === "fenced") {
-      env.logger.warn({ sagaId: base.id, epoch, workerId: env.workerId }, "lease lost: write refused, another worker owns this saga");
-      return null;
-    }
-    // The messages arrived before the outcomes we are committing were known, so they go first:
-    // a cancel delivered while a step ran must see that step settle, not the next one start.
-    const afterClaim = events.filter((event) => event.type === "claimed").length;
-    events = [...events.slice(0, afterClaim), ...outcome.inbox.map((message) => message.event), ...events.slice(afterClaim)];
-    for (const message of outcome.inbox) inboxSeq = Math.max(inboxSeq, message.seq);
-  }
-  env.logger.error({ sagaId: base.id }, "inbox kept changing; leaving the saga to recovery");
-  return null;
 }
 
 /** Feeds the events to the engine in order; one event (the usual case) costs no copying. */

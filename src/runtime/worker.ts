@@ -5,11 +5,11 @@ import type { ClaimedInstance, CommitOutcome, SagaStore, TransitionCommit } from
 import { shapeOf } from "./plan-shape.js";
 import { definitionKey } from "../store/saga-store.js";
 import type { Clock } from "./clock.js";
-import type { CommitWatcher, GroupCommitter } from "./committer.js";
+import type { CommitCallback, CommitWatcher, GroupCommitter } from "./committer.js";
 import { LazyAbort } from "./lazy-abort.js";
 import type { Logger } from "./logger.js";
 import type { SagaEvent } from "../domain/events.js";
-import { driveSaga, type AttemptWrapper, type DriverEnv, type DriverCrash, type DriverExit, type TransitionNotice } from "./saga-driver.js";
+import { driveSaga, type AttemptWrapper, type DriverEnv, type DriverHandle, type DriverCrash, type DriverExit, type TransitionNotice } from "./saga-driver.js";
 
 type AnyDefinition = SagaDefinition<unknown, Record<string, unknown>>;
 
@@ -29,15 +29,14 @@ export interface WorkerOptions {
   wrapAttempt?: AttemptWrapper | undefined;
 }
 
-const DONE: Promise<void> = Promise.resolve();
-
 /**
  * A saga held here at one epoch. It is its driver's abort source too (one object per held saga,
  * not two): aborted when the lease is lost or the worker shuts down.
  */
 class Active extends LazyAbort implements CommitWatcher {
   readonly epoch: number;
-  done: Promise<void> = DONE;
+  /** Its driver (set as soon as it is spawned). */
+  driver: DriverHandle | undefined;
   /** The latest lease expiry a claim, a create or a committed transition is known to have set; null when unknown. */
   leaseUntilMs: number | null;
   /** Whether a commit of this saga is being written now (a driver has at most one at a time). */
@@ -94,7 +93,7 @@ export class Worker {
       clock: options.clock,
       random: options.random,
       logger: options.logger,
-      commit: (commit) => this.#commit(commit),
+      commit: (commit, callback) => this.#commit(commit, callback),
       notify: options.onTransition,
       released: (sagaId, epoch) => this.#free(sagaId, epoch),
       scheduleWake: (atMs) => this.#scheduleWake(atMs),
@@ -173,7 +172,7 @@ export class Worker {
     this.wake();
     await this.#loopDone;
     await (await this.#unsubscribe)?.();
-    const all = Promise.all([...this.#active.values()].map((a) => a.done));
+    const all = Promise.all([...this.#active.values()].flatMap((a) => (a.driver === undefined ? [] : [a.driver.done])));
     const grace = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
     await Promise.race([all, grace]);
     for (const active of this.#active.values()) active.abort(new Error("worker shutting down"));
@@ -294,7 +293,7 @@ export class Worker {
   ): void {
     const active = new Active(epoch, leaseUntilMs);
     this.#active.set(state.id, active);
-    active.done = driveSaga(this.#env, { definition, state, epoch, inboxSeq, events, commands, abort: active });
+    active.driver = driveSaga(this.#env, { definition, state, epoch, inboxSeq, events, commands, abort: active });
   }
 
   /**
@@ -350,11 +349,14 @@ export class Worker {
    * extended, so that renewals can leave that saga alone for a while (see `#renewLeases`). The
    * saga's `Active` hears of the outcome from the committer itself (see `Active.settled`).
    */
-  #commit(commit: TransitionCommit): Promise<CommitOutcome> {
+  #commit(commit: TransitionCommit, callback: CommitCallback): void {
     const active = this.#active.get(commit.sagaId);
-    if (active === undefined || active.epoch !== commit.epoch) return this.#committer.submit(commit);
+    if (active === undefined || active.epoch !== commit.epoch) {
+      this.#committer.enqueue(commit, undefined, callback);
+      return;
+    }
     active.committing = true;
-    return this.#committer.submit(commit, active);
+    this.#committer.enqueue(commit, active, callback);
   }
 
   /**

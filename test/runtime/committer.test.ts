@@ -1,6 +1,6 @@
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
-import { GroupCommitter, type CommitTarget } from "../../src/runtime/committer.js";
+import { GroupCommitter, type CommitCallback, type CommitTarget } from "../../src/runtime/committer.js";
 import type { CommitOutcome, CreateOutcome, TransitionCommit, WriteBatch, WriteBatchResult } from "../../src/store/saga-store.js";
 import { createMemoryStore } from "../../src/store/memory/index.js";
 import { newSaga, T0 } from "../store/fixtures.js";
@@ -152,6 +152,40 @@ describe("GroupCommitter", () => {
     store.release();
     await refused;
     expect(heard).toEqual(["lost: no outcome", "lost: caller told the disk is full", "unknown: fenced", "unknown: caller told fenced"]);
+  });
+
+  it("calls an enqueued commit's callback in the turn its batch settles, after every watcher of the batch, and a commit enqueued from a callback goes in the next batch", async () => {
+    const store = heldStore(1, true);
+    const committer = new GroupCommitter(store);
+    const heard: string[] = [];
+    const commitFor = (id: string): TransitionCommit => ({ sagaId: id, epoch: 1, workerId: "w1", nowMs: T0, state: newSaga(id).state, history: [], inboxSeq: 0, lease: "release" });
+    const watcher = { settled: (commit: TransitionCommit) => heard.push(`watcher ${commit.sagaId}`) };
+    const callback = (id: string, then?: () => void): CommitCallback => ({
+      committed: (outcome) => {
+        heard.push(`${id}: ${outcome.ok ? "ok" : outcome.reason}`);
+        then?.();
+      },
+      commitFailed: (error) => {
+        heard.push(`${id}: failed, ${(error as Error).message}`);
+        then?.();
+      },
+    });
+    let batchSettled = false;
+    committer.enqueue(commitFor("a"), watcher, callback("a", () => committer.enqueue(commitFor("c"), undefined, callback("c"))));
+    committer.enqueue(commitFor("b"), watcher, callback("b", () => (batchSettled = true)));
+    await turns();
+    expect(store.sizes).toEqual([2]);
+    store.release();
+    // The callbacks run in the batch's own turn, so by the next turn every one has.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(batchSettled).toBe(true);
+    expect(heard).toEqual(["watcher a", "watcher b", "a: failed, the disk is full", "b: failed, the disk is full"]);
+    await turns();
+    expect(store.sizes).toEqual([2, 1]);
+    store.release();
+    await turns();
+    // Nothing holds a lease on "c": the store refuses it as fenced.
+    expect(heard.slice(4)).toEqual(["c: fenced"]);
   });
 
   it("rejects every caller of a batch whose write failed, and writes the next batch", async () => {

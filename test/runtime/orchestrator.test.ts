@@ -143,6 +143,45 @@ describe("step contexts", () => {
     expect(seen.compensation?.spread.signal).toBeInstanceOf(AbortSignal);
     expect([seen.action?.signalAborted, seen.compensation?.signalAborted]).toEqual([false, false]);
   });
+
+  it("take what a step returns as `await` would: a plain value, a promise or a foreign thenable is its output; a throw, a rejection or a non-JSON value fails it", async () => {
+    // A thenable that is not a native promise, settling later, as some client libraries return.
+    const thenable = <T>(outcome: { value: T } | { error: Error }): PromiseLike<T> => ({
+      then(onFulfilled, onRejected) {
+        return new Promise<T>((resolve, reject) => setTimeout(() => ("error" in outcome ? reject(outcome.error) : resolve(outcome.value)), 2)).then(onFulfilled, onRejected);
+      },
+    });
+    const returning = (name: string, action: () => unknown): SagaDefinition<Record<string, never>> =>
+      defineSaga<Record<string, never>>({ name, version: 1 })
+        .step("first", { action: () => ({ first: true }), compensate: () => undefined, retry: { maxAttempts: 1 } })
+        .step("second", { action, retry: { maxAttempts: 1 } })
+        .build();
+    const sagas = {
+      plain: returning("plain", () => ({ n: 1 })),
+      promise: returning("promise", () => Promise.resolve({ n: 2 })),
+      thenable: returning("thenable", () => thenable({ value: { n: 3 } })),
+      throws: returning("throws", () => {
+        throw new TerminalError("thrown at once");
+      }),
+      rejects: returning("rejects", () => thenable({ error: new TerminalError("rejected later") })),
+      notJson: returning("not-json", () => ({ n: 1n })),
+    };
+    const o = await orchestrate(createMemoryStore(), Object.values(sagas));
+    const ended = async (saga: SagaDefinition<Record<string, never>>): Promise<SagaState> => o.waitFor((await o.start(saga, {})).id, 5_000);
+    const [plain, promise, foreign, throws, rejects, notJson] = await Promise.all(Object.values(sagas).map(ended));
+    expect([plain, promise, foreign].map((state) => [state?.status, state?.steps[1]?.output])).toEqual([
+      ["completed", { n: 1 }],
+      ["completed", { n: 2 }],
+      ["completed", { n: 3 }],
+    ]);
+    expect([throws, rejects, notJson].map((state) => [state?.status, state?.steps[0]?.compensation.status])).toEqual([
+      ["compensated", "succeeded"],
+      ["compensated", "succeeded"],
+      ["compensated", "succeeded"],
+    ]);
+    expect([throws, rejects].map((state) => state?.steps[1]?.action.lastError?.message)).toEqual(["thrown at once", "rejected later"]);
+    expect(notJson?.steps[1]?.action.lastError?.message).toMatch(/output of step second/);
+  });
 });
 
 describe.each(stores)("Orchestrator on the %s store", (_name, createStore) => {
