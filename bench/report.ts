@@ -2,6 +2,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Ceiling } from "./ceilings.js";
+import type { DiskSettle } from "./disk.js";
 import type { EngineAloneRow } from "./engine-alone.js";
 import type { GoalCheck } from "./goals.js";
 import type { Sample, Spread } from "./measure.js";
@@ -37,6 +38,8 @@ export interface ResultRow {
   ratioToStoreAlone: number | null;
   /** PostgreSQL rows with synchronous_commit=on: Sagaflow's median sagas/s ÷ DBOS's. */
   ratioToDbos: number | null;
+  /** The disk just before the cell (cells that write to disk; see bench/disk.ts). */
+  diskBefore?: DiskSettle;
   runs: Sample[];
 }
 
@@ -49,6 +52,8 @@ export interface StoreAloneRow {
   durability: string;
   concurrency: number;
   sagasPerSec: Spread;
+  /** The disk just before the cell (see bench/disk.ts). */
+  diskBefore?: DiskSettle;
   runs: Sample[];
 }
 
@@ -67,6 +72,11 @@ export interface BenchReport {
   sqliteDirectory: string;
   ceilings: Ceiling[];
   storeAlone: StoreAloneRow[];
+  /**
+   * One-row durable SQLite commits probed before each cell that writes to disk, which waited (up
+   * to a limit) until the disk was back within a margin of the run's best (bench/disk.ts).
+   */
+  disk?: { bestProbeMs: number; cellsProbed: number; totalWaitMs: number; cellsUnsettled: number };
   /** The pure engine's `decide` calls per saga on one thread, no store or runtime (bench/engine-alone.ts). */
   engineAlone: EngineAloneRow[];
   results: ResultRow[];

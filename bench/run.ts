@@ -16,6 +16,7 @@ import { runDbosPeer } from "./peers/dbos.js";
 import { measureRecovery, RecoveryTimeout } from "./recovery.js";
 import { measureEngineAlone } from "./engine-alone.js";
 import { checkGoals } from "./goals.js";
+import { DiskSettler, sqliteCommitProbe, type DiskSettle } from "./disk.js";
 import { renderReport, writeReport, type BenchReport, type ResultRow } from "./report.js";
 import { STORE_NAMES, targetsFor, type StoreName } from "./targets.js";
 import { SCENARIOS } from "./workload.js";
@@ -143,6 +144,24 @@ async function main(argv: string[]): Promise<void> {
     checkpointFailure = await monitor.checkpoint();
     if (checkpointFailure !== null) notes.push(`cells may pay for the writes of the PostgreSQL cell before them: CHECKPOINT failed (${checkpointFailure}).`);
   };
+  // Cells that write to disk start only once it is back from the writes before them (bench/disk.ts).
+  const diskProbe = storesHere.some((s) => s !== "memory") ? sqliteCommitProbe() : null;
+  const settler = diskProbe === null ? null : new DiskSettler(diskProbe.probe);
+  // Per cell, and for the whole run, so that a disk that never recovers cannot stretch the run much.
+  const diskWaitMs = mode === "quick" ? 1_000 : 10_000;
+  const diskWaitBudgetMs = mode === "quick" ? 8_000 : 120_000;
+  const disk = { bestProbeMs: Number.NaN, cellsProbed: 0, totalWaitMs: 0, cellsUnsettled: 0 };
+  const settleDisk = async (store: StoreName): Promise<DiskSettle | undefined> => {
+    if (settler === null || store === "memory") return undefined;
+    const found = await settler.settle(Math.min(diskWaitMs, Math.max(0, diskWaitBudgetMs - disk.totalWaitMs)));
+    disk.cellsProbed++;
+    disk.totalWaitMs += found.waitedMs;
+    if (!found.settled) disk.cellsUnsettled++;
+    disk.bestProbeMs = found.bestMs;
+    return found;
+  };
+  // The first reading, before anything of this run wrote: the best so far until a later one beats it.
+  if (settler !== null) await settler.settle(0);
   try {
     const ceilings: Ceiling[] = [];
     if (storesHere.includes("sqlite")) {
@@ -174,7 +193,10 @@ async function main(argv: string[]): Promise<void> {
         const task = `${target.store} ${target.durability} alone C=${concurrency}`;
         bar.update({ task });
         await settleServer();
-        report.storeAlone.push(await runStoreAloneCell(target, concurrency, windowFor(mode, concurrency), () => step(task)));
+        const diskBefore = await settleDisk(target.store);
+        const alone = await runStoreAloneCell(target, concurrency, windowFor(mode, concurrency), () => step(task));
+        if (diskBefore !== undefined) alone.diskBefore = diskBefore;
+        report.storeAlone.push(alone);
         if (target.store === "postgres") serverDirty = true;
       }
     }
@@ -188,7 +210,10 @@ async function main(argv: string[]): Promise<void> {
           bar.update({ task });
           const cellMonitor = target.store === "postgres" ? monitor : null;
           await settleServer();
-          rows.push(await runSagaflowCell(target, scenario, concurrency, windowFor(mode, concurrency), cellMonitor, () => step(task)));
+          const diskBefore = await settleDisk(target.store);
+          const row = await runSagaflowCell(target, scenario, concurrency, windowFor(mode, concurrency), cellMonitor, () => step(task));
+          if (diskBefore !== undefined) row.diskBefore = diskBefore;
+          rows.push(row);
           if (target.store === "postgres") serverDirty = true;
         }
       }
@@ -199,6 +224,7 @@ async function main(argv: string[]): Promise<void> {
       bar.update({ task: "DBOS Transact (child process)" });
       // The child has the server flush before each of its cells too.
       await settleServer();
+      await settleDisk("dbos");
       const peer = await runDbosPeer({ url, scenarios: [...SCENARIOS], concurrencies, mode }, () => step("DBOS Transact"));
       report.peers = { dbos: { available: peer.available, reason: peer.reason, version: peer.version, poolSize: peer.poolSize, durability: peer.durability } };
       rows.push(...dbosRows(peer));
@@ -248,6 +274,14 @@ async function main(argv: string[]): Promise<void> {
   } finally {
     bar.stop();
     await monitor?.close();
+    diskProbe?.close();
+  }
+  if (disk.cellsProbed > 0) {
+    report.disk = disk;
+    notes.push(
+      `disk: before each cell that writes to disk, one-row durable SQLite commits were probed until their median was within 1.5× of the run's best (${disk.bestProbeMs.toFixed(3)} ms), for at most ${diskWaitMs / 1000} s a cell and ${diskWaitBudgetMs / 1000} s a run: ${(disk.totalWaitMs / 1000).toFixed(1)} s waited over ${disk.cellsProbed} cells` +
+        (disk.cellsUnsettled > 0 ? `, ${disk.cellsUnsettled} of them started with the disk still slow (each row's diskBefore says how slow).` : "."),
+    );
   }
   report.finishedAt = new Date().toISOString();
   report.machine.loadAverageAtEnd = loadavg()[0] ?? 0;
