@@ -306,7 +306,12 @@ class SagaRun implements CommitCallback, DriverHandle {
 
   commitFailed(error: unknown): void {
     // Not durable, or not known to be: drop the saga here; after the lease runs out it is recovered.
-    this.#env.logger.error({ sagaId: this.#sagaId, epoch: this.#epoch, err: error }, "commit failed; leaving the saga to recovery");
+    try {
+      this.#env.logger.error({ sagaId: this.#sagaId, epoch: this.#epoch, err: error }, "commit failed; leaving the saga to recovery");
+    } catch (thrown) {
+      this.#finish({ crashed: thrown });
+      return;
+    }
     this.#finish("lost");
   }
 
