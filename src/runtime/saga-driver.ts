@@ -134,9 +134,11 @@ class SagaRun implements CommitCallback, DriverHandle {
   #inboxSeq: number;
   #events: readonly SagaEvent[];
   #commands: RunPhaseCommand[];
-  /** The commit being written: what it commits, the inbox it read, and how many times the inbox changed under it. */
+  /** What the commit being written commits. */
   #next: Decided | undefined;
+  /** The inbox messages that commit applies (up to this seq). */
   #nextInboxSeq = 0;
+  /** How many times the inbox changed under this transition's commit. */
   #round = 0;
   #ended = false;
   #done: Promise<void> | undefined;
