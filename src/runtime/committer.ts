@@ -22,7 +22,8 @@ export interface CommitWatcher {
 /**
  * Told of a commit's outcome once its batch settles, instead of a promise: a saga driver is its
  * own callback, so a transition costs no promise, executor closure or suspended frame. Neither
- * method may throw (the committer would report the throw after settling the rest of the batch).
+ * method may throw (a throw is a bug: the committer settles the rest of the batch, then reports it
+ * to its `onCallbackError`).
  */
 export interface CommitCallback {
   committed(outcome: CommitOutcome): void;
@@ -58,9 +59,15 @@ export class GroupCommitter {
   #creates: PendingCreate[] = [];
   #inFlight = 0;
   #scheduled = false;
+  readonly #onCallbackError: ((error: unknown) => void) | undefined;
 
-  constructor(store: CommitTarget, maxBatch = 1024) {
+  /**
+   * `onCallbackError` hears of a `CommitCallback` that threw (a bug: the callbacks must not), after
+   * the rest of its batch was settled; without it, the throw is raised where nothing catches it.
+   */
+  constructor(store: CommitTarget, { maxBatch = 1024, onCallbackError }: { maxBatch?: number; onCallbackError?: (error: unknown) => void } = {}) {
     this.#store = store;
+    this.#onCallbackError = onCallbackError;
     const wanted = store.maxBatchSize;
     this.#maxBatch = wanted !== undefined && Number.isInteger(wanted) && wanted >= 1 ? Math.min(maxBatch, wanted) : maxBatch;
     const concurrent = store.concurrentWrites ?? 1;
@@ -122,10 +129,10 @@ export class GroupCommitter {
     // Settled outside the write's try: a callback's throw must not settle the batch twice.
     if (result === undefined) {
       for (const pending of creates) pending.reject(failure);
-      settleCommits(commits, undefined, failure);
+      settleCommits(commits, undefined, failure, this.#onCallbackError);
     } else {
       settle(creates, result.creates, "creates");
-      settleCommits(commits, result.commits, undefined);
+      settleCommits(commits, result.commits, undefined, this.#onCallbackError);
     }
   }
 }
@@ -133,10 +140,10 @@ export class GroupCommitter {
 /**
  * Every commit of a batch hears of its outcome (`outcomes` undefined: the write failed with
  * `failure`), watchers first. Callbacks run synchronously, each driver going on to its next step;
- * one that throws (a bug) does not keep the rest of the batch from their outcomes, and its throw
- * is raised once all have them.
+ * one that throws (a bug) does not keep the rest of the batch from their outcomes: each throw goes
+ * to `onCallbackError`, or without one the first is raised once all have them.
  */
-function settleCommits(batch: readonly PendingCommit[], outcomes: readonly CommitOutcome[] | undefined, failure: unknown): void {
+function settleCommits(batch: readonly PendingCommit[], outcomes: readonly CommitOutcome[] | undefined, failure: unknown, onCallbackError: ((error: unknown) => void) | undefined): void {
   for (let i = 0; i < batch.length; i++) {
     const pending = batch[i] as PendingCommit;
     pending.watcher?.settled(pending.commit, outcomes?.[i]);
@@ -149,10 +156,21 @@ function settleCommits(batch: readonly PendingCommit[], outcomes: readonly Commi
       if (outcome !== undefined) callback.committed(outcome);
       else callback.commitFailed(outcomes === undefined ? failure : new Error(`store returned ${outcomes.length} outcomes for ${batch.length} commits`));
     } catch (error) {
-      thrown ??= { error };
+      thrown ??= reportOrKeep(error, onCallbackError);
     }
   }
   if (thrown !== undefined) throw thrown.error;
+}
+
+/** Hands a callback's throw to `onCallbackError`; returns it (or the handler's own throw) to raise when there is none or it failed. */
+function reportOrKeep(error: unknown, onCallbackError: ((error: unknown) => void) | undefined): { error: unknown } | undefined {
+  if (onCallbackError === undefined) return { error };
+  try {
+    onCallbackError(error);
+    return undefined;
+  } catch (reportFailure) {
+    return { error: reportFailure };
+  }
 }
 
 function settle<T>(batch: ReadonlyArray<{ resolve: (outcome: T) => void; reject: (error: unknown) => void }>, outcomes: readonly T[], what: string): void {

@@ -128,8 +128,10 @@ export class Orchestrator {
     this.#clock = options.clock ?? systemClock;
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.#leaseMs = positiveInteger("leaseMs", options.leaseMs ?? 15_000);
-    this.#committer = new GroupCommitter(this.store);
     this.#logger = options.logger ?? silentLogger;
+    this.#committer = new GroupCommitter(this.store, {
+      onCallbackError: (error) => this.#logger.error({ err: error }, "a saga driver threw while taking its commit's outcome (a bug); the rest of the batch went on"),
+    });
     for (const definition of options.definitions) this.#add(definition, "is registered twice");
     if (options.worker !== false) {
       this.#worker = new Worker({

@@ -188,6 +188,27 @@ describe("GroupCommitter", () => {
     expect(heard.slice(4)).toEqual(["c: fenced"]);
   });
 
+  it("settles the rest of a batch when a callback throws, and hands the throw to onCallbackError", async () => {
+    const store = heldStore(1);
+    const reported: string[] = [];
+    const committer = new GroupCommitter(store, { onCallbackError: (error) => reported.push((error as Error).message) });
+    const heard: string[] = [];
+    const commitFor = (id: string): TransitionCommit => ({ sagaId: id, epoch: 1, workerId: "w1", nowMs: T0, state: newSaga(id).state, history: [], inboxSeq: 0, lease: "release" });
+    const callback = (id: string, fails: boolean): CommitCallback => ({
+      committed: (outcome) => {
+        heard.push(`${id}: ${outcome.ok ? "ok" : outcome.reason}`);
+        if (fails) throw new Error(`${id}'s callback has a bug`);
+      },
+      commitFailed: () => heard.push(`${id}: failed`),
+    });
+    for (const [id, fails] of [["x", false], ["y", true], ["z", false]] as const) committer.enqueue(commitFor(id), undefined, callback(id, fails));
+    await turns();
+    store.release();
+    await turns();
+    expect(heard).toEqual(["x: fenced", "y: fenced", "z: fenced"]);
+    expect(reported).toEqual(["y's callback has a bug"]);
+  });
+
   it("rejects every caller of a batch whose write failed, and writes the next batch", async () => {
     const store = heldStore(1, true);
     const committer = new GroupCommitter(store);
