@@ -47,6 +47,11 @@ function creates(committer: GroupCommitter, ids: string[]): Array<Promise<Create
   return ids.map((id) => committer.create(newSaga(id)));
 }
 
+/** A transition of `id` that gives its lease back; nothing holds a lease on it, so the store refuses it as fenced. */
+function commitFor(id: string): TransitionCommit {
+  return { sagaId: id, epoch: 1, workerId: "w1", nowMs: T0, state: newSaga(id).state, history: [], inboxSeq: 0, lease: "release" };
+}
+
 const ids = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
 
 describe("GroupCommitter", () => {
@@ -124,16 +129,6 @@ describe("GroupCommitter", () => {
     const store = heldStore(1, true);
     const committer = new GroupCommitter(store);
     const heard: string[] = [];
-    const commitFor = (id: string): TransitionCommit => ({
-      sagaId: id,
-      epoch: 1,
-      workerId: "w1",
-      nowMs: T0,
-      state: newSaga(id).state,
-      history: [],
-      inboxSeq: 0,
-      lease: "release",
-    });
     const watcher = {
       settled(commit: TransitionCommit, outcome: CommitOutcome | undefined): void {
         heard.push(`${commit.sagaId}: ${outcome === undefined ? "no outcome" : outcome.ok ? "ok" : outcome.reason}`);
@@ -158,7 +153,6 @@ describe("GroupCommitter", () => {
     const store = heldStore(1, true);
     const committer = new GroupCommitter(store);
     const heard: string[] = [];
-    const commitFor = (id: string): TransitionCommit => ({ sagaId: id, epoch: 1, workerId: "w1", nowMs: T0, state: newSaga(id).state, history: [], inboxSeq: 0, lease: "release" });
     const watcher = { settled: (commit: TransitionCommit) => heard.push(`watcher ${commit.sagaId}`) };
     const callback = (id: string, then?: () => void): CommitCallback => ({
       committed: (outcome) => {
@@ -193,7 +187,6 @@ describe("GroupCommitter", () => {
     const reported: string[] = [];
     const committer = new GroupCommitter(store, { onCallbackError: (error) => reported.push((error as Error).message) });
     const heard: string[] = [];
-    const commitFor = (id: string): TransitionCommit => ({ sagaId: id, epoch: 1, workerId: "w1", nowMs: T0, state: newSaga(id).state, history: [], inboxSeq: 0, lease: "release" });
     const callback = (id: string, fails: boolean): CommitCallback => ({
       committed: (outcome) => {
         heard.push(`${id}: ${outcome.ok ? "ok" : outcome.reason}`);
