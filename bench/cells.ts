@@ -125,3 +125,20 @@ export function addRatios(rows: ResultRow[], ceilings: readonly Ceiling[], store
     }
   }
 }
+
+/**
+ * A note naming the cells some of whose windows ended at their time cap (`Window.maxMs`, the
+ * quick run's) before C sagas had ended in them, with how many; null when none did. Such a
+ * window's rate comes from fewer sagas and its p99 from few latencies, so the reader should know.
+ */
+export function timeCappedNote(rows: readonly ResultRow[], storeAlone: readonly StoreAloneRow[], capMs: number): string | null {
+  const cells = [
+    ...storeAlone.map((row) => ({ name: `${row.store} ${row.durability} alone C=${row.concurrency}`, runs: row.runs })),
+    ...rows.map((row) => ({ name: `${row.store} ${row.durability} ${row.scenario} C=${row.concurrency}`, runs: row.runs })),
+  ].flatMap(({ name, runs }) => {
+    const capped = runs.filter((sample) => sample.timeCapped).length;
+    return capped === 0 ? [] : [`${name} (${capped} of ${runs.length})`];
+  });
+  if (cells.length === 0) return null;
+  return `windows cut at ${capMs / 1000} s before C sagas had ended in them (each rate from fewer sagas, noisier; p99 from few): ${cells.join("; ")}.`;
+}

@@ -16,26 +16,40 @@ export interface StoreCounters {
   statements: number;
 }
 
-/** How long to measure: per repeat at least `minMs` and at least `minSagas`, whichever ends later. */
+/**
+ * How long to measure: per repeat at least `minMs` and at least `minSagas`, whichever ends later;
+ * with `maxMs`, the warm-up and each repeat also end at the first saga to end once `maxMs` have
+ * passed, however few ended before it (the sample says so: `timeCapped`).
+ */
 export interface Window {
   warmupMs: number;
   warmupSagas: number;
   minMs: number;
   minSagas: number;
   repeats: number;
+  maxMs?: number;
 }
+
+/**
+ * The quick run's cap on a warm-up or a window. A window holds C sagas so that it measures a rate,
+ * not a burst, but a slow peer at high concurrency (DBOS at C=512 on a slow day: about 70 sagas/s,
+ * so 7 s for 512) would then take most of the two minutes by itself; capped, its windows hold
+ * what ended in the second, and the report lists the cells whose windows were cut short.
+ */
+export const QUICK_WINDOW_MAX_MS = 1_000;
 
 /**
  * The window for a mode (C = concurrency). Full: a warm-up of ≥ 1 s and ≥ 2·C sagas, then 5
  * windows of ≥ 1 s and ≥ max(2000, 2·C) sagas. Quick (the whole run in under two minutes): a
  * warm-up of ≥ 0.15 s and ≥ max(32, C/2) sagas, then 3 windows of ≥ 0.2 s and ≥ max(64, C)
- * sagas. A window never holds fewer than C sagas: at high concurrency sagas tend to move in
- * lockstep, and a shorter window would catch a burst of completions rather than a rate.
+ * sagas, each (and the warm-up) cut at `QUICK_WINDOW_MAX_MS`. Otherwise a window never holds
+ * fewer than C sagas: at high concurrency sagas tend to move in lockstep, and a shorter window
+ * would catch a burst of completions rather than a rate.
  */
 export function windowFor(mode: "quick" | "full", concurrency: number): Window {
   return mode === "full"
     ? { warmupMs: 1000, warmupSagas: 2 * concurrency, minMs: 1000, minSagas: Math.max(2000, 2 * concurrency), repeats: 5 }
-    : { warmupMs: 150, warmupSagas: Math.max(32, concurrency / 2), minMs: 200, minSagas: Math.max(64, concurrency), repeats: 3 };
+    : { warmupMs: 150, warmupSagas: Math.max(32, concurrency / 2), minMs: 200, minSagas: Math.max(64, concurrency), repeats: 3, maxMs: QUICK_WINDOW_MAX_MS };
 }
 
 /** One window's figures. */
@@ -47,6 +61,8 @@ export interface Sample {
   windowMs: number;
   commitsPerSaga: number | null;
   statementsPerSaga: number | null;
+  /** The window ended at its `maxMs` before `minSagas` sagas had ended in it. */
+  timeCapped: boolean;
 }
 
 export interface Spread {
@@ -105,7 +121,7 @@ export function measure(options: MeasureOptions): Promise<Measurement> {
     let launched = 0;
     let inFlight = 0;
     let failed = false;
-    const closeWindow = (now: number): void => {
+    const closeWindow = (now: number, timeCapped: boolean): void => {
       const after = options.counters?.();
       const before = phaseCounters;
       const n = latencies.length;
@@ -119,6 +135,7 @@ export function measure(options: MeasureOptions): Promise<Measurement> {
         windowMs: now - phaseStart,
         commitsPerSaga: per((c) => c.commits),
         statementsPerSaga: per((c) => c.statements),
+        timeCapped,
       });
       options.onRepeat?.();
     };
@@ -139,8 +156,10 @@ export function measure(options: MeasureOptions): Promise<Measurement> {
           latencies.push(now - t0);
           const warm = phase === 0;
           const elapsed = now - phaseStart;
-          if (latencies.length >= (warm ? window.warmupSagas : window.minSagas) && elapsed >= (warm ? window.warmupMs : window.minMs)) {
-            if (!warm) closeWindow(now);
+          const enough = latencies.length >= (warm ? window.warmupSagas : window.minSagas) && elapsed >= (warm ? window.warmupMs : window.minMs);
+          const capped = !enough && window.maxMs !== undefined && elapsed >= window.maxMs;
+          if (enough || capped) {
+            if (!warm) closeWindow(now, capped);
             phase++;
             phaseStart = now;
             phaseCounters = options.counters?.();

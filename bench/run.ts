@@ -6,10 +6,10 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import cliProgress from "cli-progress";
-import { addRatios, dbosRows, runSagaflowCell, runStoreAloneCell } from "./cells.js";
+import { addRatios, dbosRows, runSagaflowCell, runStoreAloneCell, timeCappedNote } from "./cells.js";
 import { postgresCeilings, sqliteCeilings, sqliteSagaWritesCeiling, type Ceiling } from "./ceilings.js";
-import { BENCH_ROOT } from "./child.js";
-import { windowFor } from "./measure.js";
+import { BENCH_ROOT, plainStackTraces } from "./child.js";
+import { QUICK_WINDOW_MAX_MS, windowFor } from "./measure.js";
 import { measureMemory } from "./memory.js";
 import { benchDatabaseUrl, describeServer, ServerMonitor } from "./pg.js";
 import { runDbosPeer } from "./peers/dbos.js";
@@ -68,6 +68,7 @@ function parseOptions(argv: string[]) {
 }
 
 async function main(argv: string[]): Promise<void> {
+  plainStackTraces();
   const options = parseOptions(argv);
   if (options.help) {
     process.stdout.write(`${USAGE}\n`);
@@ -220,23 +221,31 @@ async function main(argv: string[]): Promise<void> {
     }
 
     endPhase("sagaflow");
+    const overBudget = (): string => `would not fit the quick run's two-minute budget (${Math.round(elapsed() / 1000)} s used); run without --quick for it`;
     if (peers) {
       bar.update({ task: "DBOS Transact (child process)" });
       // The child has the server flush before each of its cells too.
       await settleServer();
       await settleDisk("dbos");
-      const peer = await runDbosPeer({ url, scenarios: [...SCENARIOS], concurrencies, mode }, () => step("DBOS Transact"));
+      // Quick: the cells that would overrun the budget are skipped (memory and recovery, after them, then are too).
+      const deadline = mode === "quick" ? Date.now() + QUICK_BUDGET_MS - elapsed() : undefined;
+      const peer = await runDbosPeer({ url, scenarios: [...SCENARIOS], concurrencies, mode, deadline }, () => step("DBOS Transact"));
+      if (peer.skipped !== undefined && peer.skipped.length > 0) {
+        bar.increment(peer.skipped.length * repeats);
+        notes.push(`dbos: skipped ${peer.skipped.map((c) => `${c.scenario} C=${c.concurrency}`).join(", ")}: ${overBudget()}.`);
+      }
       report.peers = { dbos: { available: peer.available, reason: peer.reason, version: peer.version, poolSize: peer.poolSize, durability: peer.durability } };
       rows.push(...dbosRows(peer));
       if (peer.available) notes.push(`DBOS ${peer.version ?? "?"} and Sagaflow both use a pool of ${peer.poolSize ?? "?"} connections; DBOS's commits/saga is the server's xact_commit count (read-only transactions included), marked (srv).`);
     } else if (options.peers) report.peers = { skipped: "no PostgreSQL to run DBOS on" };
     addRatios(rows, ceilings, report.storeAlone);
     report.results = rows;
+    const capped = timeCappedNote(rows, report.storeAlone, QUICK_WINDOW_MAX_MS);
+    if (capped !== null) notes.push(capped);
     endPhase("dbos");
 
     // Memory store by store, then recovery, each only while the quick run's budget allows.
     const fits = (costMs: number): boolean => mode === "full" || elapsed() + costMs < QUICK_BUDGET_MS;
-    const overBudget = (): string => `would not fit the quick run's two-minute budget (${Math.round(elapsed() / 1000)} s used); run without --quick for it`;
     const memory: Exclude<BenchReport["memory"], { skipped: string }> = [];
     const skippedMemory: string[] = [];
     for (const store of storesHere) {

@@ -10,7 +10,7 @@ import { goalsTable, type BenchReport, type ResultRow, type StoreAloneRow } from
 const at = (median: number): Spread => ({ median, min: median, max: median });
 
 function result(store: ResultRow["store"], durability: string, concurrency: number, sagasPerSec: number, p50Ms: number, commits: number | null = null): ResultRow {
-  const sample = { sagasPerSec, p50Ms, p99Ms: p50Ms * 2, sagas: 1000, windowMs: 1000, commitsPerSaga: commits, statementsPerSaga: null };
+  const sample = { sagasPerSec, p50Ms, p99Ms: p50Ms * 2, sagas: 1000, windowMs: 1000, commitsPerSaga: commits, statementsPerSaga: null, timeCapped: false };
   return rowOf({ store, scenario: "success", concurrency, durability, faster: false }, [sample]);
 }
 

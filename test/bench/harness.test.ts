@@ -5,11 +5,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SAGA_WRITES_IN_FLIGHT, sqliteSagaWritesCeiling } from "../../bench/ceilings.js";
-import { addRatios, runSagaflowCell, runStoreAloneCell } from "../../bench/cells.js";
+import { addRatios, rowOf, runSagaflowCell, runStoreAloneCell, timeCappedNote } from "../../bench/cells.js";
 import { openSqliteStore } from "../../src/store/sqlite/index.js";
-import { measure, percentile, sagaflowLauncher, spread, type Window } from "../../bench/measure.js";
+import { measure, percentile, QUICK_WINDOW_MAX_MS, sagaflowLauncher, spread, windowFor, type Sample, type SagaLauncher, type Window } from "../../bench/measure.js";
 import { resultsTable, storeAloneTable, type ResultRow } from "../../bench/report.js";
 import { measureEngineAlone } from "../../bench/engine-alone.js";
+import { dbosCellFits } from "../../bench/peers/dbos.js";
+import { plainStackTraces } from "../../bench/child.js";
 import { measureStoreAlone } from "../../bench/store-alone.js";
 import { memoryTarget, sqliteTarget } from "../../bench/targets.js";
 import { benchSagas } from "../../bench/workload.js";
@@ -48,12 +50,74 @@ describe("bench harness", () => {
       const { samples, totalSagas } = await measure({ launcher, concurrency: 3, window: TINY });
       launcher.dispose();
       expect(samples).toHaveLength(3);
-      for (const s of samples) expect(s.sagas).toBeGreaterThanOrEqual(12);
+      for (const s of samples) {
+        expect(s.sagas).toBeGreaterThanOrEqual(12);
+        expect(s.timeCapped).toBe(false);
+      }
       expect(totalSagas).toBeGreaterThanOrEqual(4 + 3 * 12);
       expect((await open.orchestrator.store.countByStatus()).completed).toBe(totalSagas);
     } finally {
       await open.close();
     }
+  });
+
+  it("a window with maxMs ends at the first saga after it, however few ended, and says it was cut", async () => {
+    // Each saga takes 25 ms: two in flight end about 80 a second, far from the 1,000 a window asks.
+    const slow: SagaLauncher = { launch: (_seq, done) => void setTimeout(() => done(), 25) };
+    const window: Window = { warmupMs: 0, warmupSagas: 1000, minMs: 0, minSagas: 1000, repeats: 2, maxMs: 150 };
+    const { samples, totalSagas } = await measure({ launcher: slow, concurrency: 2, window });
+    expect(samples).toHaveLength(2);
+    for (const s of samples) {
+      expect(s.timeCapped).toBe(true);
+      expect(s.windowMs).toBeGreaterThanOrEqual(150);
+      expect(s.sagas).toBeGreaterThan(0);
+      expect(s.sagas).toBeLessThan(1000);
+      expect(s.sagasPerSec).toBeCloseTo((s.sagas / s.windowMs) * 1000);
+    }
+    // The warm-up was cut too, or the run would have needed 1,000 sagas before its first window.
+    expect(totalSagas).toBeLessThan(1000);
+  });
+
+  it("only the quick run caps its windows, and the report names the cells it cut short", () => {
+    expect(windowFor("quick", 512).maxMs).toBe(QUICK_WINDOW_MAX_MS);
+    expect(windowFor("full", 512).maxMs).toBeUndefined();
+    const sample = (timeCapped: boolean): Sample => ({ sagasPerSec: 70, p50Ms: 7000, p99Ms: 7500, sagas: 70, windowMs: 1000, commitsPerSaga: null, statementsPerSaga: null, timeCapped });
+    const cut = rowOf({ store: "dbos", scenario: "success", concurrency: 512, durability: "synchronous_commit=on", faster: false }, [sample(true), sample(false), sample(true)]);
+    const whole = rowOf({ store: "memory", scenario: "success", concurrency: 512, durability: "none (process memory)", faster: false }, [sample(false)]);
+    expect(timeCappedNote([whole], [], 1000)).toBeNull();
+    const note = timeCappedNote([whole, cut], [{ store: "sqlite", durability: "synchronous=FULL", concurrency: 64, sagasPerSec: { median: 1, min: 1, max: 1 }, runs: [sample(true)] }], 1000);
+    expect(note).toContain("windows cut at 1 s");
+    expect(note).toContain("dbos synchronous_commit=on success C=512 (2 of 3)");
+    expect(note).toContain("sqlite synchronous=FULL alone C=64 (1 of 1)");
+    expect(note).not.toContain("memory");
+  });
+
+  it("the bench's processes format stack traces without source maps, as compiled code does", () => {
+    const before = process.sourceMapsEnabled;
+    process.setSourceMapsEnabled(true);
+    try {
+      plainStackTraces();
+      expect(process.sourceMapsEnabled).toBe(false);
+    } finally {
+      process.setSourceMapsEnabled(before);
+    }
+  });
+
+  it("a quick run's DBOS cell runs only if it is expected to end by the deadline", () => {
+    expect(dbosCellFits(undefined, 1e12, new Map([[512, 1e9]]), 512)).toBe(true);
+    // Nothing measured yet: the first cell runs while the deadline has not passed.
+    expect(dbosCellFits(10_000, 10_000, new Map(), 1)).toBe(true);
+    expect(dbosCellFits(10_000, 10_001, new Map(), 1)).toBe(false);
+    const took = new Map([
+      [1, 5_000],
+      [64, 6_000],
+    ]);
+    // The same concurrency's last cell is the estimate…
+    expect(dbosCellFits(10_000, 5_000, took, 1)).toBe(true);
+    expect(dbosCellFits(10_000, 5_001, took, 1)).toBe(false);
+    // …and before one ran, the longest cell so far.
+    expect(dbosCellFits(10_000, 4_000, took, 512)).toBe(true);
+    expect(dbosCellFits(10_000, 4_001, took, 512)).toBe(false);
   });
 
   it.each(["success", "compensate"] as const)("a %s row on the memory store has medians with min and max", async (scenario) => {
