@@ -7,6 +7,7 @@ import type { EngineAloneRow } from "./engine-alone.js";
 import type { GoalCheck } from "./goals.js";
 import type { Sample, Spread } from "./measure.js";
 import type { MemoryFigure } from "./memory.js";
+import type { RuntimeAloneRow } from "./null-store.js";
 import type { RecoveryFigure } from "./recovery.js";
 import type { StoreName } from "./targets.js";
 import type { Scenario } from "./workload.js";
@@ -79,6 +80,11 @@ export interface BenchReport {
   disk?: { bestProbeMs: number; cellsProbed: number; totalWaitMs: number; cellsUnsettled: number };
   /** The pure engine's `decide` calls per saga on one thread, no store or runtime (bench/engine-alone.ts). */
   engineAlone: EngineAloneRow[];
+  /**
+   * The runtime with the engine over a store that keeps nothing (bench/null-store.ts), the success
+   * saga per concurrency; measured when the memory store is.
+   */
+  runtimeAlone: RuntimeAloneRow[];
   results: ResultRow[];
   memory: Array<MemoryFigure | { store: StoreName; error: string }> | Skipped;
   recovery: RecoveryFigure | Skipped | Failed;
@@ -156,6 +162,12 @@ export function engineAloneTable(rows: readonly EngineAloneRow[]): string {
   return alignTable(["scenario", "sagas/s (min–max)", "µs/saga"], body, new Set([2]));
 }
 
+export function runtimeAloneTable(rows: readonly RuntimeAloneRow[]): string {
+  if (rows.length === 0) return "(not measured: it runs with the memory store's rows)";
+  const body = rows.map((r) => [String(r.concurrency), withRange(r.sagasPerSec), num(1e6 / r.sagasPerSec.median), num(r.writesPerSaga)]);
+  return alignTable(["C", "sagas/s (min–max)", "µs/saga", "writes/saga"], body, new Set([0, 2, 3]));
+}
+
 export function ceilingsTable(ceilings: readonly Ceiling[]): string {
   if (ceilings.length === 0) return "(none: no durable store was measured)";
   const body = ceilings.map((c) => [c.store, c.durability, c.kind, String(c.clients), num(c.commitsPerSec), num(c.rowsPerSec), c.sagasPerSec === undefined ? "–" : num(c.sagasPerSec)]);
@@ -209,6 +221,9 @@ export function renderReport(report: BenchReport): string {
     "",
     "The engine alone (decide() for each transition of a saga, one thread, no store, runtime or step):",
     engineAloneTable(report.engineAlone),
+    "",
+    "The runtime alone (the success saga through the orchestrator, engine included, over a store that keeps nothing and answers every write at once):",
+    runtimeAloneTable(report.runtimeAlone),
     "",
     memorySection(report.memory),
     "",

@@ -15,6 +15,7 @@ import { benchDatabaseUrl, describeServer, ServerMonitor } from "./pg.js";
 import { runDbosPeer } from "./peers/dbos.js";
 import { measureRecovery, RecoveryTimeout } from "./recovery.js";
 import { measureEngineAlone } from "./engine-alone.js";
+import { measureRuntimeAlone } from "./null-store.js";
 import { checkGoals } from "./goals.js";
 import { DiskSettler, sqliteCommitProbe, type DiskSettle } from "./disk.js";
 import { renderReport, writeReport, type BenchReport, type ResultRow } from "./report.js";
@@ -88,6 +89,7 @@ async function main(argv: string[]): Promise<void> {
     ceilings: [],
     storeAlone: [],
     engineAlone: [],
+    runtimeAlone: [],
     results: [],
     memory: { skipped: "not run" },
     recovery: { skipped: "not run" },
@@ -123,6 +125,7 @@ async function main(argv: string[]): Promise<void> {
   const peers = options.peers && havePostgres;
   const total =
     SCENARIOS.length +
+    (storesHere.includes("memory") ? concurrencies.length * repeats : 0) +
     storesHere.filter((s) => s !== "memory").length * 2 +
     targets.length * concurrencies.length +
     targets.length * SCENARIOS.length * concurrencies.length * repeats +
@@ -188,6 +191,14 @@ async function main(argv: string[]): Promise<void> {
       bar.update({ task: `engine alone, ${scenario}` });
       report.engineAlone.push(measureEngineAlone(scenario, windowFor(mode, 1)));
       step(`engine alone, ${scenario}`);
+    }
+    // The runtime's side of the in-memory row's bound, beside the engine's and the store's.
+    if (storesHere.includes("memory")) {
+      for (const concurrency of concurrencies) {
+        const task = `runtime alone C=${concurrency}`;
+        bar.update({ task });
+        report.runtimeAlone.push(await measureRuntimeAlone(concurrency, windowFor(mode, concurrency), () => step(task)));
+      }
     }
     for (const target of targets) {
       for (const concurrency of concurrencies) {

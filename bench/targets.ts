@@ -51,7 +51,8 @@ export interface OpenTarget {
 
 const BENCH_WORKER = "bench-worker";
 
-function orchestrate(store: SagaStore, concurrency: number, definitions: ReadonlyArray<SagaDefinition<BenchInput>>): Promise<Orchestrator> {
+/** An orchestrator over `store` with `concurrency` worker slots, as every cell opens one. */
+export function orchestrate(store: SagaStore, concurrency: number, definitions: ReadonlyArray<SagaDefinition<BenchInput>>): Promise<Orchestrator> {
   // Worker slots = the concurrency under test, so every start takes the in-process fast path.
   return Orchestrator.create({ store, definitions, concurrency, workerId: BENCH_WORKER });
 }

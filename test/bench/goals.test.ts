@@ -23,7 +23,7 @@ const ceilings: Ceiling[] = [
   { store: "postgres", durability: "synchronous_commit=on", kind: "one-row", clients: 1, rowsPerCommit: 1, commitsPerSec: 4000, rowsPerSec: 4000 },
 ];
 
-function figures(overrides: Partial<BenchReport> = {}): Pick<BenchReport, "results" | "ceilings" | "storeAlone" | "engineAlone" | "memory" | "recovery"> {
+function figures(overrides: Partial<BenchReport> = {}): Pick<BenchReport, "results" | "ceilings" | "storeAlone" | "engineAlone" | "memory" | "recovery"> & Partial<Pick<BenchReport, "runtimeAlone">> {
   return {
     results: [
       result("postgres", "synchronous_commit=on", 1, 500, 2, 4),
@@ -72,6 +72,14 @@ describe("bench goals", () => {
     expect(goal(goals, "rss-10k-in-flight").measured).toBeCloseTo(83.886, 2);
     expect(goal(goals, "postgres-recovery-10k")).toMatchObject({ status: "met", measured: 1.8 });
     expect(goalsTable(goals)).toContain("In-memory, C=512: ≥ 150,000 sagas/s");
+  });
+
+  it("bounds the in-memory goal by the runtime over a store that keeps nothing too, at the goal's concurrency", () => {
+    const runtimeAlone = (concurrency: number, sagasPerSec: number) => ({ concurrency, sagasPerSec: at(sagasPerSec), writesPerSaga: 4, runs: [] });
+    const goals = checkGoals(figures({ runtimeAlone: [runtimeAlone(64, 90000), runtimeAlone(512, 60000)] }));
+    expect(goal(goals, "memory-c512").bound).toBe(
+      "the store alone (no engine) took 110,000/s, the engine alone 250,000/s: both together ≤ 76,389/s; the runtime and engine over a store that keeps nothing 60,000/s",
+    );
   });
 
   it("bounds the SQLite goal by the same run's saga-writes ceiling with the default durability, not a faster mode's", () => {

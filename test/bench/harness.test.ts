@@ -8,10 +8,11 @@ import { SAGA_WRITES_IN_FLIGHT, sqliteSagaWritesCeiling } from "../../bench/ceil
 import { addRatios, rowOf, runSagaflowCell, runStoreAloneCell, timeCappedNote } from "../../bench/cells.js";
 import { openSqliteStore } from "../../src/store/sqlite/index.js";
 import { measure, percentile, QUICK_WINDOW_MAX_MS, sagaflowLauncher, spread, windowFor, type Sample, type SagaLauncher, type Window } from "../../bench/measure.js";
-import { resultsTable, storeAloneTable, type ResultRow } from "../../bench/report.js";
+import { resultsTable, runtimeAloneTable, storeAloneTable, type ResultRow } from "../../bench/report.js";
 import { measureEngineAlone } from "../../bench/engine-alone.js";
 import { dbosCellFits } from "../../bench/peers/dbos.js";
 import { plainStackTraces } from "../../bench/child.js";
+import { measureRuntimeAlone } from "../../bench/null-store.js";
 import { measureStoreAlone } from "../../bench/store-alone.js";
 import { memoryTarget, sqliteTarget } from "../../bench/targets.js";
 import { benchSagas } from "../../bench/workload.js";
@@ -90,6 +91,16 @@ describe("bench harness", () => {
     expect(note).toContain("dbos synchronous_commit=on success C=512 (2 of 3)");
     expect(note).toContain("sqlite synchronous=FULL alone C=64 (1 of 1)");
     expect(note).not.toContain("memory");
+  });
+
+  it("the runtime alone runs the success saga over a store that keeps nothing, asking it for the writes a real store takes", async () => {
+    const row = await measureRuntimeAlone(4, TINY);
+    expect(row.concurrency).toBe(4);
+    expect(row.runs).toHaveLength(3);
+    expectSpread(row.sagasPerSec);
+    // One create (the start with the first attempt) and one commit per step: what a SQLite row counts at C=1.
+    expect(row.writesPerSaga).toBe(4);
+    expect(runtimeAloneTable([row])).toContain("writes/saga");
   });
 
   it("the bench's processes format stack traces without source maps, as compiled code does", () => {
