@@ -11,8 +11,8 @@ let lastMs = -1;
 let counter = 0;
 const pool = Buffer.alloc(POOL_BYTES);
 let poolOffset = POOL_BYTES;
-/** The id being made, as its 16 bytes. */
-const bytes = Buffer.alloc(16);
+/** Two hex digits for every byte value. */
+const HEX: readonly string[] = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
 
 /**
  * A new saga id: a UUIDv7 (RFC 9562) whose 48-bit Unix-millisecond timestamp is followed by a
@@ -23,8 +23,9 @@ const bytes = Buffer.alloc(16);
  *
  * The other 62 bits are random, from a pool the system's generator fills for 512 ids at a time:
  * one system call per id (as the `uuid` package's generator makes) cost 7% of the main thread at
- * 10,000 starts a second here. The 16 bytes are written out as hex once, with no string work per
- * field.
+ * 10,000 starts a second here. Each byte is written out through a table of hex pairs: about half
+ * the time of filling a 16-byte buffer and hex-encoding and slicing it (0.75 against 1.35 µs an
+ * id, hashing it into a Map included, on the 2-core VM).
  */
 export function newSagaId(nowMs: number = Date.now()): string {
   if (nowMs > lastMs) {
@@ -41,13 +42,20 @@ export function newSagaId(nowMs: number = Date.now()): string {
     randomFillSync(pool);
     poolOffset = 0;
   }
-  bytes.writeUIntBE(lastMs, 0, 6);
-  bytes[6] = 0x70 | (counter >> 8);
-  bytes[7] = counter & 0xff;
-  pool.copy(bytes, 8, poolOffset, poolOffset + 8);
+  const at = poolOffset;
   poolOffset += 8;
-  // The variant (0b10) in the two top bits of byte 8; its other 6 bits and the 7 after are the random 62.
-  bytes[8] = ((bytes[8] as number) & 0x3f) | 0x80;
-  const hex = bytes.toString("hex");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  // The timestamp's 48 bits as two 24-bit halves: bit operators work on 32 bits only.
+  const high = Math.floor(lastMs / 0x1000000);
+  const low = lastMs % 0x1000000;
+  const hex = (byte: number): string => HEX[byte] as string;
+  const random = (index: number): number => pool[at + index] as number;
+  return (
+    hex((high >>> 16) & 0xff) + hex((high >>> 8) & 0xff) + hex(high & 0xff) + hex(low >>> 16) + "-" +
+    hex((low >>> 8) & 0xff) + hex(low & 0xff) + "-" +
+    // The version (7) in the top 4 bits, then the counter's 12.
+    hex(0x70 | (counter >> 8)) + hex(counter & 0xff) + "-" +
+    // The variant (0b10) in the two top bits; its other 6 bits and the 7 bytes after are the random 62.
+    hex((random(0) & 0x3f) | 0x80) + hex(random(1)) + "-" +
+    hex(random(2)) + hex(random(3)) + hex(random(4)) + hex(random(5)) + hex(random(6)) + hex(random(7))
+  );
 }
