@@ -4,6 +4,7 @@ import { oneRowCeiling, type Ceiling } from "./ceilings.js";
 import { measure, sagaflowLauncher, spread, type Sample, type Spread, type Window } from "./measure.js";
 import type { ServerCounters, ServerMonitor } from "./pg.js";
 import type { DbosPeer } from "./peers/dbos.js";
+import type { RuntimeAloneRow } from "./null-store.js";
 import type { ResultRow, StoreAloneRow } from "./report.js";
 import { measureStoreAlone } from "./store-alone.js";
 import type { Target } from "./targets.js";
@@ -131,8 +132,14 @@ export function addRatios(rows: ResultRow[], ceilings: readonly Ceiling[], store
  * quick run's) before C sagas had ended in them, with how many; null when none did. Such a
  * window's rate comes from fewer sagas and its p99 from few latencies, so the reader should know.
  */
-export function timeCappedNote(rows: readonly ResultRow[], storeAlone: readonly StoreAloneRow[], capMs: number): string | null {
+export function timeCappedNote(
+  rows: readonly ResultRow[],
+  storeAlone: readonly StoreAloneRow[],
+  runtimeAlone: readonly RuntimeAloneRow[],
+  capMs: number,
+): string | null {
   const cells = [
+    ...runtimeAlone.map((row) => ({ name: `runtime alone C=${row.concurrency}`, runs: row.runs })),
     ...storeAlone.map((row) => ({ name: `${row.store} ${row.durability} alone C=${row.concurrency}`, runs: row.runs })),
     ...rows.map((row) => ({ name: `${row.store} ${row.durability} ${row.scenario} C=${row.concurrency}`, runs: row.runs })),
   ].flatMap(({ name, runs }) => {

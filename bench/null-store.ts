@@ -40,7 +40,6 @@ const COMMITTED: CommitOutcome = { ok: true };
 export class NullStore implements SagaStore {
   creates = 0;
   commits = 0;
-  batches = 0;
 
   init(): Promise<void> {
     return Promise.resolve();
@@ -52,7 +51,6 @@ export class NullStore implements SagaStore {
   }
 
   writeBatch(batch: WriteBatch): Promise<WriteBatchResult> {
-    this.batches++;
     this.creates += batch.creates.length;
     this.commits += batch.commits.length;
     const creates = batch.creates.map((request): CreateOutcome => ({ ok: true, result: created(request) }));

@@ -251,7 +251,7 @@ async function main(argv: string[]): Promise<void> {
     } else if (options.peers) report.peers = { skipped: "no PostgreSQL to run DBOS on" };
     addRatios(rows, ceilings, report.storeAlone);
     report.results = rows;
-    const capped = timeCappedNote(rows, report.storeAlone, QUICK_WINDOW_MAX_MS);
+    const capped = timeCappedNote(rows, report.storeAlone, report.runtimeAlone, QUICK_WINDOW_MAX_MS);
     if (capped !== null) notes.push(capped);
     endPhase("dbos");
 

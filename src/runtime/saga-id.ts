@@ -47,15 +47,23 @@ export function newSagaId(nowMs: number = Date.now()): string {
   // The timestamp's 48 bits as two 24-bit halves: bit operators work on 32 bits only.
   const high = Math.floor(lastMs / 0x1000000);
   const low = lastMs % 0x1000000;
-  const hex = (byte: number): string => HEX[byte] as string;
-  const random = (index: number): number => pool[at + index] as number;
   return (
-    hex((high >>> 16) & 0xff) + hex((high >>> 8) & 0xff) + hex(high & 0xff) + hex(low >>> 16) + "-" +
+    hex(high >>> 16) + hex((high >>> 8) & 0xff) + hex(high & 0xff) + hex(low >>> 16) + "-" +
     hex((low >>> 8) & 0xff) + hex(low & 0xff) + "-" +
     // The version (7) in the top 4 bits, then the counter's 12.
     hex(0x70 | (counter >> 8)) + hex(counter & 0xff) + "-" +
     // The variant (0b10) in the two top bits; its other 6 bits and the 7 bytes after are the random 62.
-    hex((random(0) & 0x3f) | 0x80) + hex(random(1)) + "-" +
-    hex(random(2)) + hex(random(3)) + hex(random(4)) + hex(random(5)) + hex(random(6)) + hex(random(7))
+    hex((pooled(at) & 0x3f) | 0x80) + hex(pooled(at + 1)) + "-" +
+    hex(pooled(at + 2)) + hex(pooled(at + 3)) + hex(pooled(at + 4)) + hex(pooled(at + 5)) + hex(pooled(at + 6)) + hex(pooled(at + 7))
   );
+}
+
+/** The two hex digits of a byte value. */
+function hex(byte: number): string {
+  return HEX[byte] as string;
+}
+
+/** A byte of the random pool. */
+function pooled(index: number): number {
+  return pool[index] as number;
 }

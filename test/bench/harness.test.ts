@@ -85,11 +85,17 @@ describe("bench harness", () => {
     const sample = (timeCapped: boolean): Sample => ({ sagasPerSec: 70, p50Ms: 7000, p99Ms: 7500, sagas: 70, windowMs: 1000, commitsPerSaga: null, statementsPerSaga: null, timeCapped });
     const cut = rowOf({ store: "dbos", scenario: "success", concurrency: 512, durability: "synchronous_commit=on", faster: false }, [sample(true), sample(false), sample(true)]);
     const whole = rowOf({ store: "memory", scenario: "success", concurrency: 512, durability: "none (process memory)", faster: false }, [sample(false)]);
-    expect(timeCappedNote([whole], [], 1000)).toBeNull();
-    const note = timeCappedNote([whole, cut], [{ store: "sqlite", durability: "synchronous=FULL", concurrency: 64, sagasPerSec: { median: 1, min: 1, max: 1 }, runs: [sample(true)] }], 1000);
+    expect(timeCappedNote([whole], [], [], 1000)).toBeNull();
+    const note = timeCappedNote(
+      [whole, cut],
+      [{ store: "sqlite", durability: "synchronous=FULL", concurrency: 64, sagasPerSec: { median: 1, min: 1, max: 1 }, runs: [sample(true)] }],
+      [{ concurrency: 512, sagasPerSec: { median: 1, min: 1, max: 1 }, writesPerSaga: 4, runs: [sample(false), sample(true)] }],
+      1000,
+    );
     expect(note).toContain("windows cut at 1 s");
     expect(note).toContain("dbos synchronous_commit=on success C=512 (2 of 3)");
     expect(note).toContain("sqlite synchronous=FULL alone C=64 (1 of 1)");
+    expect(note).toContain("runtime alone C=512 (1 of 2)");
     expect(note).not.toContain("memory");
   });
 
