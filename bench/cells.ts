@@ -25,6 +25,8 @@ export function rowOf(base: Pick<ResultRow, "store" | "scenario" | "concurrency"
     p99Ms: must(summarize(samples, (s) => s.p99Ms)),
     commitsPerSaga: commits,
     statementsPerSaga: summarize(samples, (s) => s.statementsPerSaga),
+    allocatedKiBPerSaga: summarize(samples, (s) => s.allocatedKiBPerSaga),
+    gcShare: summarize(samples, (s) => s.gcShare),
     commitsSource: commits === null ? null : "store",
     serverXactPerSaga: null,
     serverStatementsPerSaga: null,

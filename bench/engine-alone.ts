@@ -8,7 +8,15 @@ import type { SagaPlan } from "../src/domain/plan.js";
 import type { SagaState } from "../src/domain/state.js";
 import { decide } from "../src/engine/decide.js";
 import { createInitialState } from "../src/engine/initial-state.js";
+import { GcMeter } from "./gc.js";
 import { spread, type Spread, type Window } from "./measure.js";
+
+/** One window of the engine alone. */
+interface EngineWindow {
+  sagasPerSec: number;
+  allocatedKiBPerSaga: number | null;
+  gcShare: number | null;
+}
 import { benchSagas, EXPECTED_STATUS, type Scenario } from "./workload.js";
 
 export interface EngineAloneRow {
@@ -17,6 +25,9 @@ export interface EngineAloneRow {
   sagasPerSec: Spread;
   /** Microseconds of `decide` per saga, from the median. */
   microsPerSaga: number;
+  /** KiB allocated per saga, and the share of the time in garbage collections (bench/gc.ts), median over the windows. */
+  allocatedKiBPerSaga: number | null;
+  gcShare: Spread | null;
 }
 
 /** The outcome events each scenario's steps report, in order, given the state before each. */
@@ -54,7 +65,9 @@ export function measureEngineAlone(scenario: Scenario, window: Window): EngineAl
   const plan = benchSagas[scenario].plan;
   const nowMs = Date.now();
   let seq = 0;
-  const run = (minMs: number, minSagas: number): number => {
+  const gc = new GcMeter();
+  const run = (minMs: number, minSagas: number): EngineWindow => {
+    gc.start();
     const started = performance.now();
     let n = 0;
     while (n < minSagas || performance.now() - started < minMs) {
@@ -62,10 +75,22 @@ export function measureEngineAlone(scenario: Scenario, window: Window): EngineAl
       for (let i = 0; i < 100; i++) decideOne(plan, scenario, `engine-${seq++}`, nowMs);
       n += 100;
     }
-    return (n / (performance.now() - started)) * 1000;
+    const elapsedMs = performance.now() - started;
+    const collected = gc.stop();
+    return {
+      sagasPerSec: (n / elapsedMs) * 1000,
+      allocatedKiBPerSaga: collected === null ? null : collected.allocatedBytes / 1024 / n,
+      gcShare: collected === null ? null : collected.pauseMs / elapsedMs,
+    };
   };
   run(window.warmupMs, window.warmupSagas);
-  const rates = Array.from({ length: window.repeats }, () => run(window.minMs, window.minSagas));
-  const sagasPerSec = spread(rates) ?? { median: Number.NaN, min: Number.NaN, max: Number.NaN };
-  return { scenario, sagasPerSec, microsPerSaga: 1e6 / sagasPerSec.median };
+  const windows = Array.from({ length: window.repeats }, () => run(window.minMs, window.minSagas));
+  const sagasPerSec = spread(windows.map((w) => w.sagasPerSec)) ?? { median: Number.NaN, min: Number.NaN, max: Number.NaN };
+  return {
+    scenario,
+    sagasPerSec,
+    microsPerSaga: 1e6 / sagasPerSec.median,
+    allocatedKiBPerSaga: spread(windows.map((w) => w.allocatedKiBPerSaga))?.median ?? null,
+    gcShare: spread(windows.map((w) => w.gcShare)),
+  };
 }

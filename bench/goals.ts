@@ -156,8 +156,13 @@ function memoryEngineGoal(figures: Figures): GoalCheck {
   const engine = figures.engineAlone.find((e) => e.scenario === "success")?.sagasPerSec.median;
   if (goal.status === "not measured" || store === undefined || engine === undefined) return goal;
   const both = 1 / (1 / store + 1 / engine);
-  const runtime = figures.runtimeAlone?.find((r) => r.concurrency === 512)?.sagasPerSec.median;
-  const withRuntime = runtime === undefined ? "" : `; the runtime and engine over a store that keeps nothing ${fmt(runtime)}/s`;
+  const runtimeRow = figures.runtimeAlone?.find((r) => r.concurrency === 512);
+  const runtime = runtimeRow?.sagasPerSec.median;
+  const gc =
+    runtimeRow?.gcShare == null || runtimeRow.allocatedKiBPerSaga == null
+      ? ""
+      : ` (${Math.round(runtimeRow.gcShare.median * 100)}% of it in garbage collection, ${runtimeRow.allocatedKiBPerSaga.median.toFixed(1)} KiB allocated a saga)`;
+  const withRuntime = runtime === undefined ? "" : `; the runtime and engine over a store that keeps nothing ${fmt(runtime)}/s${gc}`;
   return { ...goal, bound: `${goal.bound}, the engine alone ${fmt(engine)}/s: both together ≤ ${fmt(both)}/s${withRuntime}` };
 }
 

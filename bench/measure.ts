@@ -2,6 +2,7 @@
 // one ends. Latency is the time from the `start()` call to the saga's terminal transition as the
 // orchestrator announces it (`onTransition`), never a poll.
 import { performance } from "node:perf_hooks";
+import { GcMeter } from "./gc.js";
 import { isTerminal, newSagaId, type Orchestrator, type SagaDefinition } from "../src/index.js";
 import type { BenchInput } from "./workload.js";
 
@@ -63,6 +64,10 @@ export interface Sample {
   statementsPerSaga: number | null;
   /** The window ended at its `maxMs` before `minSagas` sagas had ended in it. */
   timeCapped: boolean;
+  /** KiB the main thread's JavaScript heap allocated in the window, per saga that ended in it (bench/gc.ts). */
+  allocatedKiBPerSaga: number | null;
+  /** The share of the window's time the main thread stood in garbage collections, 0–1. */
+  gcShare: number | null;
 }
 
 export interface Spread {
@@ -117,6 +122,7 @@ export function measure(options: MeasureOptions): Promise<Measurement> {
     let phase = 0; // 0 warm-up, 1…repeats windows, then draining
     let phaseStart = performance.now();
     let phaseCounters = options.counters?.();
+    const gc = new GcMeter();
     let latencies: number[] = [];
     let launched = 0;
     let inFlight = 0;
@@ -127,6 +133,7 @@ export function measure(options: MeasureOptions): Promise<Measurement> {
       const n = latencies.length;
       const per = (pick: (c: StoreCounters) => number): number | null => (before === undefined || after === undefined ? null : (pick(after) - pick(before)) / n);
       const sorted = latencies.sort((a, b) => a - b);
+      const collected = gc.stop();
       samples.push({
         sagasPerSec: (n / (now - phaseStart)) * 1000,
         p50Ms: percentile(sorted, 50),
@@ -136,6 +143,8 @@ export function measure(options: MeasureOptions): Promise<Measurement> {
         commitsPerSaga: per((c) => c.commits),
         statementsPerSaga: per((c) => c.statements),
         timeCapped,
+        allocatedKiBPerSaga: collected === null ? null : collected.allocatedBytes / 1024 / n,
+        gcShare: collected === null ? null : collected.pauseMs / (now - phaseStart),
       });
       options.onRepeat?.();
     };
@@ -147,6 +156,7 @@ export function measure(options: MeasureOptions): Promise<Measurement> {
         if (failed) return;
         if (error !== undefined) {
           failed = true;
+          gc.stop();
           reject(error);
           return;
         }
@@ -164,6 +174,7 @@ export function measure(options: MeasureOptions): Promise<Measurement> {
             phaseStart = now;
             phaseCounters = options.counters?.();
             latencies = [];
+            if (phase <= window.repeats) gc.start();
           }
         }
         if (phase <= window.repeats) launchOne();

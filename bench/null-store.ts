@@ -153,6 +153,9 @@ export interface RuntimeAloneRow {
   sagasPerSec: Spread;
   /** Writes the runtime asked of the store per saga (creates and commits), from the null store's counts. */
   writesPerSaga: number;
+  /** KiB allocated per saga and the share of the time in garbage collections (bench/gc.ts), median (min–max) over the windows. */
+  allocatedKiBPerSaga: Spread | null;
+  gcShare: Spread | null;
   runs: Sample[];
 }
 
@@ -168,6 +171,8 @@ export async function measureRuntimeAlone(concurrency: number, window: Window, o
         concurrency,
         sagasPerSec: spread(samples.map((s) => s.sagasPerSec)) ?? { median: Number.NaN, min: Number.NaN, max: Number.NaN },
         writesPerSaga: (store.creates + store.commits) / totalSagas,
+        allocatedKiBPerSaga: spread(samples.map((s) => s.allocatedKiBPerSaga)),
+        gcShare: spread(samples.map((s) => s.gcShare)),
         runs: samples,
       };
     } finally {

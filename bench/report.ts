@@ -39,6 +39,10 @@ export interface ResultRow {
   ratioToStoreAlone: number | null;
   /** PostgreSQL rows with synchronous_commit=on: Sagaflow's median sagas/s ÷ DBOS's. */
   ratioToDbos: number | null;
+  /** KiB the main thread allocated per saga (bench/gc.ts); for DBOS, its own process's. */
+  allocatedKiBPerSaga: Spread | null;
+  /** The share of the time the main thread stood in garbage collections, 0–1. */
+  gcShare: Spread | null;
   /** The disk just before the cell (cells that write to disk; see bench/disk.ts). */
   diskBefore?: DiskSettle;
   runs: Sample[];
@@ -114,6 +118,11 @@ function withRange(value: Spread | null): string {
   return `${num(value.median)} (${num(value.min)}–${num(value.max)})`;
 }
 
+/** A share's median as a whole percentage. */
+function percent(share: Spread | null | undefined): string {
+  return share === null || share === undefined || !Number.isFinite(share.median) ? "–" : `${Math.round(share.median * 100)}`;
+}
+
 function ratio(value: number | null): string {
   return value === null ? "–" : `${num(value)}×`;
 }
@@ -130,7 +139,7 @@ export function alignTable(header: readonly string[], rows: ReadonlyArray<readon
 }
 
 export function resultsTable(rows: readonly ResultRow[]): string {
-  const header = ["store", "durability", "scenario", "C", "sagas/s (min–max)", "p50 ms (min–max)", "p99 ms (min–max)", "commits/saga", "stmts/saga", "srv xact/saga", "÷ceiling", "÷store", "÷memory", "Sagaflow/DBOS"];
+  const header = ["store", "durability", "scenario", "C", "sagas/s (min–max)", "p50 ms (min–max)", "p99 ms (min–max)", "commits/saga", "stmts/saga", "srv xact/saga", "GC %", "÷ceiling", "÷store", "÷memory", "Sagaflow/DBOS"];
   const body = rows.map((r) => [
     r.store,
     r.durability,
@@ -142,12 +151,13 @@ export function resultsTable(rows: readonly ResultRow[]): string {
     r.commitsPerSaga === null ? "–" : `${num(r.commitsPerSaga.median)}${r.commitsSource === "pg_stat_database" ? " (srv)" : ""}`,
     r.statementsPerSaga === null ? "–" : num(r.statementsPerSaga.median),
     num(r.serverXactPerSaga),
+    percent(r.gcShare),
     ratio(r.ratioToCommitCeiling),
     ratio(r.ratioToStoreAlone),
     ratio(r.ratioToMemory),
     ratio(r.ratioToDbos),
   ]);
-  return alignTable(header, body, new Set([3, 7, 8, 9, 10, 11, 12, 13]));
+  return alignTable(header, body, new Set([3, 7, 8, 9, 10, 11, 12, 13, 14]));
 }
 
 export function storeAloneTable(rows: readonly StoreAloneRow[]): string {
@@ -158,14 +168,18 @@ export function storeAloneTable(rows: readonly StoreAloneRow[]): string {
 
 export function engineAloneTable(rows: readonly EngineAloneRow[]): string {
   if (rows.length === 0) return "(not measured)";
-  const body = rows.map((r) => [r.scenario, withRange(r.sagasPerSec), num(r.microsPerSaga)]);
-  return alignTable(["scenario", "sagas/s (min–max)", "µs/saga"], body, new Set([2]));
+  const body = rows.map((r) => [r.scenario, withRange(r.sagasPerSec), num(r.microsPerSaga), num(r.allocatedKiBPerSaga), percent(r.gcShare)]);
+  return alignTable(["scenario", "sagas/s (min–max)", "µs/saga", "KiB alloc/saga", "GC %"], body, new Set([2, 3, 4]));
 }
 
 export function runtimeAloneTable(rows: readonly RuntimeAloneRow[]): string {
   if (rows.length === 0) return "(not measured: it runs with the memory store's rows)";
-  const body = rows.map((r) => [String(r.concurrency), withRange(r.sagasPerSec), num(1e6 / r.sagasPerSec.median), num(r.writesPerSaga)]);
-  return alignTable(["C", "sagas/s (min–max)", "µs/saga", "writes/saga"], body, new Set([0, 2, 3]));
+  const body = rows.map((r) => {
+    const micros = 1e6 / r.sagasPerSec.median;
+    const gcMicros = r.gcShare === null ? null : micros * r.gcShare.median;
+    return [String(r.concurrency), withRange(r.sagasPerSec), num(micros), num(r.writesPerSaga), num(r.allocatedKiBPerSaga?.median), percent(r.gcShare), num(gcMicros)];
+  });
+  return alignTable(["C", "sagas/s (min–max)", "µs/saga", "writes/saga", "KiB alloc/saga", "GC %", "GC µs/saga"], body, new Set([0, 2, 3, 4, 5, 6]));
 }
 
 export function ceilingsTable(ceilings: readonly Ceiling[]): string {

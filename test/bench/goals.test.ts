@@ -10,7 +10,7 @@ import { goalsTable, type BenchReport, type ResultRow, type StoreAloneRow } from
 const at = (median: number): Spread => ({ median, min: median, max: median });
 
 function result(store: ResultRow["store"], durability: string, concurrency: number, sagasPerSec: number, p50Ms: number, commits: number | null = null): ResultRow {
-  const sample = { sagasPerSec, p50Ms, p99Ms: p50Ms * 2, sagas: 1000, windowMs: 1000, commitsPerSaga: commits, statementsPerSaga: null, timeCapped: false };
+  const sample = { sagasPerSec, p50Ms, p99Ms: p50Ms * 2, sagas: 1000, windowMs: 1000, commitsPerSaga: commits, statementsPerSaga: null, timeCapped: false, allocatedKiBPerSaga: null, gcShare: null };
   return rowOf({ store, scenario: "success", concurrency, durability, faster: false }, [sample]);
 }
 
@@ -38,7 +38,7 @@ function figures(overrides: Partial<BenchReport> = {}): Pick<BenchReport, "resul
       result("memory", "none (process memory)", 512, 30000, 17),
     ],
     ceilings,
-    engineAlone: [{ scenario: "success", sagasPerSec: at(250000), microsPerSaga: 4 }],
+    engineAlone: [{ scenario: "success", sagasPerSec: at(250000), microsPerSaga: 4, allocatedKiBPerSaga: 7.9, gcShare: at(0.02) }],
     storeAlone: [storeAlone("sqlite", "synchronous=FULL", 512, 8400), storeAlone("memory", "none (process memory)", 512, 110000), storeAlone("postgres", "synchronous_commit=on", 512, 8200)],
     memory: [{ store: "memory", durability: "none (process memory)", inFlight: 10000, baselineRssMiB: 100, peakRssMiB: 180, rssGrowthMiB: 80, rssGrowthPer1000MiB: 8, heapGrowthMiB: 35, fillMs: 600, drainMs: 300 }],
     recovery: { store: "postgres", sagas: 10000, leaseMs: 1000, workerConcurrency: 512, fillMs: 3000, startToDoneMs: 1800, createToDoneMs: 1500, killToDoneMs: 2500, startToFirstMs: 900, counts: { completed: 10000 } },
@@ -75,11 +75,17 @@ describe("bench goals", () => {
   });
 
   it("bounds the in-memory goal by the runtime over a store that keeps nothing too, at the goal's concurrency", () => {
-    const runtimeAlone = (concurrency: number, sagasPerSec: number) => ({ concurrency, sagasPerSec: at(sagasPerSec), writesPerSaga: 4, runs: [] });
+    const runtimeAlone = (concurrency: number, sagasPerSec: number) => ({ concurrency, sagasPerSec: at(sagasPerSec), writesPerSaga: 4, allocatedKiBPerSaga: null, gcShare: null, runs: [] });
     const goals = checkGoals(figures({ runtimeAlone: [runtimeAlone(64, 90000), runtimeAlone(512, 60000)] }));
     expect(goal(goals, "memory-c512").bound).toBe(
       "the store alone (no engine) took 110,000/s, the engine alone 250,000/s: both together ≤ 76,389/s; the runtime and engine over a store that keeps nothing 60,000/s",
     );
+  });
+
+  it("says how much of the runtime's time went to garbage collection, when the run measured it", () => {
+    const runtimeAlone = { concurrency: 512, sagasPerSec: at(60000), writesPerSaga: 4, allocatedKiBPerSaga: at(13.43), gcShare: at(0.287), runs: [] };
+    const goals = checkGoals(figures({ runtimeAlone: [runtimeAlone] }));
+    expect(goal(goals, "memory-c512").bound).toContain("nothing 60,000/s (29% of it in garbage collection, 13.4 KiB allocated a saga)");
   });
 
   it("bounds the SQLite goal by the same run's saga-writes ceiling with the default durability, not a faster mode's", () => {

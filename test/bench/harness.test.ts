@@ -42,6 +42,9 @@ describe("bench harness", () => {
     expect(row.scenario).toBe(scenario);
     expectSpread(row.sagasPerSec);
     expect(row.microsPerSaga).toBeCloseTo(1e6 / row.sagasPerSec.median);
+    // A saga's states and history entries are new objects at every decision.
+    expect(row.allocatedKiBPerSaga).toBeGreaterThan(1);
+    expect(row.gcShare?.max).toBeLessThan(1);
   });
 
   it("measure keeps C sagas in flight and returns one sample per repeat", async () => {
@@ -82,14 +85,14 @@ describe("bench harness", () => {
   it("only the quick run caps its windows, and the report names the cells it cut short", () => {
     expect(windowFor("quick", 512).maxMs).toBe(QUICK_WINDOW_MAX_MS);
     expect(windowFor("full", 512).maxMs).toBeUndefined();
-    const sample = (timeCapped: boolean): Sample => ({ sagasPerSec: 70, p50Ms: 7000, p99Ms: 7500, sagas: 70, windowMs: 1000, commitsPerSaga: null, statementsPerSaga: null, timeCapped });
+    const sample = (timeCapped: boolean): Sample => ({ sagasPerSec: 70, p50Ms: 7000, p99Ms: 7500, sagas: 70, windowMs: 1000, commitsPerSaga: null, statementsPerSaga: null, timeCapped, allocatedKiBPerSaga: null, gcShare: null });
     const cut = rowOf({ store: "dbos", scenario: "success", concurrency: 512, durability: "synchronous_commit=on", faster: false }, [sample(true), sample(false), sample(true)]);
     const whole = rowOf({ store: "memory", scenario: "success", concurrency: 512, durability: "none (process memory)", faster: false }, [sample(false)]);
     expect(timeCappedNote([whole], [], [], 1000)).toBeNull();
     const note = timeCappedNote(
       [whole, cut],
       [{ store: "sqlite", durability: "synchronous=FULL", concurrency: 64, sagasPerSec: { median: 1, min: 1, max: 1 }, runs: [sample(true)] }],
-      [{ concurrency: 512, sagasPerSec: { median: 1, min: 1, max: 1 }, writesPerSaga: 4, runs: [sample(false), sample(true)] }],
+      [{ concurrency: 512, sagasPerSec: { median: 1, min: 1, max: 1 }, writesPerSaga: 4, allocatedKiBPerSaga: null, gcShare: null, runs: [sample(false), sample(true)] }],
       1000,
     );
     expect(note).toContain("windows cut at 1 s");
@@ -106,7 +109,13 @@ describe("bench harness", () => {
     expectSpread(row.sagasPerSec);
     // One create (the start with the first attempt) and one commit per step: what a SQLite row counts at C=1.
     expect(row.writesPerSaga).toBe(4);
+    // Every saga allocates its states, history entries and step contexts: a few KiB, never none.
+    expect(row.allocatedKiBPerSaga?.min).toBeGreaterThan(1);
+    expect(row.allocatedKiBPerSaga?.max).toBeLessThan(1024);
+    expect(row.gcShare?.min).toBeGreaterThanOrEqual(0);
+    expect(row.gcShare?.max).toBeLessThan(1);
     expect(runtimeAloneTable([row])).toContain("writes/saga");
+    expect(runtimeAloneTable([row])).toContain("KiB alloc/saga");
   });
 
   it("the bench's processes format stack traces without source maps, as compiled code does", () => {
