@@ -63,17 +63,17 @@ export function copyPhase(phase: PhaseState): PhaseState {
  * but costs ten times more for the few items a saga's orders hold; `push` or spreading would
  * leave room for sixteen that every stored state would carry.
  */
-export function appendExact(items: readonly number[], item: number): number[] {
+export function appendExact<T>(items: readonly T[], item: T): T[] {
   switch (items.length) {
     case 0:
       return [item];
     case 1:
-      return [items[0] as number, item];
+      return [items[0] as T, item];
     case 2:
-      return [items[0] as number, items[1] as number, item];
+      return [items[0] as T, items[1] as T, item];
     case 3:
-      return [items[0] as number, items[1] as number, items[2] as number, item];
+      return [items[0] as T, items[1] as T, items[2] as T, item];
     default:
-      return items.concat(item);
+      return items.concat([item]);
   }
 }

@@ -3,10 +3,11 @@ import type { ErrorInfo } from "../domain/error-info.js";
 import type { AbortRequestedEvent, PhaseFailedEvent, PhaseSucceededEvent, ResolveRequestedEvent, SagaEvent, SignalReceivedEvent, SkipRequestedEvent, StepCompletedEvent, StepFailedEvent } from "../domain/events.js";
 import type { HistoryEntry } from "../domain/history.js";
 import type { SagaPlan } from "../domain/plan.js";
+import type { JsonValue } from "../domain/json.js";
 import type { Outstanding, PhaseState, SagaState, StepState, StopReason } from "../domain/state.js";
 import { isTerminal, type Phase } from "../domain/status.js";
 import { retryDelayMs } from "./backoff.js";
-import { appendExact, copyState, copyStep } from "../domain/copy-state.js";
+import { appendExact, copyPhase, copyState } from "../domain/copy-state.js";
 
 /** What an operator may still do to a `failed` saga. */
 const OPERATOR_REPAIRS: ReadonlySet<SagaEvent["type"]> = new Set(["retry_requested", "skip_requested", "resolve_requested"]);
@@ -25,7 +26,7 @@ export interface Decision {
 
 /**
  * The state being decided, copy-on-write: `s` is a fresh top-level object whose `steps` array is
- * fresh too, but each step (with its two phases) still is the input's until `edit` copies it, and
+ * fresh too, but each step and each of its phases still is the input's until `edit` copies it, and
  * `settledOrder` until `markSettled` replaces it. So the input is never mutated and untouched
  * parts are shared, not cloned. On the hot paths an optional field is deleted only when it is
  * set: `delete` of an absent field still costs a call into V8's runtime on every transition.
@@ -33,8 +34,8 @@ export interface Decision {
 interface Draft {
   plan: SagaPlan;
   s: SagaState;
-  /** Indexes of steps already copied into `s.steps` (writable). */
-  copied: boolean[];
+  /** The state decided from: a step of `s.steps` that is still its step there is not copied yet (read-only). */
+  input: SagaState;
   now: number;
   commands: SagaCommand[];
   history: HistoryEntry[];
@@ -56,7 +57,7 @@ export function decide(plan: SagaPlan, state: SagaState, event: SagaEvent, nowMs
 
   // `settledOrder` stays the input's until `markSettled` replaces it.
   const s = copyState(state);
-  const d: Draft = { plan, s, copied: [], now: nowMs, commands: [], history: [] };
+  const d: Draft = { plan, s, input: state, now: nowMs, commands: [], history: [] };
   let ignored: string | undefined;
   switch (event.type) {
     case "claimed":
@@ -103,9 +104,21 @@ export function decide(plan: SagaPlan, state: SagaState, event: SagaEvent, nowMs
   advance(d);
   keepDeadlineDue(d);
   d.s.updatedAtMs = nowMs;
-  // A copy sized to what it holds: the array `push` grew has room for sixteen, and the runtime
-  // keeps the commands for as long as the step runs (a long wait, for thousands of sagas at once).
-  return { state: d.s, commands: d.commands.length === 0 ? d.commands : d.commands.slice(), history: d.history };
+  return { state: d.s, commands: d.commands, history: d.history };
+}
+
+/**
+ * Appends to the decision's history. Arrays of exactly their size: an entry pushed onto an empty
+ * array makes room for seventeen, and the runtime holds the history until its commit is durable,
+ * so every saga in flight would carry the slack through each young-generation collection.
+ */
+function record(d: Draft, entry: HistoryEntry): void {
+  d.history = appendExact(d.history, entry);
+}
+
+/** Appends to the decision's commands, sized exactly as `record` sizes the history. */
+function command(d: Draft, next: SagaCommand): void {
+  d.commands = appendExact(d.commands, next);
 }
 
 /** Appends a step to the order in which steps settled, in a new array (the input's is shared). */
@@ -124,21 +137,41 @@ function phaseOf(d: Draft, stepIndex: number, phase: Phase): Readonly<PhaseState
   return phase === "action" ? step.action : step.compensation;
 }
 
-/** A step of the draft that may be written: copied (with both phases) the first time. */
-function editStep(d: Draft, stepIndex: number): StepState {
+/**
+ * A phase of the draft that may be written: copied the first time, into a fresh step that shares
+ * the other phase with the input until that one is edited too. A step or phase that is still the
+ * input's object is not copied yet.
+ */
+function edit(d: Draft, stepIndex: number, phase: Phase): PhaseState {
   const step = d.s.steps[stepIndex];
-  if (step === undefined) throw new RangeError(`step index ${stepIndex} out of range`);
-  if (d.copied[stepIndex] === true) return step;
-  const copy = copyStep(step);
-  d.s.steps[stepIndex] = copy;
-  d.copied[stepIndex] = true;
+  const original = d.input.steps[stepIndex];
+  if (step === undefined || original === undefined) throw new RangeError(`step index ${stepIndex} out of range`);
+  const action = phase === "action";
+  const current = action ? step.action : step.compensation;
+  if (step !== original && current !== (action ? original.action : original.compensation)) return current;
+  const copy = copyPhase(current);
+  if (step !== original) {
+    if (action) step.action = copy;
+    else step.compensation = copy;
+  } else {
+    d.s.steps[stepIndex] = withPhases(step, action ? copy : step.action, action ? step.compensation : copy);
+  }
   return copy;
 }
 
-/** A phase of the draft that may be written. */
-function edit(d: Draft, stepIndex: number, phase: Phase): PhaseState {
-  const step = editStep(d, stepIndex);
-  return phase === "action" ? step.action : step.compensation;
+/** `step` with these phases, in a new object of the shape every step has (`output` last, when set). */
+function withPhases(step: StepState, action: PhaseState, compensation: PhaseState): StepState {
+  return step.output === undefined ? { name: step.name, action, compensation } : { name: step.name, action, compensation, output: step.output };
+}
+
+/**
+ * Sets a step's output. A fresh literal rather than a property added to the step: an added
+ * property gives such steps a hidden class (and a property array) of their own.
+ */
+function setOutput(d: Draft, index: number, output: JsonValue): void {
+  const step = d.s.steps[index];
+  if (step === undefined) throw new RangeError(`step index ${index} out of range`);
+  d.s.steps[index] = { name: step.name, action: step.action, compensation: step.compensation, output };
 }
 
 /** Resolves an outcome event to its running phase, or says why it does not apply. */
@@ -168,17 +201,14 @@ function applySuccess(d: Draft, event: PhaseSucceededEvent, by?: string): string
   if (p.deadlineAtMs !== undefined) delete p.deadlineAtMs;
   if (phase === "action") {
     const output = event.output ?? null;
-    const step = editStep(d, index);
-    // A fresh literal rather than a property added to the copy: a property added to a spread copy
-    // gives every such step a hidden class (and a property array) of its own.
-    d.s.steps[index] = { name: step.name, action: step.action, compensation: step.compensation, output };
+    setOutput(d, index, output);
     markSettled(d, index);
     if (d.plan.steps[index]?.pivot === true) d.s.pivotPassed = true;
     const entry: HistoryEntry = { type: "attempt_succeeded", atMs: d.now, step: event.step, phase, attempt: event.attempt, output };
     if (by !== undefined) entry.by = by;
-    d.history.push(entry);
+    record(d, entry);
   } else {
-    d.history.push({ type: "attempt_succeeded", atMs: d.now, step: event.step, phase, attempt: event.attempt });
+    record(d, { type: "attempt_succeeded", atMs: d.now, step: event.step, phase, attempt: event.attempt });
   }
   return undefined;
 }
@@ -206,7 +236,7 @@ function applyFailure(d: Draft, event: PhaseFailedEvent, by?: string): string | 
     const nextAttemptAtMs = d.now + retryDelayMs(policy, p.failures, event.jitter, event.retryAfterMs);
     p.status = "retrying";
     p.nextAttemptAtMs = nextAttemptAtMs;
-    d.history.push({
+    record(d, {
       type: "attempt_failed",
       atMs: d.now,
       step: event.step,
@@ -220,7 +250,7 @@ function applyFailure(d: Draft, event: PhaseFailedEvent, by?: string): string | 
     return undefined;
   }
 
-  d.history.push({
+  record(d, {
     type: "attempt_failed",
     atMs: d.now,
     step: event.step,
@@ -241,7 +271,7 @@ function giveUp(d: Draft, index: number, phase: Phase, error: ErrorInfo): void {
   p.status = "failed";
   p.settledAtMs = d.now;
   if (p.nextAttemptAtMs !== undefined) delete p.nextAttemptAtMs;
-  d.history.push({ type: "phase_gave_up", atMs: d.now, step: stepName, phase, attempts: p.attempt, error });
+  record(d, { type: "phase_gave_up", atMs: d.now, step: stepName, phase, attempts: p.attempt, error });
 
   if (phase === "compensation") {
     // Compensations stay in strict reverse order, so the ones after this one wait for an operator too.
@@ -276,7 +306,7 @@ function applyCancel(d: Draft, reason: string, by: string): string | undefined {
   if (d.s.cancel !== undefined) return "cancel already requested";
   if (d.s.status === "compensating") return "saga is already compensating";
   if (d.s.pivotPassed) return "saga passed its pivot step and can only roll forward";
-  d.history.push({ type: "cancel_requested", atMs: d.now, reason, by });
+  record(d, { type: "cancel_requested", atMs: d.now, reason, by });
   beginCancel(d, reason, by);
   return undefined;
 }
@@ -290,7 +320,7 @@ function checkDeadline(d: Draft): void {
   const { deadlineAtMs } = d.s;
   if (deadlineAtMs === undefined || deadlineAtMs > d.now) return;
   if (d.s.status !== "running" || d.s.pivotPassed || d.s.cancel !== undefined || d.s.abort !== undefined) return;
-  d.history.push({ type: "deadline_passed", atMs: d.now, deadlineAtMs });
+  record(d, { type: "deadline_passed", atMs: d.now, deadlineAtMs });
   beginCancel(d, `the saga's deadline passed (${deadlineAtMs - d.s.createdAtMs} ms after its start)`, "deadline");
 }
 
@@ -348,7 +378,7 @@ function recoverInDoubt(d: Draft): void {
   d.s.recoveries += 1;
   for (const { index, phase } of inDoubt) {
     const p = phaseOf(d, index, phase);
-    d.history.push({
+    record(d, {
       type: "attempt_in_doubt",
       atMs: d.now,
       step: d.s.steps[index]?.name ?? String(index),
@@ -408,7 +438,7 @@ function applyRetry(d: Draft, reason: string, by: string): string | undefined {
   delete d.s.resolution;
   // An aborted saga retried goes on: the abort was its stop, now being undone.
   delete d.s.abort;
-  d.history.push({ type: "retry_requested", atMs: d.now, reason, by, outstanding });
+  record(d, { type: "retry_requested", atMs: d.now, reason, by, outstanding });
   return undefined;
 }
 
@@ -429,7 +459,7 @@ function applySkip(d: Draft, event: SkipRequestedEvent): string | undefined {
   p.status = "skipped";
   p.settledAtMs = d.now;
   delete p.nextAttemptAtMs;
-  d.history.push({ type: "compensation_skipped", atMs: d.now, step: event.step, reason: event.reason, by: event.by });
+  record(d, { type: "compensation_skipped", atMs: d.now, step: event.step, reason: event.reason, by: event.by });
   const rest = outstanding.filter((o) => !(o.step === event.step && o.phase === "compensation"));
   delete d.s.outstanding;
   delete d.s.endedAtMs;
@@ -457,7 +487,7 @@ function applySkip(d: Draft, event: SkipRequestedEvent): string | undefined {
 function applyAbort(d: Draft, event: AbortRequestedEvent): string | undefined {
   if (d.s.abort !== undefined) return `already aborted by ${d.s.abort.by}`;
   d.s.abort = { reason: event.reason, by: event.by, atMs: d.now };
-  d.history.push({ type: "abort_requested", atMs: d.now, reason: event.reason, by: event.by });
+  record(d, { type: "abort_requested", atMs: d.now, reason: event.reason, by: event.by });
   // Giving up a wait must not start compensating: the stop below is the abort's.
   const going = d.s.status === "running";
   endWaits(d, "Aborted", "aborted", event.reason);
@@ -481,7 +511,7 @@ function applyResolve(d: Draft, event: ResolveRequestedEvent): string | undefine
   if (d.s.status !== "failed") return `saga is ${d.s.status}; only a failed saga can be marked resolved`;
   if (d.s.resolution !== undefined) return `saga was already marked resolved by ${d.s.resolution.by}`;
   d.s.resolution = { reason: event.reason, by: event.by, atMs: d.now };
-  d.history.push({ type: "resolved", atMs: d.now, reason: event.reason, by: event.by });
+  record(d, { type: "resolved", atMs: d.now, reason: event.reason, by: event.by });
   return undefined;
 }
 
@@ -509,7 +539,7 @@ function applySignal(d: Draft, event: SignalReceivedEvent): string | undefined {
   const kept = d.s.signals ?? [];
   if (kept.some((signal) => signal.id === event.id)) return `duplicate signal ${event.name} (delivery ${event.id})`;
   d.s.signals = kept.concat({ id: event.id, name: event.name, payload: event.payload, by: event.by, atMs: d.now });
-  d.history.push({ type: "signal_received", atMs: d.now, name: event.name, id: event.id, by: event.by });
+  record(d, { type: "signal_received", atMs: d.now, name: event.name, id: event.id, by: event.by });
   const waiting = d.s.steps.findIndex((step, index) => d.plan.steps[index]?.event === event.name && step.action.status === "running");
   const step = d.s.steps[waiting];
   if (step !== undefined) consumeSignal(d, waiting, step.name, step.action.attempt);
@@ -535,7 +565,7 @@ function consumeSignal(d: Draft, index: number, stepName: string, attempt: numbe
 function sleepUntil(d: Draft, index: number, stepName: string, attempt: number, untilMs: number): void {
   const p = edit(d, index, "action");
   p.deadlineAtMs = untilMs;
-  d.history.push({ type: "sleep_started", atMs: d.now, step: stepName, attempt, untilMs });
+  record(d, { type: "sleep_started", atMs: d.now, step: stepName, attempt, untilMs });
   if (untilMs <= d.now) {
     wakeFromSleep(d, index, stepName, attempt, untilMs);
     return;
@@ -549,11 +579,10 @@ function wakeFromSleep(d: Draft, index: number, stepName: string, attempt: numbe
   p.status = "succeeded";
   p.settledAtMs = d.now;
   const output = { sleptUntilMs: untilMs };
-  const step = editStep(d, index);
-  d.s.steps[index] = { name: step.name, action: step.action, compensation: step.compensation, output };
+  setOutput(d, index, output);
   markSettled(d, index);
   if (d.plan.steps[index]?.pivot === true) d.s.pivotPassed = true;
-  d.history.push({ type: "attempt_succeeded", atMs: d.now, step: stepName, phase: "action", attempt, output });
+  record(d, { type: "attempt_succeeded", atMs: d.now, step: stepName, phase: "action", attempt, output });
 }
 
 /**
@@ -687,7 +716,7 @@ function startAttempt(d: Draft, index: number, phase: Phase): void {
   p.status = "running";
   p.startedAtMs = d.now;
   if (p.nextAttemptAtMs !== undefined) delete p.nextAttemptAtMs;
-  d.history.push({ type: "attempt_started", atMs: d.now, step: stepName, phase, attempt: p.attempt });
+  record(d, { type: "attempt_started", atMs: d.now, step: stepName, phase, attempt: p.attempt });
   if (phase === "action" && stepPlan.sleep?.kind === "duration") {
     sleepUntil(d, index, stepName, p.attempt, d.now + stepPlan.sleep.durationMs);
     return;
@@ -702,7 +731,7 @@ function startAttempt(d: Draft, index: number, phase: Phase): void {
   }
   // Due now: if this worker dies, whoever claims the instance after its lease finds the attempt in doubt.
   d.s.wakeAtMs = d.now;
-  d.commands.push({
+  command(d, {
     type: "run",
     phase,
     step: stepName,
@@ -730,7 +759,7 @@ function beginCompensation(d: Draft): void {
   const s = d.s;
   const order = markCompensationOrder(d);
   s.status = "compensating";
-  d.history.push({
+  record(d, {
     type: "compensation_started",
     atMs: d.now,
     reason: s.stop?.reason ?? "step_failed",
@@ -752,7 +781,7 @@ function finish(d: Draft, status: "completed" | "compensated"): void {
   d.s.status = status;
   d.s.wakeAtMs = null;
   d.s.endedAtMs = d.now;
-  d.history.push({ type: "saga_ended", atMs: d.now, status });
+  record(d, { type: "saga_ended", atMs: d.now, status });
 }
 
 function finishFailed(d: Draft, reason: StopReason, outstanding: Outstanding[]): void {
@@ -760,5 +789,5 @@ function finishFailed(d: Draft, reason: StopReason, outstanding: Outstanding[]):
   d.s.outstanding = outstanding;
   d.s.wakeAtMs = null;
   d.s.endedAtMs = d.now;
-  d.history.push({ type: "saga_ended", atMs: d.now, status: "failed", reason, outstanding });
+  record(d, { type: "saga_ended", atMs: d.now, status: "failed", reason, outstanding });
 }
