@@ -11,8 +11,19 @@ let lastMs = -1;
 let counter = 0;
 const pool = Buffer.alloc(POOL_BYTES);
 let poolOffset = POOL_BYTES;
-/** Two hex digits for every byte value. */
-const HEX: readonly string[] = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
+/** The character codes of every byte value's two hex digits: byte b's at 2b and 2b + 1. */
+const HEX_CODES = Uint8Array.from({ length: 512 }, (_, at) => hexPair(at >> 1).charCodeAt(at & 1));
+const DASH = 0x2d;
+/**
+ * An id's 36 character codes, written in place for each id and made into its string in one call:
+ * joining 16 hex pairs and 4 dashes with `+` allocated some 20 intermediate strings (about 600
+ * bytes an id, a twentieth of what a whole saga allocates) and cost three times as long.
+ */
+const codes: number[] = Array.from({ length: 36 }, () => DASH);
+
+function hexPair(value: number): string {
+  return value.toString(16).padStart(2, "0");
+}
 
 /**
  * A new saga id: a UUIDv7 (RFC 9562) whose 48-bit Unix-millisecond timestamp is followed by a
@@ -23,9 +34,9 @@ const HEX: readonly string[] = Array.from({ length: 256 }, (_, byte) => byte.toS
  *
  * The other 62 bits are random, from a pool the system's generator fills for 512 ids at a time:
  * one system call per id (as the `uuid` package's generator makes) cost 7% of the main thread at
- * 10,000 starts a second here. Each byte is written out through a table of hex pairs: about half
- * the time of filling a 16-byte buffer and hex-encoding and slicing it (0.75 against 1.35 µs an
- * id, hashing it into a Map included, on the 2-core VM).
+ * 10,000 starts a second here. Each byte is written out as the character codes of its hex digits,
+ * and the id made from them at once: 0.21 µs an id, hashing it into a Map included, against
+ * 0.6–1.3 for joining hex-pair strings and 1.3 for hex-encoding a 16-byte buffer (2-core VM).
  */
 export function newSagaId(nowMs: number = Date.now()): string {
   if (nowMs > lastMs) {
@@ -47,20 +58,26 @@ export function newSagaId(nowMs: number = Date.now()): string {
   // The timestamp's 48 bits as two 24-bit halves: bit operators work on 32 bits only.
   const high = Math.floor(lastMs / 0x1000000);
   const low = lastMs % 0x1000000;
-  return (
-    hex(high >>> 16) + hex((high >>> 8) & 0xff) + hex(high & 0xff) + hex(low >>> 16) + "-" +
-    hex((low >>> 8) & 0xff) + hex(low & 0xff) + "-" +
-    // The version (7) in the top 4 bits, then the counter's 12.
-    hex(0x70 | (counter >> 8)) + hex(counter & 0xff) + "-" +
-    // The variant (0b10) in the two top bits; its other 6 bits and the 7 bytes after are the random 62.
-    hex((pooled(at) & 0x3f) | 0x80) + hex(pooled(at + 1)) + "-" +
-    hex(pooled(at + 2)) + hex(pooled(at + 3)) + hex(pooled(at + 4)) + hex(pooled(at + 5)) + hex(pooled(at + 6)) + hex(pooled(at + 7))
-  );
+  put(0, high >>> 16);
+  put(2, (high >>> 8) & 0xff);
+  put(4, high & 0xff);
+  put(6, low >>> 16);
+  put(9, (low >>> 8) & 0xff);
+  put(11, low & 0xff);
+  // The version (7) in the top 4 bits, then the counter's 12.
+  put(14, 0x70 | (counter >> 8));
+  put(16, counter & 0xff);
+  // The variant (0b10) in the two top bits; its other 6 bits and the 7 bytes after are the random 62.
+  put(19, (pooled(at) & 0x3f) | 0x80);
+  put(21, pooled(at + 1));
+  for (let k = 0; k < 6; k++) put(24 + 2 * k, pooled(at + 2 + k));
+  return String.fromCharCode.apply(null, codes);
 }
 
-/** The two hex digits of a byte value. */
-function hex(byte: number): string {
-  return HEX[byte] as string;
+/** Writes the two hex digits of a byte value at `index` of the id (dashes stay where they are). */
+function put(index: number, value: number): void {
+  codes[index] = HEX_CODES[2 * value] as number;
+  codes[index + 1] = HEX_CODES[2 * value + 1] as number;
 }
 
 /** A byte of the random pool. */
