@@ -173,11 +173,14 @@ function runPhase(definition: SagaDefinition<unknown, Record<string, unknown>>, 
   return runtime.compensate(context as CompensationContextObject);
 }
 
+/** What `toJsonValue` names when it refuses an output (made once, not per call). */
+const outputOfStep = (step: string): string => `output of step ${step}`;
+
 /** The success event for a phase that returned `result`; an output that is not JSON makes it a failure. */
 export function settledEvent(command: RunPhaseCommand, result: unknown, random: () => number): PhaseSucceededEvent | PhaseFailedEvent {
   try {
     if (command.phase === "action") {
-      const output = toJsonValue(result, () => `output of step ${command.step}`);
+      const output = toJsonValue(result, outputOfStep, command.step);
       return { type: "action_succeeded", step: command.step, attempt: command.attempt, output };
     }
     return { type: "compensation_succeeded", step: command.step, attempt: command.attempt };

@@ -44,9 +44,11 @@ export function classifyFailure(thrown: unknown): FailureClassification {
 /**
  * Makes a step's return value (or a saga's input) storable: a copy with exactly what a JSON round
  * trip would keep; `undefined` becomes null; BigInt, cycles and the like are refused with
- * `NotSerializableError` naming `what` (a function, so the message is built only on failure).
+ * `NotSerializableError` naming `what(subject)`: a function, so the message is built only on
+ * failure, and one made once, with what varies (a step's name) passed beside it, so that a call
+ * allocates no closure.
  */
-export function toJsonValue(value: unknown, what: () => string): JsonValue {
+export function toJsonValue(value: unknown, what: (subject: string) => string, subject = ""): JsonValue {
   if (value === undefined) return null;
   // Most values are plain data (records of strings, numbers, arrays): copied directly, which
   // costs a fraction of a text round trip. Anything else takes the round trip, which applies
@@ -57,9 +59,9 @@ export function toJsonValue(value: unknown, what: () => string): JsonValue {
   try {
     text = JSON.stringify(value);
   } catch (error) {
-    throw new NotSerializableError(what(), error instanceof Error ? error.message : String(error));
+    throw new NotSerializableError(what(subject), error instanceof Error ? error.message : String(error));
   }
-  if (text === undefined) throw new NotSerializableError(what(), `got ${typeof value}`);
+  if (text === undefined) throw new NotSerializableError(what(subject), `got ${typeof value}`);
   return JSON.parse(text) as JsonValue;
 }
 
@@ -99,7 +101,11 @@ function copyPlainData(value: unknown, depth: number): JsonValue | typeof NOT_PL
   const prototype: unknown = Object.getPrototypeOf(value);
   if ((prototype !== Object.prototype && prototype !== null) || "toJSON" in value) return NOT_PLAIN;
   const copy: Record<string, JsonValue> = {};
-  for (const key of Object.keys(value)) {
+  // `for…in` rather than `Object.keys`: the same keys in the same order (the prototype is
+  // Object's, whose members are not enumerable, or none; `hasOwn` still skips one that a library
+  // made enumerable), read from the object's hidden class without an array of them per object.
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
     // Assigning "__proto__" would set the copy's prototype instead of a member.
     if (key === "__proto__") return NOT_PLAIN;
     const member = copyPlainData((value as Record<string, unknown>)[key], depth + 1);

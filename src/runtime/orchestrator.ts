@@ -44,6 +44,9 @@ const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 /** How many saga ids the start-up warning names for a version no worker here runs. */
 const MAX_EXAMPLE_IDS = 5;
+/** What `toJsonValue` names when it refuses a value (made once, not per call). */
+const sagaInput = (): string => "saga input";
+const theOutputOfStep = (step: string): string => `the output of step ${step}`;
 
 export interface OrchestratorOptions {
   store: SagaStore;
@@ -208,7 +211,7 @@ export class Orchestrator {
     this.#assertOpen();
     const resolved = this.#resolve(definition);
     const parsed = resolved.parseInput ? parseWith(resolved, input) : input;
-    const inputJson = toJsonValue(parsed, () => "saga input");
+    const inputJson = toJsonValue(parsed, sagaInput);
     const id = options.id ?? newSagaId();
     if (!ID_PATTERN.test(id)) throw new InvalidArgumentError("id", `must be 1–128 letters, digits, '_', '.' or '-', got ${JSON.stringify(id)}`);
     const key = options.idempotencyKey ?? null;
@@ -308,7 +311,7 @@ export class Orchestrator {
    */
   async completeStep(sagaId: string, step: string, output: unknown, options: AnswerOptions = {}): Promise<void> {
     const attempt = await this.#waitingAttempt(sagaId, step);
-    const json = toJsonValue(output, () => `the output of step ${step}`);
+    const json = toJsonValue(output, theOutputOfStep, step);
     await this.#deliverAnswer(sagaId, step, { type: "step_completed", step, attempt, output: json, by: options.by ?? "api" });
   }
 

@@ -18,6 +18,9 @@ export interface SignalOptions {
   by?: string;
 }
 
+/** What `toJsonValue` names when it refuses a payload. */
+const thePayloadOfEvent = (name: string): string => `the payload of event ${name}`;
+
 /**
  * Puts a named event in a saga's inbox (see `Orchestrator.signal`); needs only the store, so a
  * process that runs no worker (the CLI) delivers events the same way. `duplicate: true` when the
@@ -31,7 +34,7 @@ export async function deliverSignal(store: SagaStore, nowMs: number, sagaId: str
   if (typeof id !== "string" || id.length === 0 || id.length > MAX_SIGNAL_ID_LENGTH) {
     throw new InvalidArgumentError("id", `must be a string of 1 to ${MAX_SIGNAL_ID_LENGTH} characters, got ${JSON.stringify(id)}`);
   }
-  const json = toJsonValue(payload, () => `the payload of event ${name}`);
+  const json = toJsonValue(payload, thePayloadOfEvent, name);
   const record = await store.getInstance(sagaId);
   if (record === null) throw new SagaNotFoundError(sagaId);
   // Seen already: a duplicate says so without a write. One that races this check is delivered,

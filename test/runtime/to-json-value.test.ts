@@ -37,6 +37,17 @@ describe("toJsonValue", () => {
     expect(kept).toEqual({ order: { items: [{ sku: "a", qty: 1 }] }, note: "x" });
   });
 
+  it("copies an object's own members only, as JSON does, even when a library made a member of Object.prototype enumerable", () => {
+    Object.defineProperty(Object.prototype, "inheritedByAll", { value: 1, enumerable: true, configurable: true, writable: true });
+    try {
+      const kept = toJsonValue({ own: 1, nested: { deep: [2] } }, () => "v");
+      expect(kept).toStrictEqual(JSON.parse(JSON.stringify({ own: 1, nested: { deep: [2] } })));
+      expect(Object.keys(kept as object)).toEqual(["own", "nested"]);
+    } finally {
+      delete (Object.prototype as { inheritedByAll?: number }).inheritedByAll;
+    }
+  });
+
   it("follows JSON for what plain data does not cover: toJSON, -0, non-finite numbers, __proto__ keys, cycles", () => {
     expect(toJsonValue({ at: new Date(0) }, () => "v")).toEqual({ at: "1970-01-01T00:00:00.000Z" });
     expect(Object.is(toJsonValue(-0, () => "v"), 0)).toBe(true);
