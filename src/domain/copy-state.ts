@@ -7,11 +7,32 @@
 // A field added to these types must be added here too: test/domain/copy-state.test.ts builds
 // each type with every field set (typed `Required<…>`, so it stops compiling until it is) and
 // checks that the copy keeps all of them.
+import type { JsonValue } from "./json.js";
 import type { PhaseState, SagaState, StepState } from "./state.js";
 
 /** A copy of `state` with a fresh `steps` array; every other value is shared with `state`. */
 export function copyState(state: SagaState): SagaState {
-  const copy: SagaState = {
+  // The definition's hash is set on nearly every state (every start sets it), so it is part of the
+  // literal rather than added after: a property added to a literal goes to a property array of
+  // its own, one more object for every copy and for every state a store keeps.
+  if (state.definitionHash !== undefined) return copyOptional(state, {
+    id: state.id,
+    definitionName: state.definitionName,
+    definitionVersion: state.definitionVersion,
+    definitionHash: state.definitionHash,
+    input: state.input,
+    idempotencyKey: state.idempotencyKey,
+    status: state.status,
+    steps: state.steps.slice(),
+    settledOrder: state.settledOrder,
+    compensationOrder: state.compensationOrder,
+    pivotPassed: state.pivotPassed,
+    recoveries: state.recoveries,
+    wakeAtMs: state.wakeAtMs,
+    createdAtMs: state.createdAtMs,
+    updatedAtMs: state.updatedAtMs,
+  });
+  return copyOptional(state, {
     id: state.id,
     definitionName: state.definitionName,
     definitionVersion: state.definitionVersion,
@@ -26,8 +47,11 @@ export function copyState(state: SagaState): SagaState {
     wakeAtMs: state.wakeAtMs,
     createdAtMs: state.createdAtMs,
     updatedAtMs: state.updatedAtMs,
-  };
-  if (state.definitionHash !== undefined) copy.definitionHash = state.definitionHash;
+  });
+}
+
+/** `copy` with the optional fields of `state` other than the definition's hash. */
+function copyOptional(state: SagaState, copy: SagaState): SagaState {
   if (state.cancel !== undefined) copy.cancel = state.cancel;
   if (state.stop !== undefined) copy.stop = state.stop;
   if (state.outstanding !== undefined) copy.outstanding = state.outstanding;
@@ -39,11 +63,12 @@ export function copyState(state: SagaState): SagaState {
   return copy;
 }
 
-/** A copy of `step` with both of its phases copied; the output is shared. */
-export function copyStep(step: StepState): StepState {
-  const copy: StepState = { name: step.name, action: copyPhase(step.action), compensation: copyPhase(step.compensation) };
-  if (step.output !== undefined) copy.output = step.output;
-  return copy;
+/**
+ * `step` with these phases and output (undefined: none), in a new object of the one shape every
+ * step has: a literal with the output in it, never one added after (see `copyState`).
+ */
+export function stepWith(step: StepState, action: PhaseState, compensation: PhaseState, output: JsonValue | undefined): StepState {
+  return output === undefined ? { name: step.name, action, compensation } : { name: step.name, action, compensation, output };
 }
 
 /** A copy of `phase`; its error is shared. */

@@ -7,7 +7,7 @@ import type { JsonValue } from "../domain/json.js";
 import type { Outstanding, PhaseState, SagaState, StepState, StopReason } from "../domain/state.js";
 import { isTerminal, type Phase } from "../domain/status.js";
 import { retryDelayMs } from "./backoff.js";
-import { appendExact, copyPhase, copyState } from "../domain/copy-state.js";
+import { appendExact, copyPhase, copyState, stepWith } from "../domain/copy-state.js";
 
 /** What an operator may still do to a `failed` saga. */
 const OPERATOR_REPAIRS: ReadonlySet<SagaEvent["type"]> = new Set(["retry_requested", "skip_requested", "resolve_requested"]);
@@ -154,24 +154,16 @@ function edit(d: Draft, stepIndex: number, phase: Phase): PhaseState {
     if (action) step.action = copy;
     else step.compensation = copy;
   } else {
-    d.s.steps[stepIndex] = withPhases(step, action ? copy : step.action, action ? step.compensation : copy);
+    d.s.steps[stepIndex] = stepWith(step, action ? copy : step.action, action ? step.compensation : copy, step.output);
   }
   return copy;
 }
 
-/** `step` with these phases, in a new object of the shape every step has (`output` last, when set). */
-function withPhases(step: StepState, action: PhaseState, compensation: PhaseState): StepState {
-  return step.output === undefined ? { name: step.name, action, compensation } : { name: step.name, action, compensation, output: step.output };
-}
-
-/**
- * Sets a step's output. A fresh literal rather than a property added to the step: an added
- * property gives such steps a hidden class (and a property array) of their own.
- */
+/** Sets a step's output, in a new step (an added property would give such steps a hidden class and a property array of their own). */
 function setOutput(d: Draft, index: number, output: JsonValue): void {
   const step = d.s.steps[index];
   if (step === undefined) throw new RangeError(`step index ${index} out of range`);
-  d.s.steps[index] = { name: step.name, action: step.action, compensation: step.compensation, output };
+  d.s.steps[index] = stepWith(step, step.action, step.compensation, output);
 }
 
 /** Resolves an outcome event to its running phase, or says why it does not apply. */

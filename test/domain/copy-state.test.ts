@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { PhaseState, SagaState } from "../../src/domain/state.js";
-import { appendExact, copyPhase, copyState, copyStep } from "../../src/domain/copy-state.js";
+import { appendExact, copyPhase, copyState, stepWith } from "../../src/domain/copy-state.js";
 import { fullPhase, fullState, fullStep } from "../support/full-state.js";
 
 describe("copy-state", () => {
@@ -14,12 +14,21 @@ describe("copy-state", () => {
     expect(copy.settledOrder).toBe(fullState.settledOrder);
   });
 
-  it("copies every field of a step and of both of its phases", () => {
-    const copy = copyStep(fullStep);
-    expect(copy).toStrictEqual(fullStep);
-    expect(copy.action).not.toBe(fullStep.action);
-    expect(copy.compensation).not.toBe(fullStep.compensation);
+  it("keeps every field of a step when building it anew, and copies every field of a phase", () => {
+    const action = copyPhase(fullStep.action);
+    const rebuilt = stepWith(fullStep, action, fullStep.compensation, fullStep.output);
+    expect(rebuilt).toStrictEqual(fullStep);
+    expect(rebuilt).not.toBe(fullStep);
+    expect(rebuilt.action).toBe(action);
+    expect(rebuilt.compensation).toBe(fullStep.compensation);
     expect(copyPhase(fullPhase)).toStrictEqual(fullPhase);
+  });
+
+  it("copies a state without the definition's hash (a state written before there was one) without adding it", () => {
+    const { definitionHash: _hash, ...withoutHash } = fullState;
+    const copy = copyState(withoutHash);
+    expect(copy).toStrictEqual(withoutHash);
+    expect("definitionHash" in copy).toBe(false);
   });
 
   it("adds no field that was not set", () => {
@@ -30,7 +39,7 @@ describe("copy-state", () => {
     expect(Object.keys(copyState(bare)).sort()).toStrictEqual(Object.keys(bare).sort());
     const phase: PhaseState = { status: "pending", attempt: 0, failures: 0 };
     expect(Object.keys(copyPhase(phase))).toStrictEqual(["status", "attempt", "failures"]);
-    expect(Object.keys(copyStep({ name: "a", action: phase, compensation: phase }))).toStrictEqual(["name", "action", "compensation"]);
+    expect(Object.keys(stepWith({ name: "a", action: phase, compensation: phase }, phase, phase, undefined))).toStrictEqual(["name", "action", "compensation"]);
   });
 
   it("appends into a new array of exactly the new length, leaving the input as it was", () => {
