@@ -14,7 +14,9 @@ import type { PhaseState, SagaState, StepState } from "./state.js";
 export function copyState(state: SagaState): SagaState {
   // The definition's hash is set on nearly every state (every start sets it), so it is part of the
   // literal rather than added after: a property added to a literal goes to a property array of
-  // its own, one more object for every copy and for every state a store keeps.
+  // its own, one more object for every copy and for every state a store keeps. Hence two literals,
+  // one per shape: deleting the field from one literal instead sends the copy to dictionary mode,
+  // and `decide` on such states ran at a quarter of the rate (145k against 430–630k sagas/s).
   if (state.definitionHash !== undefined) return copyOptional(state, {
     id: state.id,
     definitionName: state.definitionName,
