@@ -8,6 +8,7 @@ import type { SagaPlan } from "../src/domain/plan.js";
 import type { SagaState } from "../src/domain/state.js";
 import { decide } from "../src/engine/decide.js";
 import { createInitialState } from "../src/engine/initial-state.js";
+import { shapeOf } from "../src/runtime/plan-shape.js";
 import { GcMeter } from "./gc.js";
 import { spread, type Spread, type Window } from "./measure.js";
 
@@ -49,7 +50,8 @@ function outcome(plan: SagaPlan, state: SagaState, scenario: Scenario): SagaEven
 
 /** Decides one saga from its start to its end; returns the number of decisions. */
 function decideOne(plan: SagaPlan, scenario: Scenario, id: string, nowMs: number): number {
-  const initial = createInitialState(plan, { id, input: { n: 1 }, idempotencyKey: null, nowMs });
+  // As `Orchestrator.start` makes it: stamped with the definition's shape, which decides the state's shape too.
+  const initial = createInitialState(plan, { id, input: { n: 1 }, idempotencyKey: null, nowMs, definitionHash: shapeOf({ plan }) });
   let state = decide(plan, initial.state, { type: "claimed" }, nowMs).state;
   let decisions = 1;
   while (state.status === "running" || state.status === "compensating") {

@@ -7,6 +7,7 @@ import { GroupCommitter } from "../src/runtime/committer.js";
 import { copyState } from "../src/domain/copy-state.js";
 import { decide } from "../src/engine/decide.js";
 import { createInitialState } from "../src/engine/initial-state.js";
+import { shapeOf } from "../src/runtime/plan-shape.js";
 import type { SagaEvent } from "../src/domain/events.js";
 import type { SagaState } from "../src/domain/state.js";
 import type { CreateInstanceRequest, SagaStore, TransitionCommit } from "../src/store/saga-store.js";
@@ -25,7 +26,7 @@ export interface SuccessSagaWrites {
 
 export function successSagaWrites(nowMs: number, id = "template"): SuccessSagaWrites {
   const plan = benchSagas.success.plan;
-  const initial = createInitialState(plan, { id, input: { n: 1 }, idempotencyKey: null, nowMs });
+  const initial = createInitialState(plan, { id, input: { n: 1 }, idempotencyKey: null, nowMs, definitionHash: shapeOf({ plan }) });
   const claimed = decide(plan, initial.state, { type: "claimed" }, nowMs);
   const create: CreateInstanceRequest = {
     state: claimed.state,
