@@ -4,7 +4,7 @@ import type { AbortRequestedEvent, PhaseFailedEvent, PhaseSucceededEvent, Resolv
 import type { HistoryEntry } from "../domain/history.js";
 import type { SagaPlan } from "../domain/plan.js";
 import type { JsonValue } from "../domain/json.js";
-import type { Outstanding, PhaseState, SagaState, StepState, StopReason } from "../domain/state.js";
+import type { Outstanding, PhaseState, SagaState, StopReason } from "../domain/state.js";
 import { isTerminal, type Phase } from "../domain/status.js";
 import { retryDelayMs } from "./backoff.js";
 import { appendExact, copyPhase, copyState, stepWith } from "../domain/copy-state.js";
