@@ -12,7 +12,8 @@ import { resultsTable, runtimeAloneTable, storeAloneTable, type ResultRow } from
 import { measureEngineAlone } from "../../bench/engine-alone.js";
 import { dbosCellFits } from "../../bench/peers/dbos.js";
 import { plainStackTraces } from "../../bench/child.js";
-import { measureRuntimeAlone } from "../../bench/null-store.js";
+import { measureRuntimeAlone, NullStore } from "../../bench/null-store.js";
+import type { CommitOutcome, WriteBatch, WriteBatchResult } from "../../src/store/saga-store.js";
 import { measureStoreAlone } from "../../bench/store-alone.js";
 import { memoryTarget, sqliteTarget } from "../../bench/targets.js";
 import { benchSagas } from "../../bench/workload.js";
@@ -189,6 +190,15 @@ describe("bench harness", () => {
       await open.close();
       await open.dispose();
     }
+  });
+
+  it("the store alone fails loudly when the store refuses a replayed write, rather than counting the saga", async () => {
+    const refusing = new (class extends NullStore {
+      override writeBatch(batch: WriteBatch): Promise<WriteBatchResult> {
+        return super.writeBatch(batch).then((result) => ({ ...result, commits: result.commits.map((): CommitOutcome => ({ ok: false, reason: "fenced" })) }));
+      }
+    })();
+    await expect(measureStoreAlone(refusing, 2, TINY)).rejects.toThrow(/store-alone commit of alone-\d+ was refused: fenced/);
   });
 
   it("the saga-writes ceiling writes whole sagas with the store's own statements: a store reads them back completed", async () => {
