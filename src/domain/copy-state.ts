@@ -104,3 +104,29 @@ export function appendExact<T>(items: readonly T[], item: T): T[] {
       return items.concat([item]);
   }
 }
+
+/**
+ * `phase` as its next attempt starts at `nowMs` (running, the attempt counted, no retry pending),
+ * in one literal with its start time: the time added to a copy instead would give the phase a
+ * property array of its own.
+ */
+export function startedPhase(phase: Readonly<PhaseState>, nowMs: number): PhaseState {
+  const next: PhaseState = { status: "running", attempt: phase.attempt + 1, failures: phase.failures, startedAtMs: nowMs };
+  if (phase.settledAtMs !== undefined) next.settledAtMs = phase.settledAtMs;
+  if (phase.lastError !== undefined) next.lastError = phase.lastError;
+  if (phase.lastTimedOut !== undefined) next.lastTimedOut = phase.lastTimedOut;
+  if (phase.deadlineAtMs !== undefined) next.deadlineAtMs = phase.deadlineAtMs;
+  return next;
+}
+
+/** `phase` as its attempt succeeds at `nowMs`, no longer waiting for a deadline; in one literal with its times, as `startedPhase`. */
+export function succeededPhase(phase: Readonly<PhaseState>, nowMs: number): PhaseState {
+  const next: PhaseState =
+    phase.startedAtMs === undefined
+      ? { status: "succeeded", attempt: phase.attempt, failures: phase.failures, settledAtMs: nowMs }
+      : { status: "succeeded", attempt: phase.attempt, failures: phase.failures, startedAtMs: phase.startedAtMs, settledAtMs: nowMs };
+  if (phase.nextAttemptAtMs !== undefined) next.nextAttemptAtMs = phase.nextAttemptAtMs;
+  if (phase.lastError !== undefined) next.lastError = phase.lastError;
+  if (phase.lastTimedOut !== undefined) next.lastTimedOut = phase.lastTimedOut;
+  return next;
+}

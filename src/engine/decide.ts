@@ -4,10 +4,10 @@ import type { AbortRequestedEvent, PhaseFailedEvent, PhaseSucceededEvent, Resolv
 import type { HistoryEntry } from "../domain/history.js";
 import type { SagaPlan } from "../domain/plan.js";
 import type { JsonValue } from "../domain/json.js";
-import type { Outstanding, PhaseState, SagaState, StopReason } from "../domain/state.js";
+import type { Outstanding, PhaseState, SagaState, StepState, StopReason } from "../domain/state.js";
 import { isTerminal, type Phase } from "../domain/status.js";
 import { retryDelayMs } from "./backoff.js";
-import { appendExact, copyPhase, copyState, stepWith } from "../domain/copy-state.js";
+import { appendExact, copyPhase, copyState, startedPhase, stepWith, succeededPhase } from "../domain/copy-state.js";
 
 /** What an operator may still do to a `failed` saga. */
 const OPERATOR_REPAIRS: ReadonlySet<SagaEvent["type"]> = new Set(["retry_requested", "skip_requested", "resolve_requested"]);
@@ -150,13 +150,27 @@ function edit(d: Draft, stepIndex: number, phase: Phase): PhaseState {
   const current = action ? step.action : step.compensation;
   if (step !== original && current !== (action ? original.action : original.compensation)) return current;
   const copy = copyPhase(current);
-  if (step !== original) {
-    if (action) step.action = copy;
-    else step.compensation = copy;
-  } else {
-    d.s.steps[stepIndex] = stepWith(step, action ? copy : step.action, action ? step.compensation : copy, step.output);
-  }
+  setPhase(d, stepIndex, phase, copy);
   return copy;
+}
+
+/**
+ * Puts `next`, a new phase object, in place of a phase of the draft, copying its step the first
+ * time as `edit` does. The hot transitions build their phase anew (`startedPhase`,
+ * `succeededPhase`) rather than edit a copy: a time added to a copied phase would give it a
+ * property array, one more object for every saga in flight and every state a store keeps.
+ */
+function setPhase(d: Draft, stepIndex: number, phase: Phase, next: PhaseState): void {
+  const step = d.s.steps[stepIndex];
+  const original = d.input.steps[stepIndex];
+  if (step === undefined || original === undefined) throw new RangeError(`step index ${stepIndex} out of range`);
+  const action = phase === "action";
+  if (step !== original) {
+    if (action) step.action = next;
+    else step.compensation = next;
+  } else {
+    d.s.steps[stepIndex] = stepWith(step, action ? next : step.action, action ? step.compensation : next, step.output);
+  }
 }
 
 /** Sets a step's output, in a new step (an added property would give such steps a hidden class and a property array of their own). */
@@ -166,15 +180,15 @@ function setOutput(d: Draft, index: number, output: JsonValue): void {
   d.s.steps[index] = stepWith(step, step.action, step.compensation, output);
 }
 
-/** Resolves an outcome event to its running phase, or says why it does not apply. */
-function locate(d: Draft, stepName: string, phase: Phase, attempt: number): { index: number; p: PhaseState } | string {
+/** Resolves an outcome event to its running phase (to read: `edit` or `setPhase` to change it), or says why it does not apply. */
+function locate(d: Draft, stepName: string, phase: Phase, attempt: number): { index: number; p: Readonly<PhaseState> } | string {
   const index = d.s.steps.findIndex((step) => step.name === stepName);
   if (index < 0) return `unknown step ${stepName}`;
   const current = phaseOf(d, index, phase);
   if (current.status !== "running" || current.attempt !== attempt) {
     return `stale ${phase} outcome for ${stepName} attempt ${attempt} (phase is ${current.status}, attempt ${current.attempt})`;
   }
-  return { index, p: edit(d, index, phase) };
+  return { index, p: current };
 }
 
 function applySuccess(d: Draft, event: PhaseSucceededEvent, by?: string): string | undefined {
@@ -188,18 +202,18 @@ function applySuccess(d: Draft, event: PhaseSucceededEvent, by?: string): string
     sleepUntil(d, index, event.step, event.attempt, untilMs);
     return undefined;
   }
-  p.status = "succeeded";
-  p.settledAtMs = d.now;
-  if (p.deadlineAtMs !== undefined) delete p.deadlineAtMs;
+  const succeeded = succeededPhase(p, d.now);
   if (phase === "action") {
     const output = event.output ?? null;
-    setOutput(d, index, output);
+    const step = d.s.steps[index] as StepState;
+    d.s.steps[index] = stepWith(step, succeeded, step.compensation, output);
     markSettled(d, index);
     if (d.plan.steps[index]?.pivot === true) d.s.pivotPassed = true;
     const entry: HistoryEntry = { type: "attempt_succeeded", atMs: d.now, step: event.step, phase, attempt: event.attempt, output };
     if (by !== undefined) entry.by = by;
     record(d, entry);
   } else {
+    setPhase(d, index, phase, succeeded);
     record(d, { type: "attempt_succeeded", atMs: d.now, step: event.step, phase, attempt: event.attempt });
   }
   return undefined;
@@ -209,7 +223,8 @@ function applyFailure(d: Draft, event: PhaseFailedEvent, by?: string): string | 
   const phase: Phase = event.type === "action_failed" ? "action" : "compensation";
   const found = locate(d, event.step, phase, event.attempt);
   if (typeof found === "string") return found;
-  const { index, p } = found;
+  const { index } = found;
+  const p = edit(d, index, phase);
   if (p.deadlineAtMs !== undefined) delete p.deadlineAtMs;
   const stepPlan = d.plan.steps[index];
   if (stepPlan === undefined) return `unknown step ${event.step}`;
@@ -700,14 +715,11 @@ function scheduleOrStart(d: Draft, index: number, phase: Phase): void {
 }
 
 function startAttempt(d: Draft, index: number, phase: Phase): void {
-  const p = edit(d, index, phase);
   const stepPlan = d.plan.steps[index];
   const stepName = d.s.steps[index]?.name;
   if (stepPlan === undefined || stepName === undefined) throw new RangeError(`step index ${index} out of range`);
-  p.attempt += 1;
-  p.status = "running";
-  p.startedAtMs = d.now;
-  if (p.nextAttemptAtMs !== undefined) delete p.nextAttemptAtMs;
+  const p = startedPhase(phaseOf(d, index, phase), d.now);
+  setPhase(d, index, phase, p);
   record(d, { type: "attempt_started", atMs: d.now, step: stepName, phase, attempt: p.attempt });
   if (phase === "action" && stepPlan.sleep?.kind === "duration") {
     sleepUntil(d, index, stepName, p.attempt, d.now + stepPlan.sleep.durationMs);

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { PhaseState, SagaState } from "../../src/domain/state.js";
-import { appendExact, copyPhase, copyState, stepWith } from "../../src/domain/copy-state.js";
+import { appendExact, copyPhase, copyState, startedPhase, stepWith, succeededPhase } from "../../src/domain/copy-state.js";
 import { fullPhase, fullState, fullStep } from "../support/full-state.js";
 
 describe("copy-state", () => {
@@ -22,6 +22,17 @@ describe("copy-state", () => {
     expect(rebuilt.action).toBe(action);
     expect(rebuilt.compensation).toBe(fullStep.compensation);
     expect(copyPhase(fullPhase)).toStrictEqual(fullPhase);
+  });
+
+  it("starts and settles a phase in new objects that keep every other field, the times in the literal", () => {
+    const { nextAttemptAtMs: _retryAt, ...rest } = fullPhase;
+    expect(startedPhase(fullPhase, 5_000)).toStrictEqual({ ...rest, status: "running", attempt: fullPhase.attempt + 1, startedAtMs: 5_000 });
+    const { deadlineAtMs: _deadline, ...kept } = fullPhase;
+    expect(succeededPhase(fullPhase, 7_000)).toStrictEqual({ ...kept, status: "succeeded", settledAtMs: 7_000 });
+    const fresh = startedPhase({ status: "pending", attempt: 0, failures: 0 }, 1);
+    expect(Object.keys(fresh)).toStrictEqual(["status", "attempt", "failures", "startedAtMs"]);
+    expect(Object.keys(succeededPhase(fresh, 2))).toStrictEqual(["status", "attempt", "failures", "startedAtMs", "settledAtMs"]);
+    expect(succeededPhase({ status: "running", attempt: 1, failures: 0 }, 2)).toStrictEqual({ status: "succeeded", attempt: 1, failures: 0, settledAtMs: 2 });
   });
 
   it("copies a state without the definition's hash (a state written before there was one) without adding it", () => {
