@@ -3,7 +3,6 @@ import type { ErrorInfo } from "../domain/error-info.js";
 import type { AbortRequestedEvent, PhaseFailedEvent, PhaseSucceededEvent, ResolveRequestedEvent, SagaEvent, SignalReceivedEvent, SkipRequestedEvent, StepCompletedEvent, StepFailedEvent } from "../domain/events.js";
 import type { HistoryEntry } from "../domain/history.js";
 import type { SagaPlan } from "../domain/plan.js";
-import type { JsonValue } from "../domain/json.js";
 import type { Outstanding, PhaseState, SagaState, StepState, StopReason } from "../domain/state.js";
 import { isTerminal, type Phase } from "../domain/status.js";
 import { retryDelayMs } from "./backoff.js";
@@ -171,13 +170,6 @@ function setPhase(d: Draft, stepIndex: number, phase: Phase, next: PhaseState): 
   } else {
     d.s.steps[stepIndex] = stepWith(step, action ? next : step.action, action ? step.compensation : next, step.output);
   }
-}
-
-/** Sets a step's output, in a new step (an added property would give such steps a hidden class and a property array of their own). */
-function setOutput(d: Draft, index: number, output: JsonValue): void {
-  const step = d.s.steps[index];
-  if (step === undefined) throw new RangeError(`step index ${index} out of range`);
-  d.s.steps[index] = stepWith(step, step.action, step.compensation, output);
 }
 
 /** Resolves an outcome event to its running phase (to read: `edit` or `setPhase` to change it), or says why it does not apply. */
@@ -581,12 +573,9 @@ function sleepUntil(d: Draft, index: number, stepName: string, attempt: number, 
 }
 
 function wakeFromSleep(d: Draft, index: number, stepName: string, attempt: number, untilMs: number): void {
-  const p = edit(d, index, "action");
-  if (p.deadlineAtMs !== undefined) delete p.deadlineAtMs;
-  p.status = "succeeded";
-  p.settledAtMs = d.now;
   const output = { sleptUntilMs: untilMs };
-  setOutput(d, index, output);
+  const step = d.s.steps[index] as StepState;
+  d.s.steps[index] = stepWith(step, succeededPhase(step.action, d.now), step.compensation, output);
   markSettled(d, index);
   if (d.plan.steps[index]?.pivot === true) d.s.pivotPassed = true;
   record(d, { type: "attempt_succeeded", atMs: d.now, step: stepName, phase: "action", attempt, output });
