@@ -6,6 +6,7 @@ import { shapeOf } from "./plan-shape.js";
 import { definitionKey } from "../store/saga-store.js";
 import type { Clock } from "./clock.js";
 import type { CommitCallback, CommitWatcher, GroupCommitter } from "./committer.js";
+import { InPlaceMap } from "./in-place-map.js";
 import { LazyAbort } from "./lazy-abort.js";
 import type { Logger } from "./logger.js";
 import type { SagaEvent } from "../domain/events.js";
@@ -62,7 +63,8 @@ class Active extends LazyAbort implements CommitWatcher {
 export class Worker {
   readonly #o: WorkerOptions;
   readonly #committer: GroupCommitter;
-  readonly #active = new Map<string, Active>();
+  /** The sagas held here, by id: churns at every saga's start and end (see `InPlaceMap`). */
+  readonly #active: InPlaceMap<Active>;
   #definitionKeys: string[];
   #reserved = 0;
   #running = false;
@@ -87,6 +89,7 @@ export class Worker {
   constructor(options: WorkerOptions) {
     this.#o = options;
     this.#committer = options.committer;
+    this.#active = new InPlaceMap<Active>(options.concurrency);
     this.#env = {
       workerId: options.workerId,
       leaseMs: options.leaseMs,
