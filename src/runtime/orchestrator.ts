@@ -26,6 +26,7 @@ import { definitionKey, type CreateInstanceRequest, type InboxPayload, type List
 import type { ErrorInfo } from "../domain/error-info.js";
 import { systemClock, type Clock } from "./clock.js";
 import { GroupCommitter } from "./committer.js";
+import { InPlaceMap } from "./in-place-map.js";
 import { silentLogger, type Logger } from "./logger.js";
 import { toJsonValue } from "./normalize-error.js";
 import type { AttemptWrapper, TransitionNotice } from "./saga-driver.js";
@@ -129,6 +130,8 @@ export class Orchestrator {
   /** Shared with the worker, so starts and transitions go to the store in the same batches. */
   readonly #committer: GroupCommitter;
   readonly #listeners = new Set<(notice: TransitionNotice) => void>();
+  /** `waitFor`'s callers by saga id, so a transition reaches only the waiters of its own saga. */
+  readonly #waiters = new InPlaceMap<Array<(state: SagaState) => void>>();
   readonly #logger: Logger;
   #closed = false;
 
@@ -458,7 +461,12 @@ export class Orchestrator {
     this.#worker?.wake();
   }
 
-  /** Resolves with the final state once the saga ends, or rejects after `timeoutMs`. */
+  /**
+   * Resolves with the final state once the saga ends, or rejects after `timeoutMs`. Hears of this
+   * process's transitions at once, and reads the store every 500 ms for a saga another process
+   * drives. Any number of sagas can be waited for at once: a transition costs only its own
+   * saga's waiters anything.
+   */
   async waitFor(sagaId: string, timeoutMs = 60_000): Promise<SagaState> {
     return new Promise<SagaState>((resolve, reject) => {
       let settled = false;
@@ -467,13 +475,14 @@ export class Orchestrator {
         settled = true;
         clearTimeout(timer);
         clearInterval(poll);
-        unsubscribe();
+        this.#stopWaiting(sagaId, ended);
         if (state instanceof Error) reject(state);
         else resolve(state);
       };
-      const unsubscribe = this.onTransition((notice) => {
-        if (notice.sagaId === sagaId && isTerminal(notice.state.status)) finish(notice.state);
-      });
+      const ended = (state: SagaState): void => finish(state);
+      const waiting = this.#waiters.get(sagaId);
+      if (waiting === undefined) this.#waiters.set(sagaId, [ended]);
+      else waiting.push(ended);
       const check = (): void => {
         this.get(sagaId).then(
           (state) => {
@@ -487,6 +496,14 @@ export class Orchestrator {
       const poll = setInterval(check, 500);
       check();
     });
+  }
+
+  #stopWaiting(sagaId: string, ended: (state: SagaState) => void): void {
+    const waiting = this.#waiters.get(sagaId);
+    if (waiting === undefined) return;
+    const index = waiting.indexOf(ended);
+    if (index >= 0) waiting.splice(index, 1);
+    if (waiting.length === 0) this.#waiters.delete(sagaId);
   }
 
   /** Resolves when this worker holds nothing and no unfinished saga is left in the store. */
@@ -521,6 +538,11 @@ export class Orchestrator {
       } catch {
         // A subscriber's bug must not stop the saga it watches.
       }
+    }
+    if (this.#waiters.size > 0 && isTerminal(notice.state.status)) {
+      const waiting = this.#waiters.get(notice.sagaId);
+      // A copy: each waiter takes itself off the list as it is told.
+      if (waiting !== undefined) for (const ended of [...waiting]) ended(notice.state);
     }
   }
 

@@ -112,6 +112,44 @@ function tripSaga(calls: Call[], behaviour: { failBook?: "terminal" | "always" |
     .build();
 }
 
+describe("waitFor", () => {
+  it("tells each of many waiters, several to a saga, its own saga's final state; one that times out leaves the others waiting", async () => {
+    let open = (): void => undefined;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const saga = defineSaga<{ n: number }>({ name: "gated", version: 1 })
+      .step("hold", { action: async ({ input }) => (await gate, input.n), retry: { maxAttempts: 1 } })
+      .step("fail-odd", {
+        action: ({ input }) => {
+          if (input.n % 2 === 1) throw new TerminalError("odd");
+        },
+        retry: { maxAttempts: 1 },
+      })
+      .build();
+    const store = createMemoryStore();
+    // Once the waits are in place the store stops answering reads, so only the transitions
+    // this process commits can tell the waiters, not their poll.
+    const read = store.getInstance.bind(store);
+    let reads = true;
+    store.getInstance = (id) => (reads ? read(id) : new Promise(() => undefined));
+    const o = await orchestrate(store, [saga]);
+    const started = await Promise.all(Array.from({ length: 300 }, (_, n) => o.start(saga, { n })));
+    const waits = started.flatMap(({ id }) => [o.waitFor(id, 10_000), o.waitFor(id, 10_000)]);
+    const impatient = o.waitFor(started[0]!.id, 20);
+    await expect(impatient).rejects.toThrow(`saga ${started[0]!.id} did not end within 20 ms`);
+    reads = false;
+    open();
+    const finals = await Promise.all(waits);
+    finals.forEach((state, i) => {
+      const n = Math.floor(i / 2);
+      expect(state.id).toBe(started[n]!.id);
+      expect(state.status).toBe(n % 2 === 1 ? "compensated" : "completed");
+    });
+    // A saga that ended already answers at once, from the store.
+    reads = true;
+    expect((await o.waitFor(started[1]!.id, 1_000)).status).toBe("compensated");
+  });
+});
+
 describe("step contexts", () => {
   it("give an action its context, and a compensation the same with its action's output, each with a signal made when read", async () => {
     const seen: Record<string, { keys: string[]; spread: Record<string, unknown>; output?: unknown; signalAborted: boolean }> = {};
