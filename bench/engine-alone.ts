@@ -82,7 +82,7 @@ export function measureEngineAlone(scenario: Scenario, window: Window): EngineAl
     return {
       sagasPerSec: (n / elapsedMs) * 1000,
       allocatedKiBPerSaga: collected === null ? null : collected.allocatedBytes / 1024 / n,
-      gcShare: collected === null ? null : collected.pauseMs / elapsedMs,
+      gcShare: collected === null ? null : collected.pauseShare,
     };
   };
   run(window.warmupMs, window.warmupSagas);

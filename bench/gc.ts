@@ -10,6 +10,10 @@ import { getHeapStatistics, GCProfiler } from "node:v8";
 export interface GcFigures {
   allocatedBytes: number;
   pauseMs: number;
+  /** The stretch the profiler listened over, from its start to its stop. */
+  spanMs: number;
+  /** pauseMs / spanMs: a pause the profiler reported always lies inside its own span, so this is at most 1. */
+  pauseShare: number;
 }
 
 /**
@@ -21,21 +25,29 @@ export interface GcFigures {
 export class GcMeter {
   #profiler: GCProfiler | null = null;
   #usedAtStart = 0;
+  #startedAt = 0;
 
   start(): void {
     this.#profiler?.stop();
     this.#profiler = new GCProfiler();
     this.#usedAtStart = getHeapStatistics().used_heap_size;
     this.#profiler.start();
+    this.#startedAt = performance.now();
   }
 
-  /** The figures since `start`; null when it was not started. */
+  /**
+   * The figures since `start`; null when it was not started. The share is of the meter's own span,
+   * not of the caller's window: a collection can fall between the caller's last clock reading and
+   * this stop (reading the heap's statistics allocates), and on a window of a millisecond that one
+   * pause, set against the caller's shorter window, read as more than all of it.
+   */
   stop(): GcFigures | null {
     const profiler = this.#profiler;
     if (profiler === null) return null;
     const usedAtEnd = getHeapStatistics().used_heap_size;
     this.#profiler = null;
     const profile = profiler.stop();
+    const spanMs = performance.now() - this.#startedAt;
     let allocatedBytes = 0;
     let pauseMicros = 0;
     let usedAfterPrevious = this.#usedAtStart;
@@ -45,6 +57,7 @@ export class GcMeter {
       pauseMicros += gc.cost;
     }
     allocatedBytes += Math.max(0, usedAtEnd - usedAfterPrevious);
-    return { allocatedBytes, pauseMs: pauseMicros / 1000 };
+    const pauseMs = pauseMicros / 1000;
+    return { allocatedBytes, pauseMs, spanMs, pauseShare: spanMs > 0 ? pauseMs / spanMs : 0 };
   }
 }

@@ -145,7 +145,7 @@ export function measure(options: MeasureOptions): Promise<Measurement> {
         statementsPerSaga: per((c) => c.statements),
         timeCapped,
         allocatedKiBPerSaga: collected === null ? null : collected.allocatedBytes / 1024 / n,
-        gcShare: collected === null ? null : collected.pauseMs / (now - phaseStart),
+        gcShare: collected === null ? null : collected.pauseShare,
       });
       options.onRepeat?.();
     };

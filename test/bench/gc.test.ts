@@ -19,6 +19,26 @@ describe("GcMeter", () => {
     expect(figures?.allocatedBytes).toBeGreaterThanOrEqual(256 * MiB);
     expect(figures?.allocatedBytes).toBeLessThan(512 * MiB);
     expect(figures?.pauseMs).toBeGreaterThan(0);
+    expect(figures?.pauseMs).toBeLessThanOrEqual(figures?.spanMs ?? 0);
+  });
+
+  it("sets each pause against the span it fell in, so a short stretch with a collection is never more than all pause", () => {
+    // Windows of a few hundred microseconds, each allocating enough that some of them collect:
+    // the share of such a window was once taken against the caller's shorter clock and read 1.5.
+    const meter = new GcMeter();
+    let withPause = 0;
+    for (let i = 0; i < 400; i++) {
+      meter.start();
+      const garbage = Array.from({ length: 1024 }, (_, k) => ({ k, text: `saga-${i}-${k}` }));
+      const figures = meter.stop();
+      expect(garbage).toHaveLength(1024);
+      if (figures === null) throw new Error("the meter was started");
+      expect(figures.pauseShare).toBeGreaterThanOrEqual(0);
+      expect(figures.pauseShare).toBeLessThanOrEqual(1);
+      expect(figures.pauseShare).toBeCloseTo(figures.pauseMs / figures.spanMs);
+      if (figures.pauseMs > 0) withPause++;
+    }
+    expect(withPause).toBeGreaterThan(0);
   });
 
   it("counts what stays alive too, and nothing after it stops", () => {
