@@ -1,4 +1,6 @@
+import { fileURLToPath } from "node:url";
 import type { RunPhaseCommand } from "../domain/commands.js";
+import type { ErrorInfo } from "../domain/error-info.js";
 import type { PhaseFailedEvent, PhaseSucceededEvent } from "../domain/events.js";
 import type { SagaPlan } from "../domain/plan.js";
 import type { SagaState } from "../domain/state.js";
@@ -191,6 +193,7 @@ export function settledEvent(command: RunPhaseCommand, result: unknown, random: 
 
 export function failedEvent(command: RunPhaseCommand, thrown: unknown, random: () => number): PhaseFailedEvent {
   const failure = classifyFailure(thrown);
+  withoutRuntimeFrames(failure.error);
   return {
     type: command.phase === "action" ? "action_failed" : "compensation_failed",
     step: command.step,
@@ -198,4 +201,33 @@ export function failedEvent(command: RunPhaseCommand, thrown: unknown, random: (
     jitter: random(),
     ...failure,
   };
+}
+
+/**
+ * How this module appears in a stack frame: as a path (tsx, or source maps) or a URL (compiled
+ * ESM). A frame of `runPhase` names it so, and nothing else of Sagaflow's calls a step.
+ */
+const THIS_MODULE = [fileURLToPath(import.meta.url), import.meta.url];
+const RUN_PHASE_FRAME = "\n    at runPhase (";
+
+/**
+ * Cuts from a step's error stack (and its causes') the frames from `runPhase` down: they are the
+ * runtime's own calls that led to the step, the same for every failure, and a stored error is
+ * written into the history twice and into the state at every transition until the saga ends (a
+ * compensated 3-step saga's stack was 650 bytes, half of them these frames). The step's frames,
+ * and anything it called, stay. A stack that does not show `runPhase` with this module's location
+ * (an async step past its first `await`, a bundler that renamed it) is kept whole.
+ */
+function withoutRuntimeFrames(error: ErrorInfo): void {
+  const { stack } = error;
+  if (stack !== undefined) {
+    const at = stack.indexOf(RUN_PHASE_FRAME);
+    if (at >= 0) {
+      const lineEnd = stack.indexOf("\n", at + 1);
+      const frame = stack.slice(at, lineEnd < 0 ? undefined : lineEnd);
+      if (THIS_MODULE.some((location) => frame.includes(location))) error.stack = stack.slice(0, at);
+    }
+  }
+  // The chain is as long as `toErrorInfo` kept it (a few levels at most).
+  if (error.cause !== undefined) withoutRuntimeFrames(error.cause);
 }

@@ -11,8 +11,10 @@
 // type with every field set (typed `Required<…>`, so it stops compiling until it is) and checks
 // that a round trip keeps all of them.
 import { copyPhase, copyState } from "../domain/copy-state.js";
+import type { ErrorInfo } from "../domain/error-info.js";
 import type { PhaseState, SagaState, StepState } from "../domain/state.js";
-import type { SagaStatus } from "../domain/status.js";
+import type { Phase, SagaStatus } from "../domain/status.js";
+import { StoreUnavailableError } from "../errors.js";
 
 /** A phase as stored: `failures` left out when 0. */
 type StoredPhase = Omit<PhaseState, "failures"> & { failures?: number };
@@ -30,9 +32,16 @@ type ColumnField = "id" | "definitionName" | "definitionVersion" | "idempotencyK
  * A state as stored: the column fields left out (present in rows written before that), empty
  * orders, `pivotPassed: false` and `recoveries: 0` too.
  */
+/**
+ * A stop as stored: when its error is the last error of the step it names (as `decide` makes it,
+ * the same object), `errorOf` names that step's phase instead of repeating the error.
+ */
+type StoredStop = Omit<NonNullable<SagaState["stop"]>, "error"> & { error?: ErrorInfo; errorOf?: Phase };
+
 export interface StoredState
-  extends Omit<SagaState, ColumnField | "steps" | "settledOrder" | "compensationOrder" | "pivotPassed" | "recoveries">, Partial<Pick<SagaState, ColumnField>> {
+  extends Omit<SagaState, ColumnField | "steps" | "settledOrder" | "compensationOrder" | "pivotPassed" | "recoveries" | "stop">, Partial<Pick<SagaState, ColumnField>> {
   steps: StoredStep[];
+  stop?: StoredStop;
   settledOrder?: number[];
   compensationOrder?: number[];
   pivotPassed?: boolean;
@@ -58,7 +67,7 @@ export function stateToJson(state: SagaState): string {
   if (state.recoveries !== 0) json += `,"recoveries":${num(state.recoveries)}`;
   if (state.definitionHash !== undefined) json += `,"definitionHash":${text(state.definitionHash)}`;
   if (state.cancel !== undefined) json += `,"cancel":${data(state.cancel)}`;
-  if (state.stop !== undefined) json += `,"stop":${data(state.stop)}`;
+  if (state.stop !== undefined) json += `,"stop":${stopJson(state, state.stop)}`;
   if (state.outstanding !== undefined) json += `,"outstanding":${data(state.outstanding)}`;
   if (state.deadlineAtMs !== undefined) json += `,"deadlineAtMs":${num(state.deadlineAtMs)}`;
   if (state.abort !== undefined) json += `,"abort":${data(state.abort)}`;
@@ -66,6 +75,24 @@ export function stateToJson(state: SagaState): string {
   if (state.signals !== undefined) json += `,"signals":${data(state.signals)}`;
   if (state.endedAtMs !== undefined) json += `,"endedAtMs":${num(state.endedAtMs)}`;
   return `${json}}`;
+}
+
+/**
+ * A stop whose error is its step's last error (a step that failed for good stops the saga with
+ * the error it failed with) names that step's phase instead of holding a second copy: the error,
+ * its stack included, is the largest part of a stopped saga's state, which is rewritten at every
+ * transition until the saga ends. Any other error is written out.
+ */
+function stopJson(state: SagaState, stop: NonNullable<SagaState["stop"]>): string {
+  const { error, ...rest } = stop;
+  if (error === undefined || stop.step === undefined) return data(stop);
+  for (const step of state.steps) {
+    if (step.name !== stop.step) continue;
+    if (step.action.lastError === error) return data({ ...rest, errorOf: "action" });
+    if (step.compensation.lastError === error) return data({ ...rest, errorOf: "compensation" });
+    break;
+  }
+  return data(stop);
 }
 
 function stepJson(step: StepState): string {
@@ -164,7 +191,20 @@ export function fromStoredState(stored: StoredState, columns: StateColumns): Sag
   filled.compensationOrder = stored.compensationOrder ?? [];
   filled.pivotPassed = stored.pivotPassed ?? false;
   filled.recoveries = stored.recoveries ?? 0;
+  if (stored.stop?.errorOf !== undefined) filled.stop = withStopError(stored.stop, stored.stop.errorOf, filled.steps, columns.id);
   return copyState(filled);
+}
+
+/** The stop of a state read back, its error the one its step's phase holds (see `stopJson`). */
+function withStopError(stored: StoredStop, errorOf: Phase, steps: readonly StepState[], sagaId: string): NonNullable<SagaState["stop"]> {
+  const { errorOf: _phase, ...stop } = stored;
+  const error = steps.find((step) => step.name === stop.step)?.[errorOf]?.lastError;
+  if (error === undefined) {
+    throw new StoreUnavailableError(
+      `the store's state of saga ${sagaId} says its stop's error is step ${String(stop.step)}'s last ${errorOf} error, which the state does not hold; the database was damaged or edited by hand: restore it from a backup`,
+    );
+  }
+  return { ...stop, error };
 }
 
 function fromStoredStep(stored: StoredStep): StepState {

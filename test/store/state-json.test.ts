@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import type { ErrorInfo } from "../../src/domain/error-info.js";
 import type { PhaseState, SagaState } from "../../src/domain/state.js";
 import { createInitialState } from "../../src/engine/initial-state.js";
 import { StoreUnavailableError } from "../../src/errors.js";
@@ -108,6 +109,57 @@ describe("state JSON", () => {
     const damaged = { ...rowOf(fullState), id: "saga-9", state_json: "{not json" };
     expect(() => parseStoredState(damaged)).toThrow(StoreUnavailableError);
     expect(() => parseStoredState(damaged)).toThrow(/saga_instances\.state_json of saga-9/);
+  });
+
+  describe("a stop's error", () => {
+    const boom = { name: "TerminalError", message: "out of stock", stack: "TerminalError: out of stock\n    at reserve (shop.ts:3:9)", code: "NO_STOCK" };
+    const stoppedBy = (error: ErrorInfo | undefined, phase: "action" | "compensation"): SagaState => {
+      const failed: PhaseState = { status: "failed", attempt: 2, failures: 2, startedAtMs: 5, settledAtMs: 6, lastError: boom, lastTimedOut: false };
+      const pending: PhaseState = { status: "pending", attempt: 0, failures: 0 };
+      return {
+        ...fullState,
+        steps: [
+          { name: "reserve", action: phase === "action" ? failed : { ...pending, status: "succeeded", attempt: 1 }, compensation: phase === "compensation" ? failed : pending },
+          { name: "charge", action: pending, compensation: pending },
+        ],
+        stop: { reason: phase === "action" ? "step_failed" : "recovery_limit", step: "reserve", ...(error === undefined ? {} : { error }), atMs: 7 },
+      };
+    };
+
+    const storedStop = (json: string): unknown => (JSON.parse(json) as { stop?: unknown }).stop;
+
+    it("is written once when it is its step's last error, and read back as that same error", () => {
+      for (const phase of ["action", "compensation"] as const) {
+        const state = stoppedBy(boom, phase);
+        const json = stateToJson(state);
+        expect(json.split("NO_STOCK").length - 1).toBe(1);
+        expect(storedStop(json)).toEqual({ reason: state.stop?.reason, step: "reserve", errorOf: phase, atMs: 7 });
+        const read = roundTrip(state);
+        expect(read).toStrictEqual(state);
+        expect(read.stop?.error).toBe(read.steps[0]?.[phase].lastError);
+      }
+    });
+
+    it("is written out when it is another error, even one equal to the step's", () => {
+      for (const error of [{ ...boom }, { name: "DeadlineError", message: "too late" }]) {
+        const state = stoppedBy(error, "action");
+        const json = stateToJson(state);
+        expect(storedStop(json)).toEqual({ reason: "step_failed", step: "reserve", error, atMs: 7 });
+        expect(roundTrip(state)).toStrictEqual(state);
+      }
+      const none = stoppedBy(undefined, "action");
+      expect(roundTrip(none)).toStrictEqual(none);
+      const unnamed: SagaState = { ...stoppedBy(boom, "action"), stop: { reason: "step_failed", error: boom, atMs: 7 } };
+      expect(storedStop(stateToJson(unnamed))).toEqual(unnamed.stop);
+      expect(roundTrip(unnamed)).toStrictEqual(unnamed);
+    });
+
+    it("names the saga when the step it points to holds no error", () => {
+      const json = stateToJson(stoppedBy(boom, "action")).replace('"errorOf":"action"', '"errorOf":"compensation"');
+      const row = { ...rowOf(fullState, json), id: "saga-7" };
+      expect(() => parseStoredState(row)).toThrow(StoreUnavailableError);
+      expect(() => parseStoredState(row)).toThrow(/saga saga-7 .*step reserve's last compensation error/);
+    });
   });
 
   it("keeps every state the engine reaches, through retries, timeouts, crashes, cancels and compensation", () => {

@@ -165,6 +165,16 @@ ALTER TABLE ${s}.saga_instances DROP CONSTRAINT saga_instances_idempotency_key_k
 COMMENT ON COLUMN ${s}.saga_instances.state_json IS 'the state as JSON without the fields this row holds in columns of its own (Sagaflow migration 7)';
 `,
   },
+  {
+    version: 8,
+    name: "a stop's error stored as its step's last error",
+    // As SQLite's migration 8: from this version on, a stop whose error is the last error of the
+    // step it names holds `"errorOf": "<phase>"` instead of a second copy (see
+    // src/store/state-json.ts), which a Sagaflow from before would read without its error.
+    sql: (s) => `
+COMMENT ON COLUMN ${s}.saga_instances.state_json IS 'the state as JSON without the fields this row holds in columns of its own (Sagaflow migration 7), a stop''s error given as its step''s last error (migration 8)';
+`,
+  },
 ];
 
 /** The schema version this code writes and understands. */

@@ -191,6 +191,15 @@ DROP TABLE saga_history;
 ALTER TABLE saga_history_v6 RENAME TO saga_history;
 `,
   },
+  {
+    version: 8,
+    name: "a stop's error stored as its step's last error",
+    // No change to the tables. From this version on, a `state_json` whose stop's error is the
+    // last error of the step it names holds `"errorOf": "<phase>"` instead of a second copy (see
+    // src/store/state-json.ts): a Sagaflow from before would read such a stop without its error;
+    // this migration is what makes it refuse the file (SCHEMA_TOO_NEW) instead.
+    sql: "",
+  },
 ];
 
 /** The schema version this code writes and understands. */

@@ -1,0 +1,73 @@
+// What a failed step's error keeps of its stack: the step's own frames, and none of the runtime's
+// calls that led to it (the same for every failure, and stored with every copy of the error).
+import { afterEach, describe, expect, it } from "vitest";
+import { defineSaga, Orchestrator, TerminalError, type ErrorInfo } from "../../src/index.js";
+import { createMemoryStore } from "../../src/testing/index.js";
+
+function refuseToShip(reason: string): never {
+  throw new TerminalError(`cannot ship: ${reason}`, { cause: new Error(`carrier says: ${reason}`) });
+}
+
+async function refuseLater(): Promise<never> {
+  await new Promise((resolve) => setTimeout(resolve, 1));
+  throw new TerminalError("cannot ship later");
+}
+
+const shop = defineSaga<{ how: "sync" | "sync-with-timeout" | "async" }>({ name: "shop", version: 1 })
+  .step("reserve", { action: () => ({ reserved: true }), compensate: () => undefined })
+  .step("ship", {
+    action: ({ input }) => (input.how === "async" ? refuseLater() : refuseToShip(input.how)),
+    retry: { maxAttempts: 1 },
+  })
+  .build();
+
+const timed = defineSaga<{ how: "sync-with-timeout" }>({ name: "shop-timed", version: 1 })
+  .step("ship", { action: ({ input }) => refuseToShip(input.how), retry: { maxAttempts: 1 }, timeoutMs: 5_000 })
+  .build();
+
+const opened: Orchestrator[] = [];
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((o) => o.close()));
+});
+
+async function failedError(definition: "shop" | "shop-timed", how: "sync" | "sync-with-timeout" | "async"): Promise<{ history: ErrorInfo; state: ErrorInfo | undefined; stop: ErrorInfo | undefined }> {
+  const o = await Orchestrator.create({ store: createMemoryStore(), definitions: [shop, timed] });
+  opened.push(o);
+  const { id } = await o.start(definition, { how });
+  const final = await o.waitFor(id);
+  const failed = (await o.history(id)).find((entry) => entry.type === "attempt_failed");
+  if (failed?.type !== "attempt_failed") throw new Error("no attempt_failed entry");
+  const ship = final.steps.find((step) => step.name === "ship");
+  return { history: failed.error, state: ship?.action.lastError, stop: final.stop?.error };
+}
+
+/** The frames of a stack, without its first line (name and message). */
+const frames = (stack: string | undefined): string[] => (stack ?? "").split("\n").filter((line) => line.startsWith("    at "));
+
+describe("a failed step's stack", () => {
+  for (const [definition, how] of [
+    ["shop", "sync"],
+    ["shop-timed", "sync-with-timeout"],
+  ] as const) {
+    it(`keeps the step's frames and leaves out the runtime's (${how})`, async () => {
+      const { history, state, stop } = await failedError(definition, how);
+      expect(history.message).toBe(`cannot ship: ${how}`);
+      const kept = frames(history.stack);
+      expect(kept[0]).toContain("refuseToShip");
+      expect(kept.some((frame) => frame.includes("step-errors.test.ts"))).toBe(true);
+      for (const internal of ["runPhase", "execute-step", "saga-driver", "committer", "worker"]) {
+        expect(history.stack).not.toContain(internal);
+        expect(history.cause?.stack).not.toContain(internal);
+      }
+      expect(frames(history.cause?.stack)[0]).toContain("refuseToShip");
+      expect(state).toEqual(history);
+      expect(stop).toEqual(history);
+    });
+  }
+
+  it("keeps a stack that does not pass through the runtime whole (a step failing after an await)", async () => {
+    const { history } = await failedError("shop", "async");
+    expect(history.message).toBe("cannot ship later");
+    expect(frames(history.stack)[0]).toContain("refuseLater");
+  });
+});
