@@ -135,11 +135,23 @@ export function commitParams(commit: TransitionCommit): CommitParams {
 
 /**
  * Whether the commit is a step's outcome and the next step's start (the lease kept, due now), which
- * first tries `UPDATE_COMMITTED_KEEPING_SCHEDULE`: the update that touches no index.
+ * first tries `UPDATE_COMMITTED_KEEPING_SCHEDULE`: the update that touches no index. Not a commit
+ * that changes the saga's status (a rollback beginning, an operator's retry reopening it): that
+ * update, which requires the stored status, would match nothing, one statement spent for nothing
+ * in every compensated saga. Any status change missed here only costs that statement: the caller
+ * then runs `UPDATE_COMMITTED`.
  */
 export function keepsSchedule(commit: TransitionCommit): boolean {
   const { state } = commit;
-  return commit.lease !== "release" && !isTerminal(state.status) && state.wakeAtMs !== null && state.wakeAtMs <= commit.nowMs;
+  return commit.lease !== "release" && !isTerminal(state.status) && state.wakeAtMs !== null && state.wakeAtMs <= commit.nowMs && !changesStatus(commit.history);
+}
+
+/** Whether the entries record a change of the saga's status that is not its end. */
+function changesStatus(history: readonly HistoryEntry[]): boolean {
+  for (const entry of history) {
+    if (entry.type === "compensation_started" || entry.type === "retry_requested") return true;
+  }
+  return false;
 }
 
 /**
