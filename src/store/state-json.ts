@@ -29,15 +29,15 @@ interface StoredStep extends Omit<StepState, "action" | "compensation"> {
 type ColumnField = "id" | "definitionName" | "definitionVersion" | "idempotencyKey" | "status" | "createdAtMs" | "updatedAtMs";
 
 /**
- * A state as stored: the column fields left out (present in rows written before that), empty
- * orders, `pivotPassed: false` and `recoveries: 0` too.
- */
-/**
  * A stop as stored: when its error is the last error of the step it names (as `decide` makes it,
  * the same object), `errorOf` names that step's phase instead of repeating the error.
  */
 type StoredStop = Omit<NonNullable<SagaState["stop"]>, "error"> & { error?: ErrorInfo; errorOf?: Phase };
 
+/**
+ * A state as stored: the column fields left out (present in rows written before that), empty
+ * orders, `pivotPassed: false` and `recoveries: 0` too.
+ */
 export interface StoredState
   extends Omit<SagaState, ColumnField | "steps" | "settledOrder" | "compensationOrder" | "pivotPassed" | "recoveries" | "stop">, Partial<Pick<SagaState, ColumnField>> {
   steps: StoredStep[];
@@ -84,15 +84,12 @@ export function stateToJson(state: SagaState): string {
  * transition until the saga ends. Any other error is written out.
  */
 function stopJson(state: SagaState, stop: NonNullable<SagaState["stop"]>): string {
-  const { error, ...rest } = stop;
-  if (error === undefined || stop.step === undefined) return data(stop);
-  for (const step of state.steps) {
-    if (step.name !== stop.step) continue;
-    if (step.action.lastError === error) return data({ ...rest, errorOf: "action" });
-    if (step.compensation.lastError === error) return data({ ...rest, errorOf: "compensation" });
-    break;
-  }
-  return data(stop);
+  const step = stop.error === undefined ? undefined : state.steps.find((s) => s.name === stop.step);
+  const errorOf: Phase | undefined =
+    step === undefined ? undefined : step.action.lastError === stop.error ? "action" : step.compensation.lastError === stop.error ? "compensation" : undefined;
+  if (errorOf === undefined) return data(stop);
+  const { error: _shared, ...rest } = stop;
+  return data({ ...rest, errorOf });
 }
 
 function stepJson(step: StepState): string {

@@ -1,7 +1,12 @@
 // What a failed step's error keeps of its stack: the step's own frames, and none of the runtime's
 // calls that led to it (the same for every failure, and stored with every copy of the error).
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { defineSaga, Orchestrator, TerminalError, type ErrorInfo } from "../../src/index.js";
+import { openSqliteStore } from "../../src/store/sqlite/index.js";
 import { createMemoryStore } from "../../src/testing/index.js";
 
 function refuseToShip(reason: string): never {
@@ -26,8 +31,10 @@ const timed = defineSaga<{ how: "sync-with-timeout" }>({ name: "shop-timed", ver
   .build();
 
 const opened: Orchestrator[] = [];
+const dirs: string[] = [];
 afterEach(async () => {
   await Promise.all(opened.splice(0).map((o) => o.close()));
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
 async function failedError(definition: "shop" | "shop-timed", how: "sync" | "sync-with-timeout" | "async"): Promise<{ history: ErrorInfo; state: ErrorInfo | undefined; stop: ErrorInfo | undefined }> {
@@ -55,7 +62,7 @@ describe("a failed step's stack", () => {
       const kept = frames(history.stack);
       expect(kept[0]).toContain("refuseToShip");
       expect(kept.some((frame) => frame.includes("step-errors.test.ts"))).toBe(true);
-      for (const internal of ["runPhase", "execute-step", "saga-driver", "committer", "worker"]) {
+      for (const internal of ["runPhase", "runtime/execute-step.", "runtime/saga-driver.", "runtime/committer.", "runtime/worker."]) {
         expect(history.stack).not.toContain(internal);
         expect(history.cause?.stack).not.toContain(internal);
       }
@@ -69,5 +76,28 @@ describe("a failed step's stack", () => {
     const { history } = await failedError("shop", "async");
     expect(history.message).toBe("cannot ship later");
     expect(frames(history.stack)[0]).toContain("refuseLater");
+  });
+
+  it("is stored once in a stopped saga's state on disk, and read back as the stop's error too", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sagaflow-step-errors-"));
+    dirs.push(dir);
+    const path = join(dir, "sagas.db");
+    const o = await Orchestrator.create({ store: await openSqliteStore({ path }), definitions: [shop] });
+    opened.push(o);
+    const { id } = await o.start("shop", { how: "sync" });
+    expect((await o.waitFor(id)).status).toBe("compensated");
+    await o.close();
+
+    const raw = new Database(path, { readonly: true });
+    const { state_json: json } = raw.prepare("SELECT state_json FROM saga_instances WHERE id = ?").get(id) as { state_json: string };
+    raw.close();
+    expect(json.split("cannot ship: sync").length - 1).toBe(1 + 1); // the message, and the stack's first line
+    expect(json).toContain('"errorOf":"action"');
+
+    const reopened = await Orchestrator.create({ store: await openSqliteStore({ path }), definitions: [shop] });
+    opened.push(reopened);
+    const read = await reopened.get(id);
+    expect(read.stop?.error?.message).toBe("cannot ship: sync");
+    expect(read.stop?.error).toEqual(read.steps[1]?.action.lastError);
   });
 });
