@@ -9,6 +9,7 @@ import type { JsonValue } from "../domain/json.js";
 import type { SagaState } from "../domain/state.js";
 import { StoreUnavailableError } from "../errors.js";
 import type { InboxMessage, InboxPayload, InstanceRecord, StoredDefinition } from "./saga-store.js";
+import { fromStoredEntries } from "./history-json.js";
 import { fromStoredState, type StateColumns, type StoredState } from "./state-json.js";
 
 /** Columns of `saga_instances` a state is built from (`stateColumnList`). */
@@ -114,8 +115,9 @@ export function toStoredHistory(sagaId: string, rows: readonly HistoryRow[]): St
   const stored: StoredHistoryEntry[] = [];
   for (const row of rows) {
     const what = `saga_history.entries_json of ${sagaId} #${row.seq}`;
-    const entries = parseStored<HistoryEntry[]>(row.entries_json, what);
-    if (!Array.isArray(entries)) throw new StoreUnavailableError(`the store holds a non-array in ${what}; restore the database from a backup`);
+    const parsed = parseStored<HistoryEntry[]>(row.entries_json, what);
+    if (!Array.isArray(parsed)) throw new StoreUnavailableError(`the store holds a non-array in ${what}; restore the database from a backup`);
+    const entries = fromStoredEntries(parsed, what);
     entries.forEach((entry, index) => {
       stored.push({
         ...entry,

@@ -78,7 +78,7 @@ describe("a failed step's stack", () => {
     expect(frames(history.stack)[0]).toContain("refuseLater");
   });
 
-  it("is stored once in a stopped saga's state on disk, and read back as the stop's error too", async () => {
+  it("is stored once in a stopped saga's state and in the write that gave up, and read back where it was", async () => {
     const dir = mkdtempSync(join(tmpdir(), "sagaflow-step-errors-"));
     dirs.push(dir);
     const path = join(dir, "sagas.db");
@@ -90,7 +90,11 @@ describe("a failed step's stack", () => {
 
     const raw = new Database(path, { readonly: true });
     const { state_json: json } = raw.prepare("SELECT state_json FROM saga_instances WHERE id = ?").get(id) as { state_json: string };
+    const history = raw.prepare("SELECT entries_json FROM saga_history WHERE saga_id = ? ORDER BY seq").all(id) as Array<{ entries_json: string }>;
     raw.close();
+    const failingWrite = history.map((row) => row.entries_json).find((text) => text.includes('"phase_gave_up"'));
+    expect(failingWrite).toContain('"errorAsBefore":true');
+    expect(failingWrite?.split("cannot ship: sync").length).toBe(1 + 2);
     expect(json.split("cannot ship: sync").length - 1).toBe(1 + 1); // the message, and the stack's first line
     expect(json).toContain('"errorOf":"action"');
 
@@ -99,5 +103,10 @@ describe("a failed step's stack", () => {
     const read = await reopened.get(id);
     expect(read.stop?.error?.message).toBe("cannot ship: sync");
     expect(read.stop?.error).toEqual(read.steps[1]?.action.lastError);
+    const entries = await reopened.history(id);
+    const failure = entries.find((entry) => entry.type === "attempt_failed");
+    const gaveUp = entries.find((entry) => entry.type === "phase_gave_up");
+    expect(gaveUp?.type === "phase_gave_up" ? gaveUp.error : undefined).toEqual(failure?.type === "attempt_failed" ? failure.error : "no failure");
+    expect(gaveUp).not.toHaveProperty("errorAsBefore");
   });
 });

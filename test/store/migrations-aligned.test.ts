@@ -18,8 +18,8 @@ describe("migrations", () => {
     expect(SQLITE.find((m) => m.version === 7)?.name).toMatch(/states stored without the columns' fields/);
   });
 
-  it("mark the stop that refers to its step's error (migration 8), so that code from before refuses the data", () => {
+  it("mark the errors stored once (migration 8), so that code from before refuses the data", () => {
     expect(SQLITE_LATEST).toBeGreaterThanOrEqual(8);
-    expect(SQLITE.find((m) => m.version === 8)?.name).toMatch(/stop's error stored as its step's last error/);
+    expect(SQLITE.find((m) => m.version === 8)?.name).toMatch(/a stop's as its step's last error, a giving-up's as the failure before it/);
   });
 });

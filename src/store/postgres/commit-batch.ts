@@ -2,6 +2,7 @@ import { isTerminal } from "../../domain/status.js";
 import { rejectedWriteEntry } from "../rejected-write.js";
 import { checkCommitInboxSeq } from "../request-checks.js";
 import type { CommitOutcome, InboxMessage, TransitionCommit } from "../saga-store.js";
+import { historyToJson } from "../history-json.js";
 import { stateToJson } from "../state-json.js";
 import { toInboxMessage, type InboxRow } from "../stored-rows.js";
 import type { Query } from "./connection.js";
@@ -70,7 +71,7 @@ export function commitColumns(run: readonly TransitionCommit[], blob: TextBlob):
     const { state } = commit;
     const terminal = isTerminal(state.status);
     const stateText = blob.add(stateToJson(state));
-    const historyText = blob.add(JSON.stringify(commit.history));
+    const historyText = blob.add(historyToJson(commit.history));
     const row = [
       commit.sagaId,
       commit.epoch,

@@ -1,6 +1,7 @@
 import { isTerminal } from "../../domain/status.js";
 import { InvalidArgumentError } from "../../errors.js";
 import type { CreateInstanceRequest, CreateOutcome } from "../saga-store.js";
+import { historyToJson } from "../history-json.js";
 import { stateToJson } from "../state-json.js";
 import { toInstanceRecord, type InstanceRow } from "../stored-rows.js";
 import type { Query } from "./connection.js";
@@ -84,7 +85,7 @@ export function createColumns(run: readonly CreateInstanceRequest[], blob: TextB
   for (const { state, lease, history } of run) {
     const terminal = isTerminal(state.status);
     const stateText = blob.add(stateToJson(state));
-    const historyText = blob.add(JSON.stringify(history));
+    const historyText = blob.add(historyToJson(history));
     const row = [
       state.id,
       state.definitionName,

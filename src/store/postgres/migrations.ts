@@ -167,12 +167,15 @@ COMMENT ON COLUMN ${s}.saga_instances.state_json IS 'the state as JSON without t
   },
   {
     version: 8,
-    name: "a stop's error stored as its step's last error",
+    name: "a failure's error stored once: a stop's as its step's last error, a giving-up's as the failure before it",
     // As SQLite's migration 8: from this version on, a stop whose error is the last error of the
     // step it names holds `"errorOf": "<phase>"` instead of a second copy (see
-    // src/store/state-json.ts), which a Sagaflow from before would read without its error.
+    // src/store/state-json.ts), and a history row's giving-up entry whose error is that of the
+    // failure just before it `"errorAsBefore": true` (src/store/history-json.ts), which a
+    // Sagaflow from before would read without their errors.
     sql: (s) => `
 COMMENT ON COLUMN ${s}.saga_instances.state_json IS 'the state as JSON without the fields this row holds in columns of its own (Sagaflow migration 7), a stop''s error given as its step''s last error (migration 8)';
+COMMENT ON COLUMN ${s}.saga_history.entries_json IS 'the JSON array of the entries one write appended; a phase_gave_up entry may give its error as that of the attempt_failed before it (Sagaflow migration 8)';
 `,
   },
 ];

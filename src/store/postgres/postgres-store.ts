@@ -5,6 +5,7 @@ import { checkDefinitionKey, checkDefinitionToSave, refusedSave } from "../defin
 import { compareIds, encodeListCursor } from "../list-cursor.js";
 import { checkActivityQuery, checkClaimRequest, checkCommitStateId, checkListQuery, fillActivity, zeroCounts } from "../request-checks.js";
 import { isOperatorRepair } from "../saga-store.js";
+import { historyToJson } from "../history-json.js";
 import { stateToJson } from "../state-json.js";
 import type {
   MoveInstanceRequest,
@@ -249,7 +250,7 @@ export class PostgresStore implements SagaStore {
         isTerminal(state.status) ? null : state.wakeAtMs,
         state.updatedAtMs,
         request.history.length,
-        JSON.stringify(request.history),
+        historyToJson(request.history),
       ]);
       if (moved.length === 1) return { moved: true };
       const [guard] = await this.#db.query<{ epoch: number; lease_owner: string | null; lease_expires_at_ms: string | number | null }>(this.#q.selectMoveGuard, [request.sagaId]);

@@ -193,11 +193,13 @@ ALTER TABLE saga_history_v6 RENAME TO saga_history;
   },
   {
     version: 8,
-    name: "a stop's error stored as its step's last error",
+    name: "a failure's error stored once: a stop's as its step's last error, a giving-up's as the failure before it",
     // No change to the tables. From this version on, a `state_json` whose stop's error is the
     // last error of the step it names holds `"errorOf": "<phase>"` instead of a second copy (see
-    // src/store/state-json.ts): a Sagaflow from before would read such a stop without its error;
-    // this migration is what makes it refuse the file (SCHEMA_TOO_NEW) instead.
+    // src/store/state-json.ts), and a history row's `phase_gave_up` entry whose error is that of
+    // the `attempt_failed` just before it holds `"errorAsBefore": true` (src/store/history-json.ts):
+    // a Sagaflow from before would read those without their error; this migration is what makes
+    // it refuse the file (SCHEMA_TOO_NEW) instead.
     sql: "",
   },
 ];

@@ -3,6 +3,7 @@
 import type { HistoryEntry } from "../../domain/history.js";
 import { isTerminal } from "../../domain/status.js";
 import type { CreateInstanceRequest, TransitionCommit } from "../saga-store.js";
+import { historyToJson } from "../history-json.js";
 import { stateToJson } from "../state-json.js";
 import { HISTORY_COLUMNS, insertHistory } from "./queries.js";
 import type { StatementRunner } from "./statement-runner.js";
@@ -162,7 +163,7 @@ function changesStatus(history: readonly HistoryEntry[]): boolean {
 export function pushHistoryRow(values: unknown[], sagaId: string, firstSeq: number, entries: readonly HistoryEntry[], workerId: string | null, epoch: number | null): void {
   const [first] = entries;
   if (first === undefined) return;
-  values.push(sagaId, firstSeq, entries.length, first.atMs, workerId, epoch, JSON.stringify(entries));
+  values.push(sagaId, firstSeq, entries.length, first.atMs, workerId, epoch, historyToJson(entries));
 }
 
 /**
@@ -173,7 +174,7 @@ export function pushHistoryRow(values: unknown[], sagaId: string, firstSeq: numb
 export function pushHistoryTail(values: unknown[], entries: readonly HistoryEntry[], workerId: string | null, epoch: number | null): void {
   const [first] = entries;
   if (first === undefined) values.push(0, null, null, null, null);
-  else values.push(entries.length, first.atMs, workerId, epoch, JSON.stringify(entries));
+  else values.push(entries.length, first.atMs, workerId, epoch, historyToJson(entries));
 }
 
 /** Inserts the history rows flattened in `values`, `HISTORY_ROWS_PER_STATEMENT` per statement, and empties it. */
