@@ -213,7 +213,7 @@ const RUN_PHASE_FRAME = "\n    at runPhase (";
 /**
  * Cuts from a step's error stack (and its causes') the frames from `runPhase` down: they are the
  * runtime's own calls that led to the step, the same for every failure, and a stored error is
- * written into the history twice and into the state at every transition until the saga ends (a
+ * written into the history and into the state at every transition until the saga ends (a
  * compensated 3-step saga's stack was about 700 bytes, half of them these frames). The step's frames,
  * and anything it called, stay. A stack that does not show `runPhase` with this module's location
  * (an async step past its first `await`, a bundler that renamed it) is kept whole.

@@ -11,25 +11,22 @@ type StoredEntry = HistoryEntry & { errorAsBefore?: true };
 
 /** The JSON text a store keeps for the entries one write appended. */
 export function historyToJson(entries: readonly HistoryEntry[]): string {
-  let shared = false;
-  for (let i = 1; i < entries.length && !shared; i++) shared = sharesErrorWithPrevious(entries, i);
-  if (!shared) return JSON.stringify(entries);
-  let json = "[";
-  for (let i = 0; i < entries.length; i++) {
+  // Most writes give nothing up: one scan, then the plain text.
+  let first = 1;
+  while (first < entries.length && !givesUpWithErrorBefore(entries, first)) first++;
+  if (first >= entries.length) return JSON.stringify(entries);
+  const stored: unknown[] = entries.slice();
+  for (let i = first; i < entries.length; i++) {
     const entry = entries[i] as HistoryEntry;
-    if (i > 0) json += ",";
-    if (sharesErrorWithPrevious(entries, i) && entry.type === "phase_gave_up") {
-      const { error: _shared, ...rest } = entry;
-      json += JSON.stringify({ ...rest, errorAsBefore: true });
-    } else {
-      json += JSON.stringify(entry);
-    }
+    if (entry.type !== "phase_gave_up" || !givesUpWithErrorBefore(entries, i)) continue;
+    const { error: _shared, ...rest } = entry;
+    stored[i] = { ...rest, errorAsBefore: true };
   }
-  return `${json}]`;
+  return JSON.stringify(stored);
 }
 
 /** Whether entry `i` gives up with the very error the entry before it failed with. */
-function sharesErrorWithPrevious(entries: readonly HistoryEntry[], i: number): boolean {
+function givesUpWithErrorBefore(entries: readonly HistoryEntry[], i: number): boolean {
   const entry = entries[i];
   const before = entries[i - 1];
   return entry?.type === "phase_gave_up" && before?.type === "attempt_failed" && entry.error === before.error;
