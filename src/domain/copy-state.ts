@@ -105,6 +105,12 @@ export function appendExact<T>(items: readonly T[], item: T): T[] {
   }
 }
 
+/** `first` followed by `second`, in a new array of exactly that size (see `appendExact`). */
+export function concatExact<T>(first: readonly T[], second: readonly T[]): T[] {
+  if (second.length === 1) return appendExact(first, second[0] as T);
+  return first.concat(second);
+}
+
 /**
  * `phase` as its next attempt starts at `nowMs` (running, the attempt counted, no retry pending),
  * in one literal with its start time: the time added to a copy instead would give the phase a

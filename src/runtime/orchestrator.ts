@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { SagaState } from "../domain/state.js";
+import { concatExact } from "../domain/copy-state.js";
 import { isTerminal } from "../domain/status.js";
 import type { StoredHistoryEntry } from "../domain/history.js";
 import type { SagaDefinition } from "../dsl/define-saga.js";
@@ -242,7 +243,7 @@ export class Orchestrator {
       if (reserved) {
         const decision = decide(resolved.plan, initial.state, { type: "claimed" }, now);
         commands = decision.commands;
-        firstHistory = initial.history.concat(decision.history);
+        firstHistory = concatExact(initial.history, decision.history);
         // Nothing to run (the first step waits for an outside answer): the saga is created
         // waiting and unleased, so an answer is taken at once rather than after the lease.
         const request: CreateInstanceRequest = { state: decision.state, history: firstHistory };

@@ -6,8 +6,8 @@ import { InPlaceMap } from "../../src/runtime/in-place-map.js";
 
 type Op = { kind: "set"; key: string; value: number } | { kind: "delete"; key: string } | { kind: "get"; key: string };
 
-// Few distinct short keys, so that runs of colliding slots, wrap-around at the table's end and
-// deletions inside a run are all common.
+// Few distinct short keys, so that keys set again, deleted and set back, and slots freed and
+// taken again, are all common.
 const key = fc.string({ minLength: 0, maxLength: 3, unit: fc.constantFrom("a", "b", "c", "d", "é", "😀") });
 const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant("set" as const), key, value: fc.integer() }),
