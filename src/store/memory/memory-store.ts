@@ -290,6 +290,7 @@ export class MemoryStore implements SagaStore {
       if (isTerminal(instance.state.status) && !reopens) return { accepted: false, reason: "terminal", status: instance.state.status };
       const seq = instance.inboxSeq + 1;
       instance.inboxSeq = seq;
+      if (instance.inbox === NO_MESSAGES) instance.inbox = [];
       instance.inbox.push({ seq, event: structuredClone(message), receivedAtMs: nowMs });
       instance.wakeAtMs = Math.min(instance.wakeAtMs ?? nowMs, nowMs);
       this.#reindex(instance);
@@ -371,7 +372,7 @@ export class MemoryStore implements SagaStore {
       wakeAtMs: isTerminal(state.status) ? null : state.wakeAtMs,
       history: [],
       writers: [],
-      inbox: [],
+      inbox: NO_MESSAGES,
       slot: newSlot(state.id, keyOf(state)),
     };
     appendHistory(instance, request.history, lease === undefined ? null : { workerId: lease.owner, epoch: 1 });
@@ -459,6 +460,9 @@ export class MemoryStore implements SagaStore {
 export function createMemoryStore(): MemoryStore {
   return new MemoryStore();
 }
+
+/** The inbox of every instance that was never delivered to: one array for all (a delivery makes a new one). */
+const NO_MESSAGES: InboxMessage[] = Object.freeze([]) as unknown as InboxMessage[];
 
 function keyOf(state: SagaState): string {
   return definitionKey(state.definitionName, state.definitionVersion);
