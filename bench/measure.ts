@@ -3,7 +3,7 @@
 // orchestrator announces it (`onTransition`), never a poll.
 import { performance } from "node:perf_hooks";
 import { GcMeter } from "./gc.js";
-import { InPlaceMap } from "../src/runtime/in-place-map.js";
+import { InPlaceMap } from "../src/collections/in-place-map.js";
 import { isTerminal, newSagaId, type Orchestrator, type SagaDefinition } from "../src/index.js";
 import type { BenchInput } from "./workload.js";
 

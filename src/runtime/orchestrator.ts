@@ -27,7 +27,7 @@ import { definitionKey, type CreateInstanceRequest, type InboxPayload, type List
 import type { ErrorInfo } from "../domain/error-info.js";
 import { systemClock, type Clock } from "./clock.js";
 import { GroupCommitter } from "./committer.js";
-import { InPlaceMap } from "./in-place-map.js";
+import { InPlaceMap } from "../collections/in-place-map.js";
 import { silentLogger, type Logger } from "./logger.js";
 import { toJsonValue } from "./normalize-error.js";
 import type { AttemptWrapper, TransitionNotice } from "./saga-driver.js";

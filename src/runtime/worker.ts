@@ -6,7 +6,7 @@ import { shapeOf } from "./plan-shape.js";
 import { definitionKey } from "../store/saga-store.js";
 import type { Clock } from "./clock.js";
 import type { CommitCallback, CommitWatcher, GroupCommitter } from "./committer.js";
-import { InPlaceMap } from "./in-place-map.js";
+import { InPlaceMap } from "../collections/in-place-map.js";
 import { LazyAbort } from "./lazy-abort.js";
 import type { Logger } from "./logger.js";
 import type { SagaEvent } from "../domain/events.js";

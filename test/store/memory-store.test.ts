@@ -1,12 +1,24 @@
 import { describe, expect, it } from "vitest";
-import { createMemoryStore } from "../../src/store/memory/index.js";
+import { defineSaga, InvalidArgumentError, Orchestrator } from "../../src/index.js";
+import { createMemoryStore, type MemoryStore } from "../../src/store/memory/index.js";
 import { describeStoreConformance } from "./conformance.js";
-import { cancel, commitOf, newSaga, ORDER, orderPlan, REFUND, refundPlan, sagaCompleted, T0 } from "./fixtures.js";
+import { cancel, claim, commitOf, create, expectInvalidArgument, newSaga, ORDER, orderPlan, REFUND, refundPlan, sagaCompleted, T0 } from "./fixtures.js";
 
 describeStoreConformance(
   "MemoryStore",
   () => {
     const store = createMemoryStore();
+    return Promise.resolve({ store, cleanup: () => store.close() });
+  },
+  { keepsWrittenObjects: true },
+);
+
+// The same contract with the table that forgetting ended sagas uses, set high enough that no test
+// of the suite sees a saga forgotten.
+describeStoreConformance(
+  "MemoryStore (keepEnded)",
+  () => {
+    const store = createMemoryStore({ keepEnded: 1_000_000 });
     return Promise.resolve({ store, cleanup: () => store.close() });
   },
   { keepsWrittenObjects: true },
@@ -113,5 +125,119 @@ describe("MemoryStore due index", () => {
     }
     expect(store.dueIndexSize).toBe([...model.values()].filter((m) => m.wakeAtMs !== null).length);
     await store.close();
+  });
+});
+
+describe("MemoryStore keepEnded", () => {
+  /** Creates, claims and ends each saga in turn (`completed`, or the status given), one write each. */
+  async function endInTurn(store: MemoryStore, ids: string[], status: "completed" | "compensated" | "failed" = "completed", key?: (id: string) => string): Promise<void> {
+    for (const id of ids) {
+      await create(store, id, key === undefined ? {} : { key: key(id) });
+      const [claimed] = await claim(store, "w1", T0, [id]);
+      if (claimed === undefined) throw new Error(`claimed nothing for ${id}`);
+      const ended = sagaCompleted(claimed.record.state, T0 + 1);
+      ended.state.status = status;
+      expect(await store.commitTransitions([commitOf(claimed, ended, { lease: "release" })])).toEqual([{ ok: true }]);
+    }
+  }
+
+  it("keeps the sagas that ended most recently and forgets older ones whole: state, history and idempotency key", async () => {
+    const store = createMemoryStore({ keepEnded: 3 });
+    const ids = ["e1", "e2", "e3", "e4", "e5"];
+    await endInTurn(store, ids, "completed", (id) => `key-${id}`);
+    for (const id of ["e1", "e2"]) {
+      expect(await store.getInstance(id)).toBeNull();
+      expect(await store.getHistory(id)).toEqual([]);
+      expect(await store.findByIdempotencyKey(`key-${id}`)).toBeNull();
+    }
+    for (const id of ["e3", "e4", "e5"]) {
+      expect((await store.getInstance(id))?.state.status).toBe("completed");
+      expect((await store.getHistory(id)).at(-1)).toMatchObject({ type: "saga_ended", seq: 2 });
+    }
+    expect((await store.countByStatus()).completed).toBe(3);
+    expect((await store.listInstances({ limit: 10 })).items.map((state) => state.id).sort()).toEqual(["e3", "e4", "e5"]);
+    // A forgotten saga's key names nothing any more: starting with it creates a new saga.
+    const again = await store.createInstance(newSaga("e1-again", { key: "key-e1" }));
+    expect(again.created).toBe(true);
+    // A kept one's key still finds it.
+    const kept = await store.createInstance(newSaga("e5-again", { key: "key-e5" }));
+    expect(kept).toMatchObject({ created: false, record: { state: { id: "e5" } } });
+    await store.close();
+  });
+
+  it("never forgets a failed saga or one still going, and counts compensated ones among the ended", async () => {
+    const store = createMemoryStore({ keepEnded: 1 });
+    await endInTurn(store, ["f1", "f2"], "failed");
+    // Not due before the other sagas are claimed.
+    await create(store, "running", { wakeAtMs: T0 + 60_000 });
+    await endInTurn(store, ["c1", "c2"], "compensated");
+    await endInTurn(store, ["d1"], "completed");
+    for (const id of ["f1", "f2", "running", "d1"]) expect(await store.getInstance(id)).not.toBeNull();
+    for (const id of ["c1", "c2"]) expect(await store.getInstance(id)).toBeNull();
+    expect(await store.countByStatus()).toMatchObject({ failed: 2, running: 1, compensated: 0, completed: 1 });
+    expect(store.dueIndexSize).toBe(1);
+    await store.close();
+  });
+
+  it("with 0, forgets a saga the moment it ends", async () => {
+    const store = createMemoryStore({ keepEnded: 0 });
+    await endInTurn(store, ["z1"]);
+    expect(await store.getInstance("z1")).toBeNull();
+    // Created already ended: never kept either.
+    const created = await store.createInstance(newSaga("z2", { status: "completed", wakeAtMs: null }));
+    expect(created.created).toBe(true);
+    expect(await store.getInstance("z2")).toBeNull();
+    await store.close();
+  });
+
+  it("forgets nothing for a batch that throws: the batch's ending is undone and the kept sagas stay", async () => {
+    const store = createMemoryStore({ keepEnded: 1 });
+    await endInTurn(store, ["kept"]);
+    await create(store, "x");
+    const [claimed] = await claim(store, "w1", T0, ["x"]);
+    if (claimed === undefined) throw new Error("claimed nothing");
+    const ending = commitOf(claimed, sagaCompleted(claimed.record.state, T0 + 1), { lease: "release" });
+    // A caller's bug later in the batch: a commit whose state names another instance.
+    const wrong = { ...ending, sagaId: "kept" };
+    await expect(store.writeBatch({ creates: [], commits: [ending, wrong] })).rejects.toBeInstanceOf(InvalidArgumentError);
+    expect((await store.getInstance("kept"))?.state.status).toBe("completed");
+    expect((await store.getInstance("x"))?.state.status).toBe("running");
+    // The same ending alone then goes through, and the older ended saga is the one forgotten.
+    expect(await store.writeBatch({ creates: [], commits: [ending] })).toMatchObject({ commits: [{ ok: true }] });
+    expect(await store.getInstance("kept")).toBeNull();
+    expect((await store.getInstance("x"))?.state.status).toBe("completed");
+    await store.close();
+  });
+
+  it("refuses a keepEnded that is not a whole number ≥ 0, naming it", async () => {
+    for (const keepEnded of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, "10" as unknown as number]) {
+      await expectInvalidArgument(
+        Promise.resolve().then(() => createMemoryStore({ keepEnded })),
+        "keepEnded",
+      );
+    }
+  });
+
+  it("under an orchestrator, keeps only the last sagas that ended and runs every saga to its end", async () => {
+    const trip = defineSaga<{ n: number }>({ name: "trip", version: 1 })
+      .step("book", { action: ({ input }) => ({ booked: input.n }), compensate: () => null })
+      .build();
+    const store = createMemoryStore({ keepEnded: 10 });
+    const orchestrator = await Orchestrator.create({ store, definitions: [trip], concurrency: 8 });
+    let completed = 0;
+    // Heard of as they end: `waitFor` a saga already forgotten would find nothing.
+    const allEnded = new Promise<void>((resolve) => {
+      orchestrator.onTransition((notice) => {
+        if (notice.state.status === "completed" && ++completed === 50) resolve();
+      });
+    });
+    try {
+      for (let n = 0; n < 50; n++) await orchestrator.start(trip, { n });
+      await allEnded;
+      expect(await store.countByStatus()).toMatchObject({ running: 0, compensating: 0, completed: 10 });
+      expect((await store.listInstances({ limit: 100 })).items).toHaveLength(10);
+    } finally {
+      await orchestrator.close();
+    }
   });
 });

@@ -1,1 +1,1 @@
-export { MemoryStore, createMemoryStore } from "./memory-store.js";
+export { MemoryStore, createMemoryStore, type MemoryStoreOptions } from "./memory-store.js";

@@ -34,6 +34,7 @@ import type {
 } from "../saga-store.js";
 import { definitionKey, isOperatorRepair } from "../saga-store.js";
 import { toStoredDefinition, type DefinitionRow } from "../stored-rows.js";
+import { InPlaceMap } from "../../collections/in-place-map.js";
 import { DueIndex, newSlot, type DueSlot } from "./due-index.js";
 
 /** One instance as the memory store holds it: the same columns the SQL adapters keep. */
@@ -53,6 +54,29 @@ interface StoredInstance {
   inbox: InboxMessage[];
   /** Its place in the due index (the same object until the instance moves to another definition version). */
   slot: DueSlot;
+}
+
+/** Where the memory store keeps its instances by id: a `Map`, or an `InPlaceMap` when it forgets ended sagas. */
+interface InstanceTable {
+  get(id: string): StoredInstance | undefined;
+  has(id: string): boolean;
+  set(id: string, instance: StoredInstance): unknown;
+  delete(id: string): boolean;
+  values(): IterableIterator<StoredInstance>;
+}
+
+export interface MemoryStoreOptions {
+  /**
+   * How many of the sagas that ended `completed` or `compensated` to keep: the most recently
+   * ended ones. When one more ends, the one that ended longest ago is forgotten whole: its state,
+   * its history and its idempotency key (a later start with that key creates a new saga), so
+   * `getInstance` finds nothing for it and the listings and counts leave it out. Sagas still
+   * going, and `failed` ones (an operator may retry them), are always kept. Absent: every saga is
+   * kept for the store's life, as the SQL stores keep them. For a long-running process on this
+   * store (a development server, a test that runs millions of sagas), whose heap would otherwise
+   * grow with every saga.
+   */
+  keepEnded?: number;
 }
 
 /** The worker and epoch that wrote history entries. */
@@ -88,15 +112,33 @@ interface Undo {
  * never mutates them). The read calls users make (`getInstance`, `findByIdempotencyKey`,
  * `getHistory`, `listInstances`) return deep copies. Claims use an index of due instances, so
  * they cost O(k log n), not a scan. Saved definitions are kept as JSON text, so their documents
- * are copied in and out, as the SQL adapters do.
+ * are copied in and out, as the SQL adapters do. It keeps every saga unless told to keep only the
+ * last ones that ended (`MemoryStoreOptions.keepEnded`).
  */
 export class MemoryStore implements SagaStore {
-  readonly #instances = new Map<string, StoredInstance>();
+  #instances: InstanceTable;
   readonly #idsByKey = new Map<string, string>();
   readonly #due = new DueIndex();
   /** Saved definitions by `name@version`, as the SQL adapters' rows. */
   readonly #definitions = new Map<string, DefinitionRow>();
+  /** `keepEnded`, or null to keep every saga. */
+  readonly #keepEnded: number | null;
+  /** The kept ended sagas' ids, oldest ended at `#endedNext` once the ring is full (see `#keepEndedOnly`). */
+  readonly #endedRing: string[] = [];
+  #endedNext = 0;
   #closed = false;
+
+  /** Throws `InvalidArgumentError` for a `keepEnded` that is not a whole number ≥ 0. */
+  constructor(options: MemoryStoreOptions = {}) {
+    const { keepEnded } = options;
+    if (keepEnded !== undefined && !(Number.isSafeInteger(keepEnded) && keepEnded >= 0)) {
+      throw new InvalidArgumentError("keepEnded", `must be a whole number of sagas ≥ 0, or left out to keep every saga; got ${String(keepEnded)}`);
+    }
+    this.#keepEnded = keepEnded ?? null;
+    // Forgetting ended sagas deletes from the table all the time: a `Map` would keep deleted
+    // instances alive through young-generation collections (see `InPlaceMap`).
+    this.#instances = keepEnded === undefined ? new Map<string, StoredInstance>() : new InPlaceMap<StoredInstance>();
+  }
 
   init(): Promise<void> {
     return this.#call(() => undefined);
@@ -104,8 +146,10 @@ export class MemoryStore implements SagaStore {
 
   createInstance(request: CreateInstanceRequest): Promise<CreateInstanceResult> {
     return this.#call((): CreateInstanceResult => {
-      const outcome = this.#createOne(request);
+      const ended: StoredInstance[] = [];
+      const outcome = this.#createOne(request, undefined, ended);
       if (!outcome.ok) throw outcome.error;
+      this.#keepEndedOnly(ended);
       return outcome.result;
     });
   }
@@ -116,15 +160,20 @@ export class MemoryStore implements SagaStore {
       for (const commit of batch.commits) checkCommitStateId(commit.sagaId, commit.state.id);
       const created: StoredInstance[] = [];
       const undo: Undo[] = [];
+      // Forgotten only once the whole batch is written: a batch that throws puts back what it changed.
+      const ended: StoredInstance[] = [];
+      let result: WriteBatchResult;
       try {
-        const creates = batch.creates.map((request) => this.#createOne(request, created));
-        const commits = batch.commits.map((commit) => this.#commitOne(commit, undo));
-        return { creates, commits };
+        const creates = batch.creates.map((request) => this.#createOne(request, created, ended));
+        const commits = batch.commits.map((commit) => this.#commitOne(commit, undo, ended));
+        result = { creates, commits };
       } catch (error) {
         this.#undo(undo);
         for (const instance of created) this.#drop(instance);
         throw error;
       }
+      this.#keepEndedOnly(ended);
+      return result;
     });
   }
 
@@ -257,6 +306,7 @@ export class MemoryStore implements SagaStore {
       if (instance.leaseOwner !== null && instance.leaseExpiresAtMs !== null && instance.leaseExpiresAtMs >= request.nowMs) return { moved: false, reason: "leased" };
       if (instance.epoch !== request.epoch) return { moved: false, reason: "changed" };
       const { state } = request;
+      const endsNow = endsForGood(state) && !endsForGood(instance.state);
       instance.state = state;
       instance.epoch++;
       instance.leaseOwner = null;
@@ -267,6 +317,7 @@ export class MemoryStore implements SagaStore {
       instance.slot = newSlot(state.id, keyOf(state));
       appendHistory(instance, request.history, null);
       this.#reindex(instance);
+      if (endsNow) this.#keepEndedOnly([instance]);
       return { moved: true };
     });
   }
@@ -343,14 +394,15 @@ export class MemoryStore implements SagaStore {
   /** Later calls reject with `StoreUnavailableError`; the data is dropped. Safe to call twice. */
   close(): Promise<void> {
     this.#closed = true;
-    this.#instances.clear();
+    this.#instances = new Map<string, StoredInstance>();
+    this.#endedRing.length = 0;
     this.#idsByKey.clear();
     this.#definitions.clear();
     return Promise.resolve();
   }
 
-  /** One create; `created` collects what it added, for a batch that must undo it. */
-  #createOne(request: CreateInstanceRequest, created?: StoredInstance[]): CreateOutcome {
+  /** One create; `created` collects what it added, for a batch that must undo it, and `ended` what it added already ended. */
+  #createOne(request: CreateInstanceRequest, created: StoredInstance[] | undefined, ended: StoredInstance[]): CreateOutcome {
     const { state, lease } = request;
     const key = state.idempotencyKey;
     const existingId = key === null ? undefined : this.#idsByKey.get(key);
@@ -380,6 +432,7 @@ export class MemoryStore implements SagaStore {
     if (key !== null) this.#idsByKey.set(key, state.id);
     this.#reindex(instance);
     created?.push(instance);
+    if (endsForGood(state)) ended.push(instance);
     return { ok: true, result: { created: true, record: toRecord(instance, false) } };
   }
 
@@ -405,11 +458,36 @@ export class MemoryStore implements SagaStore {
     }
   }
 
+  /**
+   * Files sagas that just ended for good among the kept ones and, with `keepEnded` set, forgets
+   * the ones that ended longest ago beyond it. `#endedRing` holds the kept ones' ids; once full,
+   * its oldest sits at `#endedNext`, which each newly ended saga then replaces.
+   */
+  #keepEndedOnly(ended: readonly StoredInstance[]): void {
+    const keep = this.#keepEnded;
+    if (keep === null) return;
+    for (const instance of ended) {
+      if (keep === 0) {
+        this.#drop(instance);
+        continue;
+      }
+      const id = instance.state.id;
+      if (this.#endedRing.length < keep) {
+        this.#endedRing.push(id);
+        continue;
+      }
+      const oldest = this.#instances.get(this.#endedRing[this.#endedNext] as string);
+      if (oldest !== undefined) this.#drop(oldest);
+      this.#endedRing[this.#endedNext] = id;
+      this.#endedNext = (this.#endedNext + 1) % keep;
+    }
+  }
+
   #reindex(instance: StoredInstance): void {
     this.#due.place(instance.slot, instance);
   }
 
-  #commitOne(commit: TransitionCommit, undo: Undo[]): CommitOutcome {
+  #commitOne(commit: TransitionCommit, undo: Undo[], ended: StoredInstance[]): CommitOutcome {
     const instance = this.#instances.get(commit.sagaId);
     if (
       instance === undefined ||
@@ -431,6 +509,7 @@ export class MemoryStore implements SagaStore {
     undo.push(undoOf(instance));
     const { state } = commit;
     const terminal = isTerminal(state.status);
+    if (endsForGood(state) && !endsForGood(instance.state)) ended.push(instance);
     instance.state = state;
     instance.wakeAtMs = terminal ? null : state.wakeAtMs;
     instance.leaseOwner = commit.lease === "release" ? null : commit.workerId;
@@ -456,9 +535,21 @@ export class MemoryStore implements SagaStore {
   }
 }
 
-/** Creates an empty in-memory store; `init()` is a no-op for it. */
-export function createMemoryStore(): MemoryStore {
-  return new MemoryStore();
+/**
+ * Creates an empty in-memory store; `init()` is a no-op for it. Throws `InvalidArgumentError` for
+ * a `keepEnded` that is not a whole number ≥ 0.
+ *
+ * @example
+ * // A development server that runs sagas for days: keep the last 10,000 that ended well.
+ * const store = createMemoryStore({ keepEnded: 10_000 });
+ */
+export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore {
+  return new MemoryStore(options);
+}
+
+/** Ended and never to change again: `failed` is left out, since an operator may retry it. */
+function endsForGood(state: SagaState): boolean {
+  return state.status === "completed" || state.status === "compensated";
 }
 
 /** The inbox of every instance that was never delivered to: one array for all (a delivery makes a new one). */

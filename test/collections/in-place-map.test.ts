@@ -2,7 +2,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { InPlaceMap } from "../../src/runtime/in-place-map.js";
+import { InPlaceMap } from "../../src/collections/in-place-map.js";
 
 type Op = { kind: "set"; key: string; value: number } | { kind: "delete"; key: string } | { kind: "get"; key: string };
 
