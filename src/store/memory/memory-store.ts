@@ -35,34 +35,30 @@ import type {
 import { definitionKey, isOperatorRepair } from "../saga-store.js";
 import { toStoredDefinition, type DefinitionRow } from "../stored-rows.js";
 import { InPlaceMap } from "../../collections/in-place-map.js";
-import { DueIndex, newSlot, type DueSlot } from "./due-index.js";
+import { DueIndex, newSlot } from "./due-index.js";
+import {
+  createdAtMsOf,
+  definitionNameOf,
+  endedAtMsOf,
+  idempotencyKeyOf,
+  idOf,
+  isEnded,
+  NO_MESSAGES,
+  packEnded,
+  statusOf,
+  unpackEnded,
+  type Kept,
+  type StoredInstance,
+  type Writer,
+} from "./stored-instance.js";
 
-/** One instance as the memory store holds it: the same columns the SQL adapters keep. */
-interface StoredInstance {
-  state: SagaState;
-  epoch: number;
-  leaseOwner: string | null;
-  leaseExpiresAtMs: number | null;
-  inboxSeq: number;
-  inboxAppliedSeq: number;
-  /** The scheduling time, which a delivery pulls forward without touching the engine's `state.wakeAtMs`. */
-  wakeAtMs: number | null;
-  /** History entries as the writers gave them (numbered by position from 1)… */
-  history: HistoryEntry[];
-  /** …and who wrote each one (null: written without a lease); commits of one claim share one object. */
-  writers: Array<Writer | null>;
-  inbox: InboxMessage[];
-  /** Its place in the due index (the same object until the instance moves to another definition version). */
-  slot: DueSlot;
-}
-
-/** Where the memory store keeps its instances by id: a `Map`, or an `InPlaceMap` when it forgets ended sagas. */
+/** Where the memory store keeps its sagas by id: a `Map`, or an `InPlaceMap` when it forgets ended sagas. */
 interface InstanceTable {
-  get(id: string): StoredInstance | undefined;
+  get(id: string): Kept | undefined;
   has(id: string): boolean;
-  set(id: string, instance: StoredInstance): unknown;
+  set(id: string, kept: Kept): unknown;
   delete(id: string): boolean;
-  values(): IterableIterator<StoredInstance>;
+  values(): IterableIterator<Kept>;
 }
 
 export interface MemoryStoreOptions {
@@ -77,12 +73,6 @@ export interface MemoryStoreOptions {
    * grow with every saga.
    */
   keepEnded?: number;
-}
-
-/** The worker and epoch that wrote history entries. */
-interface Writer {
-  workerId: string;
-  epoch: number;
 }
 
 /**
@@ -137,7 +127,7 @@ export class MemoryStore implements SagaStore {
     this.#keepEnded = keepEnded ?? null;
     // Forgetting ended sagas deletes from the table all the time: a `Map` would keep deleted
     // instances alive through young-generation collections (see `InPlaceMap`).
-    this.#instances = keepEnded === undefined ? new Map<string, StoredInstance>() : new InPlaceMap<StoredInstance>();
+    this.#instances = keepEnded === undefined ? new Map<string, Kept>() : new InPlaceMap<Kept>();
   }
 
   init(): Promise<void> {
@@ -149,7 +139,7 @@ export class MemoryStore implements SagaStore {
       const ended: StoredInstance[] = [];
       const outcome = this.#createOne(request, undefined, ended);
       if (!outcome.ok) throw outcome.error;
-      this.#keepEndedOnly(ended);
+      this.#settleEnded(ended);
       return outcome.result;
     });
   }
@@ -172,34 +162,37 @@ export class MemoryStore implements SagaStore {
         for (const instance of created) this.#drop(instance);
         throw error;
       }
-      this.#keepEndedOnly(ended);
+      this.#settleEnded(ended);
       return result;
     });
   }
 
   getInstance(sagaId: string): Promise<InstanceRecord | null> {
     return this.#call(() => {
-      const instance = this.#instances.get(sagaId);
-      return instance === undefined ? null : toRecord(instance, true);
+      const kept = this.#instances.get(sagaId);
+      return kept === undefined ? null : copiedRecord(kept);
     });
   }
 
   findByIdempotencyKey(key: string): Promise<InstanceRecord | null> {
     return this.#call(() => {
       const id = this.#idsByKey.get(key);
-      const instance = id === undefined ? undefined : this.#instances.get(id);
-      return instance === undefined ? null : toRecord(instance, true);
+      const kept = id === undefined ? undefined : this.#instances.get(id);
+      return kept === undefined ? null : copiedRecord(kept);
     });
   }
 
   getHistory(sagaId: string): Promise<StoredHistoryEntry[]> {
     return this.#call(() => {
-      const instance = this.#instances.get(sagaId);
-      if (instance === undefined) return [];
+      const kept = this.#instances.get(sagaId);
+      if (kept === undefined) return [];
+      // An ended saga unpacks into fresh objects: nothing to copy.
+      const ended = isEnded(kept);
+      const instance = ended ? unpackEnded(kept) : kept;
       return instance.history.map((entry, index): StoredHistoryEntry => {
         const writer = instance.writers[index] ?? null;
         const seq = index + 1;
-        const copy = structuredClone(entry);
+        const copy = ended ? entry : structuredClone(entry);
         return writer === null ? { ...copy, seq } : { ...copy, seq, workerId: writer.workerId, epoch: writer.epoch };
       });
     });
@@ -211,17 +204,18 @@ export class MemoryStore implements SagaStore {
       const checked = checkListQuery(query);
       const { after } = checked;
       const matching = [...this.#instances.values()]
-        .map((instance) => instance.state)
-        .filter(
-          (state) =>
-            (checked.statuses === null || checked.statuses.includes(state.status)) &&
-            (checked.definitionName === null || state.definitionName === checked.definitionName) &&
-            (checked.createdFromMs === null || state.createdAtMs >= checked.createdFromMs) &&
-            (checked.createdToMs === null || state.createdAtMs < checked.createdToMs) &&
-            (after === null || state.createdAtMs < after.createdAtMs || (state.createdAtMs === after.createdAtMs && compareIds(state.id, after.id) < 0)),
-        )
-        .sort((a, b) => b.createdAtMs - a.createdAtMs || compareIds(b.id, a.id));
-      const items = matching.slice(0, checked.limit).map((state) => structuredClone(state));
+        .filter((kept) => {
+          const createdAtMs = createdAtMsOf(kept);
+          return (
+            (checked.statuses === null || checked.statuses.includes(statusOf(kept))) &&
+            (checked.definitionName === null || definitionNameOf(kept) === checked.definitionName) &&
+            (checked.createdFromMs === null || createdAtMs >= checked.createdFromMs) &&
+            (checked.createdToMs === null || createdAtMs < checked.createdToMs) &&
+            (after === null || createdAtMs < after.createdAtMs || (createdAtMs === after.createdAtMs && compareIds(idOf(kept), after.id) < 0))
+          );
+        })
+        .sort((a, b) => createdAtMsOf(b) - createdAtMsOf(a) || compareIds(idOf(b), idOf(a)));
+      const items = matching.slice(0, checked.limit).map((kept) => copiedRecord(kept).state);
       const last = items[items.length - 1];
       const more = matching.length > checked.limit && last !== undefined;
       return { items, nextCursor: more ? encodeListCursor({ createdAtMs: last.createdAtMs, id: last.id }) : null };
@@ -231,7 +225,7 @@ export class MemoryStore implements SagaStore {
   countByStatus(): Promise<Record<SagaStatus, number>> {
     return this.#call(() => {
       const counts = zeroCounts();
-      for (const instance of this.#instances.values()) counts[instance.state.status]++;
+      for (const kept of this.#instances.values()) counts[statusOf(kept)]++;
       return counts;
     });
   }
@@ -239,7 +233,10 @@ export class MemoryStore implements SagaStore {
   countUnfinishedByDefinition(): Promise<UnfinishedCount[]> {
     return this.#call(() => {
       const counts = new Map<string, UnfinishedCount>();
-      for (const { state } of this.#instances.values()) {
+      for (const kept of this.#instances.values()) {
+        // An ended saga is never running.
+        if (isEnded(kept)) continue;
+        const { state } = kept;
         if (state.status !== "running" && state.status !== "compensating") continue;
         const key = definitionKey(state.definitionName, state.definitionVersion);
         const entry = counts.get(key) ?? { definitionName: state.definitionName, definitionVersion: state.definitionVersion, count: 0 };
@@ -254,11 +251,13 @@ export class MemoryStore implements SagaStore {
     return this.#call(() => {
       const { buckets, index } = checkActivityQuery(query);
       const { fromMs, toMs } = query;
-      for (const { state } of this.#instances.values()) {
-        if (state.createdAtMs >= fromMs && state.createdAtMs < toMs) (buckets[index(state.createdAtMs)] as ActivityBucket).started++;
-        const ended = state.endedAtMs;
-        if (ended !== undefined && ended >= fromMs && ended < toMs && (state.status === "completed" || state.status === "compensated" || state.status === "failed")) {
-          (buckets[index(ended)] as ActivityBucket)[state.status]++;
+      for (const kept of this.#instances.values()) {
+        const createdAtMs = createdAtMsOf(kept);
+        if (createdAtMs >= fromMs && createdAtMs < toMs) (buckets[index(createdAtMs)] as ActivityBucket).started++;
+        const ended = endedAtMsOf(kept);
+        const status = statusOf(kept);
+        if (ended !== undefined && ended >= fromMs && ended < toMs && (status === "completed" || status === "compensated" || status === "failed")) {
+          (buckets[index(ended)] as ActivityBucket)[status]++;
         }
       }
       return buckets;
@@ -270,6 +269,7 @@ export class MemoryStore implements SagaStore {
       checkClaimRequest(request);
       if (request.limit === 0) return [];
       return this.#due.takeDue(request.definitions, request.nowMs, request.limit).map((slot) => {
+        // The due index holds only sagas still going, never a packed one.
         const instance = this.#instances.get(slot.id) as StoredInstance;
         instance.epoch++;
         instance.leaseOwner = request.workerId;
@@ -301,7 +301,7 @@ export class MemoryStore implements SagaStore {
   moveInstance(request: MoveInstanceRequest): Promise<MoveOutcome> {
     return this.#call((): MoveOutcome => {
       checkCommitStateId(request.sagaId, request.state.id);
-      const instance = this.#instances.get(request.sagaId);
+      const instance = this.#live(request.sagaId);
       if (instance === undefined) return { moved: false, reason: "not_found" };
       if (instance.leaseOwner !== null && instance.leaseExpiresAtMs !== null && instance.leaseExpiresAtMs >= request.nowMs) return { moved: false, reason: "leased" };
       if (instance.epoch !== request.epoch) return { moved: false, reason: "changed" };
@@ -317,7 +317,7 @@ export class MemoryStore implements SagaStore {
       instance.slot = newSlot(state.id, keyOf(state));
       appendHistory(instance, request.history, null);
       this.#reindex(instance);
-      if (endsNow) this.#keepEndedOnly([instance]);
+      if (endsNow) this.#settleEnded([instance]);
       return { moved: true };
     });
   }
@@ -335,8 +335,11 @@ export class MemoryStore implements SagaStore {
 
   deliver(sagaId: string, message: InboxPayload, nowMs: number): Promise<DeliverOutcome> {
     return this.#call((): DeliverOutcome => {
-      const instance = this.#instances.get(sagaId);
-      if (instance === undefined) return { accepted: false, reason: "not_found" };
+      const kept = this.#instances.get(sagaId);
+      if (kept === undefined) return { accepted: false, reason: "not_found" };
+      // Only a failed saga reopens, and packed ones are completed or compensated.
+      if (isEnded(kept)) return { accepted: false, reason: "terminal", status: statusOf(kept) };
+      const instance = kept;
       const reopens = instance.state.status === "failed" && isOperatorRepair(message);
       if (isTerminal(instance.state.status) && !reopens) return { accepted: false, reason: "terminal", status: instance.state.status };
       const seq = instance.inboxSeq + 1;
@@ -394,7 +397,7 @@ export class MemoryStore implements SagaStore {
   /** Later calls reject with `StoreUnavailableError`; the data is dropped. Safe to call twice. */
   close(): Promise<void> {
     this.#closed = true;
-    this.#instances = new Map<string, StoredInstance>();
+    this.#instances = new Map<string, Kept>();
     this.#endedRing.length = 0;
     this.#idsByKey.clear();
     this.#definitions.clear();
@@ -407,7 +410,7 @@ export class MemoryStore implements SagaStore {
     const key = state.idempotencyKey;
     const existingId = key === null ? undefined : this.#idsByKey.get(key);
     const existing = existingId === undefined ? undefined : this.#instances.get(existingId);
-    if (existing !== undefined) return { ok: true, result: { created: false, record: toRecord(existing, false) } };
+    if (existing !== undefined) return { ok: true, result: { created: false, record: isEnded(existing) ? copiedRecord(existing) : toRecord(existing, false) } };
     if (this.#instances.has(state.id)) {
       return {
         ok: false,
@@ -436,11 +439,21 @@ export class MemoryStore implements SagaStore {
     return { ok: true, result: { created: true, record: toRecord(instance, false) } };
   }
 
-  #drop(instance: StoredInstance): void {
-    this.#instances.delete(instance.state.id);
-    const key = instance.state.idempotencyKey;
-    if (key !== null && this.#idsByKey.get(key) === instance.state.id) this.#idsByKey.delete(key);
-    instance.slot.heap?.remove(instance.slot);
+  #drop(kept: Kept): void {
+    const id = idOf(kept);
+    this.#instances.delete(id);
+    const key = idempotencyKeyOf(kept);
+    if (key !== null && this.#idsByKey.get(key) === id) this.#idsByKey.delete(key);
+    if (!isEnded(kept)) kept.slot.heap?.remove(kept.slot);
+  }
+
+  /** The instance by id, a packed one unpacked and kept as an instance again: for the writes that may change it. */
+  #live(id: string): StoredInstance | undefined {
+    const kept = this.#instances.get(id);
+    if (kept === undefined || !isEnded(kept)) return kept;
+    const instance = unpackEnded(kept);
+    this.#instances.set(id, instance);
+    return instance;
   }
 
   /** Puts back what the commits of a failed batch changed, newest first. */
@@ -459,27 +472,31 @@ export class MemoryStore implements SagaStore {
   }
 
   /**
-   * Files sagas that just ended for good among the kept ones and, with `keepEnded` set, forgets
-   * the ones that ended longest ago beyond it. `#endedRing` holds the kept ones' ids; once full,
-   * its oldest sits at `#endedNext`, which each newly ended saga then replaces.
+   * Sagas that just ended for good, their batch written: with `keepEnded`, forgets the ones that
+   * ended longest ago beyond it, and packs each one kept (`packEnded`). `#endedRing` holds the
+   * kept ended sagas' ids; once full, its oldest sits at `#endedNext`, which each newly ended saga
+   * then replaces.
    */
-  #keepEndedOnly(ended: readonly StoredInstance[]): void {
+  #settleEnded(ended: readonly StoredInstance[]): void {
     const keep = this.#keepEnded;
-    if (keep === null) return;
     for (const instance of ended) {
       if (keep === 0) {
         this.#drop(instance);
         continue;
       }
       const id = instance.state.id;
-      if (this.#endedRing.length < keep) {
-        this.#endedRing.push(id);
-        continue;
+      if (keep !== null) {
+        if (this.#endedRing.length < keep) {
+          this.#endedRing.push(id);
+        } else {
+          const oldest = this.#instances.get(this.#endedRing[this.#endedNext] as string);
+          if (oldest !== undefined) this.#drop(oldest);
+          this.#endedRing[this.#endedNext] = id;
+          this.#endedNext = (this.#endedNext + 1) % keep;
+        }
       }
-      const oldest = this.#instances.get(this.#endedRing[this.#endedNext] as string);
-      if (oldest !== undefined) this.#drop(oldest);
-      this.#endedRing[this.#endedNext] = id;
-      this.#endedNext = (this.#endedNext + 1) % keep;
+      const packed = packEnded(instance);
+      if (packed !== null) this.#instances.set(id, packed);
     }
   }
 
@@ -488,7 +505,7 @@ export class MemoryStore implements SagaStore {
   }
 
   #commitOne(commit: TransitionCommit, undo: Undo[], ended: StoredInstance[]): CommitOutcome {
-    const instance = this.#instances.get(commit.sagaId);
+    const instance = this.#live(commit.sagaId);
     if (
       instance === undefined ||
       instance.epoch !== commit.epoch ||
@@ -522,8 +539,9 @@ export class MemoryStore implements SagaStore {
   }
 
   #held(workerId: string, lease: LeaseRef): StoredInstance | undefined {
-    const instance = this.#instances.get(lease.sagaId);
-    return instance !== undefined && instance.epoch === lease.epoch && instance.leaseOwner === workerId ? instance : undefined;
+    const kept = this.#instances.get(lease.sagaId);
+    // A packed saga holds no lease.
+    return kept !== undefined && !isEnded(kept) && kept.epoch === lease.epoch && kept.leaseOwner === workerId ? kept : undefined;
   }
 
   /** Runs synchronously, like the real adapters' drivers; a throw becomes the promise's rejection. */
@@ -552,11 +570,13 @@ function endsForGood(state: SagaState): boolean {
   return state.status === "completed" || state.status === "compensated";
 }
 
-/** The inbox of every instance that was never delivered to: one array for all (a delivery makes a new one). */
-const NO_MESSAGES: InboxMessage[] = Object.freeze([]) as unknown as InboxMessage[];
-
 function keyOf(state: SagaState): string {
   return definitionKey(state.definitionName, state.definitionVersion);
+}
+
+/** A record the caller owns: a packed saga unpacked into fresh objects, an instance's state deep-copied. */
+function copiedRecord(kept: Kept): InstanceRecord {
+  return isEnded(kept) ? toRecord(unpackEnded(kept), false) : toRecord(kept, true);
 }
 
 /** The instance as a record; its state deep-copied for the read calls, by reference for the runtime's. */

@@ -1,0 +1,419 @@
+import type { HistoryEntry } from "../../domain/history.js";
+import type { JsonValue } from "../../domain/json.js";
+import type { Phase, SagaStatus } from "../../domain/status.js";
+import type { PhaseState, SagaState, StepState } from "../../domain/state.js";
+import type { InboxMessage } from "../saga-store.js";
+import { definitionKey } from "../saga-store.js";
+import { newSlot, type DueSlot } from "./due-index.js";
+
+/** One instance as the memory store holds it while it may still change: the same columns the SQL adapters keep. */
+export interface StoredInstance {
+  state: SagaState;
+  epoch: number;
+  leaseOwner: string | null;
+  leaseExpiresAtMs: number | null;
+  inboxSeq: number;
+  inboxAppliedSeq: number;
+  /** The scheduling time, which a delivery pulls forward without touching the engine's `state.wakeAtMs`. */
+  wakeAtMs: number | null;
+  /** History entries as the writers gave them (numbered by position from 1)… */
+  history: HistoryEntry[];
+  /** …and who wrote each one (null: written without a lease); commits of one claim share one object. */
+  writers: Array<Writer | null>;
+  inbox: InboxMessage[];
+  /** Its place in the due index (the same object until the instance moves to another definition version). */
+  slot: DueSlot;
+}
+
+/** The worker and epoch that wrote history entries. */
+export interface Writer {
+  workerId: string;
+  epoch: number;
+}
+
+/**
+ * A saga that ended for good (`completed` or `compensated`) as the memory store keeps it: one
+ * array of slots instead of the fifty-odd objects its state and history are made of (steps,
+ * phases, history entries, a boxed number for every timestamp), which V8's collector would copy,
+ * promote and mark again for as long as the store lives. Times are kept as small-integer offsets
+ * from the saga's creation (no box); phases and history entries of the common shapes are written
+ * out field by field, and anything else (an error, a cancel, a rarer entry) is kept as the object
+ * it was. Its first slots are the columns the listings and counts read without unpacking.
+ */
+export type EndedSaga = unknown[];
+
+const ID = 0;
+const STATUS = 1;
+const DEFINITION_NAME = 2;
+const DEFINITION_VERSION = 3;
+const CREATED_AT_MS = 4;
+const ENDED_AT_MS = 5;
+const IDEMPOTENCY_KEY = 6;
+const EPOCH = 7;
+const INBOX_SEQ = 8;
+const INBOX_APPLIED_SEQ = 9;
+/** Where the state's other fields begin, then its steps, then the history. */
+const BODY = 10;
+
+/**
+ * Where packing writes before the slots are copied into an array of their exact size: growing
+ * each saga's array by pushes would allocate several larger ones on the way (and keep the last
+ * one's spare capacity). Grown once to the largest saga packed, never shrunk.
+ */
+const SCRATCH: unknown[] = [];
+
+/** An absent optional field. */
+const ABSENT = Symbol("absent");
+
+const STARTED = 1;
+const ATTEMPT_STARTED = 2;
+const ATTEMPT_SUCCEEDED = 3;
+const ENDED = 4;
+
+/** An instance or an ended saga, as the store's table holds them. */
+export type Kept = StoredInstance | EndedSaga;
+
+export function isEnded(kept: Kept): kept is EndedSaga {
+  return Array.isArray(kept);
+}
+
+/** The inbox of every instance that was never delivered to: one array for all (a delivery makes a new one). */
+export const NO_MESSAGES: InboxMessage[] = Object.freeze([]) as unknown as InboxMessage[];
+
+/** The integers V8 keeps unboxed with pointer compression (31 bits). */
+function isSmall(value: unknown): value is number {
+  return typeof value === "number" && Number.isInteger(value) && value >= -0x40000000 && value <= 0x3fffffff && !Object.is(value, -0);
+}
+
+/** Writes the fields of the common shapes into one array; `ok` turns false for a time it cannot write unambiguously. */
+class Packer {
+  ok = true;
+  /** Slots written so far into `SCRATCH`. */
+  length = 0;
+  readonly #baseMs: number;
+
+  constructor(baseMs: number) {
+    this.#baseMs = baseMs;
+  }
+
+  put(value: unknown): void {
+    SCRATCH[this.length++] = value;
+  }
+
+  /** The slots written, in an array of exactly their number. */
+  result(): EndedSaga {
+    // What the scratch array still points to past this saga's slots is left there: at most one
+    // earlier saga's values, overwritten by the next packing.
+    return SCRATCH.slice(0, this.length);
+  }
+
+  /** A time as its offset from the base when that is a small integer, else as it is (read back by `Unpacker.time`). */
+  time(value: number): void {
+    const offset = value - this.#baseMs;
+    if (isSmall(offset) && this.#baseMs + offset === value) this.put(offset);
+    else if (isSmall(value)) this.ok = false; // it would read back as an offset
+    else this.put(value);
+  }
+
+  /** A short array of step indexes, written out: its length, then each. */
+  numbers(values: readonly number[]): void {
+    this.put(values.length);
+    for (const value of values) this.put(value);
+  }
+
+  optionalTime(value: number | undefined): void {
+    if (value === undefined) this.put(ABSENT);
+    else this.time(value);
+  }
+
+  phase(phase: PhaseState): void {
+    if (phase.nextAttemptAtMs !== undefined || phase.lastError !== undefined || phase.lastTimedOut !== undefined || phase.deadlineAtMs !== undefined) {
+      this.put(phase);
+      return;
+    }
+    this.put(phase.status);
+    this.put(phase.attempt);
+    this.put(phase.failures);
+    this.optionalTime(phase.startedAtMs);
+    this.optionalTime(phase.settledAtMs);
+  }
+
+  entry(entry: HistoryEntry): void {
+    switch (entry.type) {
+      case "saga_started":
+        this.put(STARTED);
+        this.time(entry.atMs);
+        this.put(entry.input);
+        this.put(entry.idempotencyKey);
+        return;
+      case "attempt_started":
+        this.put(ATTEMPT_STARTED);
+        this.time(entry.atMs);
+        this.put(entry.step);
+        this.put(entry.phase);
+        this.put(entry.attempt);
+        return;
+      case "attempt_succeeded":
+        if (entry.by !== undefined) break;
+        this.put(ATTEMPT_SUCCEEDED);
+        this.time(entry.atMs);
+        this.put(entry.step);
+        this.put(entry.phase);
+        this.put(entry.attempt);
+        this.put(entry.output === undefined ? ABSENT : entry.output);
+        return;
+      case "saga_ended":
+        if (entry.reason !== undefined || entry.outstanding !== undefined) break;
+        this.put(ENDED);
+        this.time(entry.atMs);
+        this.put(entry.status);
+        return;
+      default:
+        break;
+    }
+    this.put(entry);
+  }
+}
+
+/** The state's optional fields that the packing keeps as they are, in one object, when any is set. */
+function extrasOf(state: SagaState): Partial<SagaState> | typeof ABSENT {
+  if (
+    state.cancel === undefined &&
+    state.stop === undefined &&
+    state.outstanding === undefined &&
+    state.deadlineAtMs === undefined &&
+    state.abort === undefined &&
+    state.resolution === undefined &&
+    state.signals === undefined
+  ) {
+    return ABSENT;
+  }
+  const extras: Partial<SagaState> = {};
+  if (state.cancel !== undefined) extras.cancel = state.cancel;
+  if (state.stop !== undefined) extras.stop = state.stop;
+  if (state.outstanding !== undefined) extras.outstanding = state.outstanding;
+  if (state.deadlineAtMs !== undefined) extras.deadlineAtMs = state.deadlineAtMs;
+  if (state.abort !== undefined) extras.abort = state.abort;
+  if (state.resolution !== undefined) extras.resolution = state.resolution;
+  if (state.signals !== undefined) extras.signals = state.signals;
+  return extras;
+}
+
+/**
+ * `instance` packed as an `EndedSaga`, or null when it must stay as it is: it has not ended for
+ * good, still holds a lease or undelivered messages, or has a time that cannot be packed.
+ */
+export function packEnded(instance: StoredInstance): EndedSaga | null {
+  const { state } = instance;
+  if ((state.status !== "completed" && state.status !== "compensated") || instance.leaseOwner !== null || instance.inbox.length > 0) return null;
+  const packer = new Packer(state.createdAtMs);
+  const out = packer;
+  out.put(state.id);
+  out.put(state.status);
+  out.put(state.definitionName);
+  out.put(state.definitionVersion);
+  out.put(state.createdAtMs);
+  out.put(state.endedAtMs);
+  out.put(state.idempotencyKey);
+  out.put(instance.epoch);
+  out.put(instance.inboxSeq);
+  out.put(instance.inboxAppliedSeq);
+  out.put(state.definitionHash === undefined ? ABSENT : state.definitionHash);
+  out.put(state.input);
+  out.put(state.pivotPassed);
+  out.put(state.recoveries);
+  out.put(state.wakeAtMs);
+  out.put(extrasOf(state));
+  packer.time(state.updatedAtMs);
+  packer.numbers(state.settledOrder);
+  packer.numbers(state.compensationOrder);
+  out.put(state.steps.length);
+  for (const step of state.steps) {
+    out.put(step.name);
+    packer.phase(step.action);
+    packer.phase(step.compensation);
+    out.put(step.output === undefined ? ABSENT : step.output);
+  }
+  out.put(instance.history.length);
+  for (let i = 0; i < instance.history.length; i++) {
+    const writer = instance.writers[i] ?? null;
+    out.put(writer === null ? null : writer.workerId);
+    out.put(writer === null ? null : writer.epoch);
+    packer.entry(instance.history[i] as HistoryEntry);
+  }
+  const packed = packer.result();
+  return packer.ok ? packed : null;
+}
+
+/** Reads an `EndedSaga` back, copying what was kept as it was: what it returns, the caller owns. */
+class Unpacker {
+  at = BODY;
+  readonly #packed: EndedSaga;
+  readonly #baseMs: number;
+
+  constructor(packed: EndedSaga) {
+    this.#packed = packed;
+    this.#baseMs = packed[CREATED_AT_MS] as number;
+  }
+
+  next(): unknown {
+    return this.#packed[this.at++];
+  }
+
+  /** A copy of a value kept as it was. */
+  copy<T>(): T {
+    return structuredClone(this.next()) as T;
+  }
+
+  time(): number {
+    const value = this.next() as number;
+    return isSmall(value) ? this.#baseMs + value : value;
+  }
+
+  numbers(): number[] {
+    const values = new Array<number>(this.next() as number);
+    for (let i = 0; i < values.length; i++) values[i] = this.next() as number;
+    return values;
+  }
+
+  optionalTime(): number | undefined {
+    if (this.#packed[this.at] === ABSENT) {
+      this.at++;
+      return undefined;
+    }
+    return this.time();
+  }
+
+  phase(): PhaseState {
+    if (typeof this.#packed[this.at] === "object") return this.copy<PhaseState>();
+    const phase: PhaseState = { status: this.next() as PhaseState["status"], attempt: this.next() as number, failures: this.next() as number };
+    const startedAtMs = this.optionalTime();
+    const settledAtMs = this.optionalTime();
+    if (startedAtMs !== undefined) phase.startedAtMs = startedAtMs;
+    if (settledAtMs !== undefined) phase.settledAtMs = settledAtMs;
+    return phase;
+  }
+
+  optionalJson(): JsonValue | undefined {
+    const value = this.next();
+    return value === ABSENT ? undefined : (structuredClone(value) as JsonValue);
+  }
+
+  entry(): HistoryEntry {
+    const kind = this.#packed[this.at];
+    if (typeof kind === "object") return this.copy<HistoryEntry>();
+    this.at++;
+    const atMs = this.time();
+    switch (kind) {
+      case STARTED:
+        return { type: "saga_started", atMs, input: this.copy<JsonValue>(), idempotencyKey: this.next() as string | null };
+      case ATTEMPT_STARTED:
+        return { type: "attempt_started", atMs, step: this.next() as string, phase: this.next() as Phase, attempt: this.next() as number };
+      case ATTEMPT_SUCCEEDED: {
+        const entry: HistoryEntry = { type: "attempt_succeeded", atMs, step: this.next() as string, phase: this.next() as Phase, attempt: this.next() as number };
+        const output = this.optionalJson();
+        if (output !== undefined) entry.output = output;
+        return entry;
+      }
+      default:
+        return { type: "saga_ended", atMs, status: this.next() as SagaStatus };
+    }
+  }
+}
+
+/** The instance an `EndedSaga` was packed from, in fresh objects. */
+export function unpackEnded(packed: EndedSaga): StoredInstance {
+  const reader = new Unpacker(packed);
+  const definitionHash = reader.next();
+  const input = reader.copy<JsonValue>();
+  const pivotPassed = reader.next() as boolean;
+  const recoveries = reader.next() as number;
+  const wakeAtMs = reader.next() as number | null;
+  const extras = reader.next();
+  const updatedAtMs = reader.time();
+  const settledOrder = reader.numbers();
+  const compensationOrder = reader.numbers();
+  const steps: StepState[] = [];
+  for (let count = reader.next() as number; count > 0; count--) {
+    const name = reader.next() as string;
+    const action = reader.phase();
+    const compensation = reader.phase();
+    const output = reader.optionalJson();
+    steps.push(output === undefined ? { name, action, compensation } : { name, action, compensation, output });
+  }
+  const id = packed[ID] as string;
+  // The same fields in the same order as the engine's states (`copyState`): the hash, when there is one, after the version.
+  const state: SagaState = {
+    id,
+    definitionName: packed[DEFINITION_NAME] as string,
+    definitionVersion: packed[DEFINITION_VERSION] as number,
+    ...(definitionHash === ABSENT ? {} : { definitionHash: definitionHash as string }),
+    input,
+    idempotencyKey: packed[IDEMPOTENCY_KEY] as string | null,
+    status: packed[STATUS] as SagaStatus,
+    steps,
+    settledOrder,
+    compensationOrder,
+    pivotPassed,
+    recoveries,
+    wakeAtMs,
+    createdAtMs: packed[CREATED_AT_MS] as number,
+    updatedAtMs,
+  };
+  if (extras !== ABSENT) Object.assign(state, structuredClone(extras));
+  const endedAtMs = packed[ENDED_AT_MS] as number | undefined;
+  if (endedAtMs !== undefined) state.endedAtMs = endedAtMs;
+  const history: HistoryEntry[] = [];
+  const writers: Array<Writer | null> = [];
+  let last: Writer | null = null;
+  for (let count = reader.next() as number; count > 0; count--) {
+    const workerId = reader.next() as string | null;
+    const epoch = reader.next() as number | null;
+    history.push(reader.entry());
+    if (workerId === null || epoch === null) {
+      writers.push(null);
+      continue;
+    }
+    // Entries of one claim share one writer, as appending them did.
+    if (last === null || last.workerId !== workerId || last.epoch !== epoch) last = { workerId, epoch };
+    writers.push(last);
+  }
+  return {
+    state,
+    epoch: packed[EPOCH] as number,
+    leaseOwner: null,
+    leaseExpiresAtMs: null,
+    inboxSeq: packed[INBOX_SEQ] as number,
+    inboxAppliedSeq: packed[INBOX_APPLIED_SEQ] as number,
+    wakeAtMs: null,
+    history,
+    writers,
+    inbox: NO_MESSAGES,
+    slot: newSlot(id, definitionKey(state.definitionName, state.definitionVersion)),
+  };
+}
+
+/** The columns the store's listings and counts read, of either kind of kept saga. */
+export function idOf(kept: Kept): string {
+  return isEnded(kept) ? (kept[ID] as string) : kept.state.id;
+}
+
+export function statusOf(kept: Kept): SagaStatus {
+  return isEnded(kept) ? (kept[STATUS] as SagaStatus) : kept.state.status;
+}
+
+export function definitionNameOf(kept: Kept): string {
+  return isEnded(kept) ? (kept[DEFINITION_NAME] as string) : kept.state.definitionName;
+}
+
+export function createdAtMsOf(kept: Kept): number {
+  return isEnded(kept) ? (kept[CREATED_AT_MS] as number) : kept.state.createdAtMs;
+}
+
+export function endedAtMsOf(kept: Kept): number | undefined {
+  return isEnded(kept) ? (kept[ENDED_AT_MS] as number | undefined) : kept.state.endedAtMs;
+}
+
+export function idempotencyKeyOf(kept: Kept): string | null {
+  return isEnded(kept) ? (kept[IDEMPOTENCY_KEY] as string | null) : kept.state.idempotencyKey;
+}
