@@ -115,6 +115,25 @@ describe("packed ended sagas", () => {
     expect(checked).toBeGreaterThan(150);
   });
 
+  it("keep inputs and outputs of every kind, in fresh copies", () => {
+    const odd = JSON.parse('{"__proto__": 1, "a": 2}') as SagaState["input"];
+    const nine = Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`k${i}`, i]));
+    const inputs: Array<SagaState["input"]> = [{ n: 1, s: "x", b: true, z: null }, { nested: { a: [1, 2] } }, { big: 2 ** 40 }, { half: 0.5 }, nine, odd, [1, 2], "text", 7, null, {}];
+    for (const input of inputs) {
+      const started = newSaga("io-1");
+      const state = { ...sagaCompleted(started.state, T0 + 3).state, input };
+      state.steps = state.steps.map((step) => ({ ...step, output: input }));
+      const history: HistoryEntry[] = [
+        { type: "saga_started", atMs: T0, input, idempotencyKey: null },
+        { type: "attempt_succeeded", atMs: T0 + 1, step: "charge", phase: "action", attempt: 1, output: input },
+      ];
+      expectRoundTrip(instanceOf(state, history));
+      const unpacked = unpackEnded(packEnded(instanceOf(state, history)) as unknown[]);
+      if (typeof input === "object" && input !== null) expect(Object.getPrototypeOf(unpacked.state.input)).toBe(Object.getPrototypeOf(input));
+      expect(keyOrder(unpacked.state.input)).toEqual(keyOrder(input));
+    }
+  });
+
   it("keep times far from the saga's start, fractional ones and ones before it exactly", () => {
     const started = newSaga("packed-1", { key: "order-7" });
     const first = stepSucceeded(started.state, T0 + 2 ** 40);
