@@ -100,7 +100,9 @@ interface Undo {
  * out would cost more than the engine itself. So, as the contract says, a caller must not mutate
  * a state it committed or got from those calls (the engine returns fresh objects and the runtime
  * never mutates them). The read calls users make (`getInstance`, `findByIdempotencyKey`,
- * `getHistory`, `listInstances`) return deep copies. Claims use an index of due instances, so
+ * `getHistory`, `listInstances`) return deep copies. A saga that ended `completed` or
+ * `compensated` is then kept packed in one array (`stored-instance.ts`), which costs V8's collector
+ * a small fraction of its objects; reads unpack it. Claims use an index of due instances, so
  * they cost O(k log n), not a scan. Saved definitions are kept as JSON text, so their documents
  * are copied in and out, as the SQL adapters do. It keeps every saga unless told to keep only the
  * last ones that ended (`MemoryStoreOptions.keepEnded`).
