@@ -64,6 +64,10 @@ const SCRATCH: unknown[] = [];
 
 /** An absent optional field. */
 const ABSENT = Symbol("absent");
+/** A phase never started (pending, no attempt, no failure, no time): every compensation of a saga that succeeded. */
+const NOT_STARTED = Symbol("not started");
+/** A history entry written by the same writer as the entry before it. */
+const SAME_WRITER = Symbol("same writer");
 
 const STARTED = 1;
 const ATTEMPT_STARTED = 2;
@@ -129,6 +133,10 @@ class Packer {
   phase(phase: PhaseState): void {
     if (phase.nextAttemptAtMs !== undefined || phase.lastError !== undefined || phase.lastTimedOut !== undefined || phase.deadlineAtMs !== undefined) {
       this.put(phase);
+      return;
+    }
+    if (phase.status === "pending" && phase.attempt === 0 && phase.failures === 0 && phase.startedAtMs === undefined && phase.settledAtMs === undefined) {
+      this.put(NOT_STARTED);
       return;
     }
     this.put(phase.status);
@@ -237,8 +245,12 @@ export function packEnded(instance: StoredInstance): EndedSaga | null {
   out.put(instance.history.length);
   for (let i = 0; i < instance.history.length; i++) {
     const writer = instance.writers[i] ?? null;
-    out.put(writer === null ? null : writer.workerId);
-    out.put(writer === null ? null : writer.epoch);
+    if (i > 0 && writer === (instance.writers[i - 1] ?? null)) {
+      out.put(SAME_WRITER);
+    } else {
+      out.put(writer === null ? null : writer.workerId);
+      out.put(writer === null ? null : writer.epoch);
+    }
     packer.entry(instance.history[i] as HistoryEntry);
   }
   const packed = packer.result();
@@ -285,7 +297,12 @@ class Unpacker {
   }
 
   phase(): PhaseState {
-    if (typeof this.#packed[this.at] === "object") return this.copy<PhaseState>();
+    const head = this.#packed[this.at];
+    if (typeof head === "object") return this.copy<PhaseState>();
+    if (head === NOT_STARTED) {
+      this.at++;
+      return { status: "pending", attempt: 0, failures: 0 };
+    }
     const phase: PhaseState = { status: this.next() as PhaseState["status"], attempt: this.next() as number, failures: this.next() as number };
     const startedAtMs = this.optionalTime();
     const settledAtMs = this.optionalTime();
@@ -367,16 +384,20 @@ export function unpackEnded(packed: EndedSaga): StoredInstance {
   const writers: Array<Writer | null> = [];
   let last: Writer | null = null;
   for (let count = reader.next() as number; count > 0; count--) {
-    const workerId = reader.next() as string | null;
-    const epoch = reader.next() as number | null;
-    history.push(reader.entry());
-    if (workerId === null || epoch === null) {
-      writers.push(null);
-      continue;
+    const head = reader.next();
+    if (head === SAME_WRITER) {
+      writers.push(writers[writers.length - 1] ?? null);
+    } else {
+      const workerId = head as string | null;
+      const epoch = reader.next() as number | null;
+      // Entries of one claim share one writer, as appending them did.
+      if (workerId === null || epoch === null) writers.push(null);
+      else {
+        if (last === null || last.workerId !== workerId || last.epoch !== epoch) last = { workerId, epoch };
+        writers.push(last);
+      }
     }
-    // Entries of one claim share one writer, as appending them did.
-    if (last === null || last.workerId !== workerId || last.epoch !== epoch) last = { workerId, epoch };
-    writers.push(last);
+    history.push(reader.entry());
   }
   return {
     state,
