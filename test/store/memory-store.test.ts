@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { defineSaga, InvalidArgumentError, Orchestrator } from "../../src/index.js";
+import type { HistoryEntry } from "../../src/domain/history.js";
+import type { SagaState } from "../../src/domain/state.js";
 import { createMemoryStore, type MemoryStore } from "../../src/store/memory/index.js";
+import type { InstanceRecord, TransitionCommit } from "../../src/store/saga-store.js";
 import { describeStoreConformance } from "./conformance.js";
 import { cancel, claim, commitOf, create, expectInvalidArgument, newSaga, ORDER, orderPlan, REFUND, refundPlan, sagaCompleted, T0 } from "./fixtures.js";
 
@@ -239,5 +242,62 @@ describe("MemoryStore keepEnded", () => {
     } finally {
       await orchestrator.close();
     }
+  });
+});
+
+describe("MemoryStore packed ended sagas", () => {
+  /** A saga created, claimed by w1 and completed with its lease released: the store then keeps it packed. */
+  async function completed(store: MemoryStore, id: string): Promise<{ epoch: number; state: SagaState }> {
+    await create(store, id, { key: `key-${id}` });
+    const [claimed] = await claim(store, "w1", T0, [id]);
+    if (claimed === undefined) throw new Error(`claimed nothing for ${id}`);
+    const ended = sagaCompleted(claimed.record.state, T0 + 1);
+    expect(await store.commitTransitions([commitOf(claimed, ended, { lease: "release" })])).toEqual([{ ok: true }]);
+    return { epoch: claimed.record.epoch, state: ended.state };
+  }
+
+  it("answers every read of a packed saga as it would the saga itself, in copies the caller owns", async () => {
+    const store = createMemoryStore();
+    const { state } = await completed(store, "p1");
+    const record = await store.getInstance("p1");
+    expect(record).toEqual({ state, epoch: 1, leaseOwner: null, leaseExpiresAtMs: null, inboxSeq: 0, inboxAppliedSeq: 0 });
+    expect(await store.findByIdempotencyKey("key-p1")).toEqual(record);
+    (record as InstanceRecord).state.steps[0]!.name = "changed by the caller";
+    expect((await store.getInstance("p1"))?.state).toEqual(state);
+    const history = await store.getHistory("p1");
+    expect(history.map((entry) => [entry.seq, entry.type, entry.workerId ?? null])).toEqual([
+      [1, "saga_started", null],
+      [2, "saga_ended", "w1"],
+    ]);
+    expect(await store.countByStatus()).toMatchObject({ completed: 1 });
+    expect((await store.listInstances({ limit: 5, statuses: ["completed"] })).items).toEqual([state]);
+    const again = await store.createInstance(newSaga("p1-again", { key: "key-p1" }));
+    expect(again).toMatchObject({ created: false, record: { state: { id: "p1" } } });
+    await store.close();
+  });
+
+  it("refuses deliveries and lease calls to a packed saga, and records a late writer's fenced commit", async () => {
+    const store = createMemoryStore();
+    const { epoch, state } = await completed(store, "p2");
+    expect(await store.deliver("p2", cancel(), T0 + 2)).toEqual({ accepted: false, reason: "terminal", status: "completed" });
+    expect(await store.renewLeases("w1", [{ sagaId: "p2", epoch }], T0 + 5_000, T0 + 2)).toEqual([false]);
+    expect(await store.releaseLease("w1", { sagaId: "p2", epoch })).toBe(false);
+    const late: TransitionCommit = { sagaId: "p2", epoch, workerId: "w1", nowMs: T0 + 3, state, history: [{ type: "saga_ended", atMs: T0 + 3, status: "completed" }], inboxSeq: 0, lease: "release" };
+    expect(await store.commitTransitions([late])).toEqual([{ ok: false, reason: "fenced" }]);
+    expect((await store.getHistory("p2")).at(-1)).toMatchObject({ seq: 3, type: "write_rejected", reason: "fenced", workerId: "w1" });
+    expect((await store.getInstance("p2"))?.state).toEqual(state);
+    await store.close();
+  });
+
+  it("moves a packed saga like any other unleased one", async () => {
+    const store = createMemoryStore();
+    const { epoch, state } = await completed(store, "p3");
+    const moved = { ...state, definitionVersion: 2 };
+    const entry: HistoryEntry = { type: "migrated", atMs: T0 + 4, fromVersion: 1, toVersion: 2, reason: "test", by: "ops" };
+    expect(await store.moveInstance({ sagaId: "p3", epoch: epoch + 1, nowMs: T0 + 4, state: moved, history: [entry] })).toEqual({ moved: false, reason: "changed" });
+    expect(await store.moveInstance({ sagaId: "p3", epoch, nowMs: T0 + 4, state: moved, history: [entry] })).toEqual({ moved: true });
+    expect(await store.getInstance("p3")).toMatchObject({ state: { definitionVersion: 2 }, epoch: epoch + 1 });
+    expect((await store.getHistory("p3")).at(-1)).toMatchObject({ type: "migrated", seq: 3 });
+    await store.close();
   });
 });
