@@ -2,18 +2,12 @@ import type { HistoryEntry } from "../../domain/history.js";
 import type { JsonValue } from "../../domain/json.js";
 import type { Phase, SagaStatus } from "../../domain/status.js";
 import type { PhaseState, SagaState, StepState } from "../../domain/state.js";
-import type { InboxMessage } from "../saga-store.js";
+import type { InboxMessage, InstanceRecord } from "../saga-store.js";
 import { definitionKey } from "../saga-store.js";
 import { newSlot, type DueSlot } from "./due-index.js";
 
 /** One instance as the memory store holds it while it may still change: the same columns the SQL adapters keep. */
-export interface StoredInstance {
-  state: SagaState;
-  epoch: number;
-  leaseOwner: string | null;
-  leaseExpiresAtMs: number | null;
-  inboxSeq: number;
-  inboxAppliedSeq: number;
+export interface StoredInstance extends InstanceRecord {
   /** The scheduling time, which a delivery pulls forward without touching the engine's `state.wakeAtMs`. */
   wakeAtMs: number | null;
   /** History entries as the writers gave them (numbered by position from 1)… */
