@@ -78,7 +78,7 @@ export function isEnded(kept: Kept): kept is EndedSaga {
 /** The inbox of every instance that was never delivered to: one array for all (a delivery makes a new one). */
 export const NO_MESSAGES: InboxMessage[] = Object.freeze([]) as unknown as InboxMessage[];
 
-/** The integers V8 keeps unboxed with pointer compression (31 bits). */
+/** Integers V8 keeps unboxed on every build: 31 bits with pointer compression, 32 without (as Node ships). */
 function isSmall(value: unknown): value is number {
   return typeof value === "number" && Number.isInteger(value) && value >= -0x40000000 && value <= 0x3fffffff && !Object.is(value, -0);
 }
