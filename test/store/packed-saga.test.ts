@@ -1,12 +1,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { HistoryEntry } from "../../src/domain/history.js";
-import type { SagaState } from "../../src/domain/state.js";
+import type { PhaseState, SagaState } from "../../src/domain/state.js";
 import { createInitialState } from "../../src/engine/initial-state.js";
 import { newSlot } from "../../src/store/memory/due-index.js";
 import { NO_MESSAGES, packEnded, unpackEnded, type StoredInstance, type Writer } from "../../src/store/memory/stored-instance.js";
 import { planArb, rollbackArb, scriptArb, simulate } from "../support/engine-sim.js";
-import { fullState } from "../support/full-state.js";
+import { fullPhase, fullState } from "../support/full-state.js";
 import { newSaga, sagaCompleted, stepSucceeded, T0 } from "./fixtures.js";
 
 /** The value's keys in order, all the way down: what `toStrictEqual` does not compare. */
@@ -113,6 +113,17 @@ describe("packed ended sagas", () => {
     );
     // Most runs end for good; the others (failed) are not packed.
     expect(checked).toBeGreaterThan(150);
+  });
+
+  it("keep a phase that differs from a never-started one in any single field, a field added to the type included", () => {
+    // Built from every key of `fullPhase` (typed Required<PhaseState>): a new field fails here until packing keeps it.
+    // Started at 0, so that its small times are offsets from the start.
+    const done = sagaCompleted(newSaga("phases", { nowMs: 0 }).state, 1).state;
+    for (const [key, value] of Object.entries(fullPhase)) {
+      const phase = { status: "pending", attempt: 0, failures: 0, [key]: value } as PhaseState;
+      const state: SagaState = { ...done, steps: done.steps.map((step) => ({ ...step, action: phase, compensation: phase })) };
+      expectRoundTrip(instanceOf(state, []));
+    }
   });
 
   it("keep inputs and outputs of every kind, in fresh copies", () => {

@@ -177,7 +177,12 @@ class Packer {
   }
 }
 
-/** The state's optional fields that the packing keeps as they are, in one object, when any is set. */
+/**
+ * The state's optional fields that the packing keeps as they are, in one object, when any is set.
+ * A field added to `SagaState` or `PhaseState` must be packed too: test/store/packed-saga.test.ts
+ * packs a state and phases built from test/support/full-state.ts, which name every field, and
+ * fails until it is.
+ */
 function extrasOf(state: SagaState): Partial<SagaState> | typeof ABSENT {
   if (
     state.cancel === undefined &&
