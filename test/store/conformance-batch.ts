@@ -128,5 +128,29 @@ export function describeBatchCases(store: () => SagaStore): void {
       });
       expect(await store().nextWakeAtMs([ORDER])).toBe(T0);
     });
+
+    it("puts back a commit it had written when a later commit of the batch is a caller's bug", async () => {
+      await create(store(), "a");
+      await create(store(), "b");
+      const claimed = await claim(store(), "w1", T0, ["a", "b"]);
+      const [a, b] = claimed;
+      if (a === undefined || b === undefined) throw new Error("claim failed");
+      const before = { instance: await store().getInstance("a"), history: await store().getHistory("a") };
+
+      await expectInvalidArgument(
+        store().writeBatch({
+          creates: [],
+          commits: [commitOf(a, stepSucceeded(a.record.state, T0 + 1), { nowMs: T0 + 1 }), commitOf(b, stepSucceeded(b.record.state, T0 + 1), { inboxSeq: 7 })],
+        }),
+        "inboxSeq",
+      );
+
+      expect(await store().getInstance("a")).toEqual(before.instance);
+      expect(await store().getHistory("a")).toEqual(before.history);
+      // Still held as before: its lease, epoch and history count are what a commit is checked against.
+      const again = stepSucceeded(a.record.state, T0 + 2);
+      expect((await store().writeBatch({ creates: [], commits: [commitOf(a, again, { nowMs: T0 + 2 })] })).commits).toEqual([{ ok: true }]);
+      expect(await store().getHistory("a")).toHaveLength(before.history.length + again.history.length);
+    });
   });
 }
