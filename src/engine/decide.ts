@@ -174,13 +174,19 @@ function setPhase(d: Draft, stepIndex: number, phase: Phase, next: PhaseState): 
 
 /** Resolves an outcome event to its running phase (to read: `edit` or `setPhase` to change it), or says why it does not apply. */
 function locate(d: Draft, stepName: string, phase: Phase, attempt: number): { index: number; p: Readonly<PhaseState> } | string {
-  const index = d.s.steps.findIndex((step) => step.name === stepName);
+  const index = indexOfStep(d.s.steps, stepName);
   if (index < 0) return `unknown step ${stepName}`;
   const current = phaseOf(d, index, phase);
   if (current.status !== "running" || current.attempt !== attempt) {
     return `stale ${phase} outcome for ${stepName} attempt ${attempt} (phase is ${current.status}, attempt ${current.attempt})`;
   }
   return { index, p: current };
+}
+
+/** `findIndex` by name, without a closure per event. */
+function indexOfStep(steps: readonly StepState[], name: string): number {
+  for (let index = 0; index < steps.length; index++) if ((steps[index] as StepState).name === name) return index;
+  return -1;
 }
 
 function applySuccess(d: Draft, event: PhaseSucceededEvent, by?: string): string | undefined {
@@ -366,14 +372,16 @@ function asleep(d: Draft, index: number): boolean {
 }
 
 function recoverInDoubt(d: Draft): void {
-  const inDoubt: Array<{ index: number; phase: Phase }> = [];
-  d.s.steps.forEach((step, index) => {
+  // Every claim asks, and nearly every one finds nothing in doubt (a new saga): no array until then.
+  let inDoubt: Array<{ index: number; phase: Phase }> | undefined;
+  for (let index = 0; index < d.s.steps.length; index++) {
+    const step = d.s.steps[index] as StepState;
     // A step waiting for an outside answer ran no call of ours: it just goes on waiting; so does
     // one asleep (a sleep whose time was still being computed is in doubt, and computed again).
-    if (step.action.status === "running" && d.plan.steps[index]?.wait !== true && !asleep(d, index)) inDoubt.push({ index, phase: "action" });
-    if (step.compensation.status === "running") inDoubt.push({ index, phase: "compensation" });
-  });
-  if (inDoubt.length === 0) return;
+    if (step.action.status === "running" && d.plan.steps[index]?.wait !== true && !asleep(d, index)) (inDoubt ??= []).push({ index, phase: "action" });
+    if (step.compensation.status === "running") (inDoubt ??= []).push({ index, phase: "compensation" });
+  }
+  if (inDoubt === undefined) return;
   d.s.recoveries += 1;
   for (const { index, phase } of inDoubt) {
     const p = phaseOf(d, index, phase);
@@ -611,9 +619,9 @@ function expireWaits(d: Draft): void {
 function advance(d: Draft): void {
   const s = d.s;
   if (isTerminal(s.status)) return;
-  const actionRunning = s.steps.some((step) => step.action.status === "running");
+  const actionRunning = anyPhase(s.steps, "action", "running");
   if (s.abort !== undefined) {
-    if (!actionRunning && !s.steps.some((step) => step.compensation.status === "running")) finishAborted(d);
+    if (!actionRunning && !anyPhase(s.steps, "compensation", "running")) finishAborted(d);
     return;
   }
   if (s.status === "running") {
@@ -624,7 +632,7 @@ function advance(d: Draft): void {
       if (s.stop === undefined) s.stop = { reason: "cancelled", atMs: d.now };
       beginCompensation(d);
     } else {
-      const index = s.steps.findIndex((step) => step.action.status !== "succeeded");
+      const index = firstActionNotSucceeded(s.steps);
       if (index < 0) {
         finish(d, "completed");
         return;
@@ -641,7 +649,7 @@ function advance(d: Draft): void {
     }
   }
   // Compensating. G4: nothing is compensated while any action is still unsettled.
-  if (actionRunning || s.steps.some((step) => step.compensation.status === "running")) return;
+  if (actionRunning || anyPhase(s.steps, "compensation", "running")) return;
   const next = s.compensationOrder.find((index) => {
     const status = s.steps[index]?.compensation.status;
     return status !== "succeeded" && status !== "not_needed" && status !== "skipped";
@@ -651,6 +659,20 @@ function advance(d: Draft): void {
     return;
   }
   scheduleOrStart(d, next, "compensation");
+}
+
+/**
+ * Whether a step's `phase` is in `status`. `advance` runs at every transition, so its scans are
+ * loops rather than `some`/`findIndex` with a callback each.
+ */
+function anyPhase(steps: readonly StepState[], phase: Phase, status: PhaseState["status"]): boolean {
+  for (const step of steps) if ((phase === "action" ? step.action : step.compensation).status === status) return true;
+  return false;
+}
+
+function firstActionNotSucceeded(steps: readonly StepState[]): number {
+  for (let index = 0; index < steps.length; index++) if ((steps[index] as StepState).action.status !== "succeeded") return index;
+  return -1;
 }
 
 /** The indexes of the parallel group the step at `index` belongs to (consecutive in the plan). */
