@@ -8,7 +8,7 @@ import type { SagaDefinition } from "../dsl/define-saga.js";
 import { decide } from "../engine/decide.js";
 import type { CommitOutcome, TransitionCommit } from "../store/saga-store.js";
 import type { Clock } from "./clock.js";
-import type { CommitCallback } from "./committer.js";
+import type { CommitCallback, CommitWatcher } from "./committer.js";
 import { executeStep, failedEvent, settledEvent, startStep } from "./execute-step.js";
 import { LinkedAbort, type AbortSource } from "./lazy-abort.js";
 import type { Logger } from "./logger.js";
@@ -29,8 +29,8 @@ export interface DriverEnv {
   clock: Clock;
   random: () => number;
   logger: Logger;
-  /** Hands a commit to the group commit; `callback` hears of its outcome. */
-  commit(commit: TransitionCommit, callback: CommitCallback): void;
+  /** Hands a commit to the group commit; `callback` hears of its outcome, after `watcher` (the driver's `DriverStart.watcher`). */
+  commit(commit: TransitionCommit, callback: CommitCallback, watcher: CommitWatcher | undefined): void;
   notify(notice: TransitionNotice): void;
   /**
    * The commit just made gave the lease back (the saga ended or waits), so the driver is done with
@@ -88,6 +88,11 @@ export interface DriverStart {
   commands: RunPhaseCommand[];
   /** Aborted when the lease is lost or the worker shuts down. */
   abort: AbortSource;
+  /**
+   * The worker's record of this saga, told of each of the driver's commits as its batch settles:
+   * handed over with every commit, so the worker need not look the saga up by id for each.
+   */
+  watcher?: CommitWatcher | undefined;
 }
 
 const MAX_INBOX_RETRIES = 20;
@@ -130,6 +135,7 @@ class SagaRun implements CommitCallback, DriverHandle {
   readonly #sagaId: string;
   readonly #epoch: number;
   readonly #abort: AbortSource;
+  readonly #watcher: CommitWatcher | undefined;
   #state: SagaState;
   #inboxSeq: number;
   #events: readonly SagaEvent[];
@@ -150,6 +156,7 @@ class SagaRun implements CommitCallback, DriverHandle {
     this.#sagaId = start.state.id;
     this.#epoch = start.epoch;
     this.#abort = start.abort;
+    this.#watcher = start.watcher;
     this.#state = start.state;
     this.#inboxSeq = start.inboxSeq;
     this.#events = start.events;
@@ -263,6 +270,7 @@ class SagaRun implements CommitCallback, DriverHandle {
         lease: next.commands.length > 0 ? { expiresAtMs: now + env.leaseMs } : "release",
       },
       this,
+      this.#watcher,
     );
   }
 

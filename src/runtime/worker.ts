@@ -96,7 +96,7 @@ export class Worker {
       clock: options.clock,
       random: options.random,
       logger: options.logger,
-      commit: (commit, callback) => this.#commit(commit, callback),
+      commit: (commit, callback, watcher) => this.#commit(commit, callback, watcher),
       notify: options.onTransition,
       released: (sagaId, epoch) => this.#free(sagaId, epoch),
       scheduleWake: (atMs) => this.#scheduleWake(atMs),
@@ -296,7 +296,7 @@ export class Worker {
   ): void {
     const active = new Active(epoch, leaseUntilMs);
     this.#active.set(state.id, active);
-    active.driver = driveSaga(this.#env, { definition, state, epoch, inboxSeq, events, commands, abort: active });
+    active.driver = driveSaga(this.#env, { definition, state, epoch, inboxSeq, events, commands, abort: active, watcher: active });
   }
 
   /**
@@ -352,14 +352,11 @@ export class Worker {
    * extended, so that renewals can leave that saga alone for a while (see `#renewLeases`). The
    * saga's `Active` hears of the outcome from the committer itself (see `Active.settled`).
    */
-  #commit(commit: TransitionCommit, callback: CommitCallback): void {
-    const active = this.#active.get(commit.sagaId);
-    if (active === undefined || active.epoch !== commit.epoch) {
-      this.#committer.enqueue(commit, undefined, callback);
-      return;
-    }
-    active.committing = true;
-    this.#committer.enqueue(commit, active, callback);
+  #commit(commit: TransitionCommit, callback: CommitCallback, watcher: CommitWatcher | undefined): void {
+    // The driver's own `Active` (see `#spawn`). Once another claim holds the saga, this one is no
+    // longer in `#active`, and what it notes is read by nobody.
+    if (watcher instanceof Active) watcher.committing = true;
+    this.#committer.enqueue(commit, watcher, callback);
   }
 
   /**
