@@ -24,25 +24,47 @@ export interface NewSagaParams {
 
 /** The state of a saga that was accepted and has not run anything yet; due at once. */
 export function createInitialState(plan: SagaPlan, params: NewSagaParams): { state: SagaState; history: HistoryEntry[] } {
-  const state: SagaState = {
-    id: params.id,
-    definitionName: plan.name,
-    definitionVersion: plan.version,
-    input: params.input,
-    idempotencyKey: params.idempotencyKey,
-    status: "running",
-    steps: plan.steps.map((step) => ({ name: step.name, action: NOT_STARTED, compensation: NOT_STARTED })),
-    settledOrder: [],
-    compensationOrder: [],
-    pivotPassed: false,
-    recoveries: 0,
-    wakeAtMs: params.nowMs,
-    createdAtMs: params.nowMs,
-    updatedAtMs: params.nowMs,
-  };
+  const steps = plan.steps.map((step) => ({ name: step.name, action: NOT_STARTED, compensation: NOT_STARTED }));
+  // With the definition's hash in the literal, where `copyState` puts it (see there), when there is
+  // one (every start gives one): added after, it would take a property array of its own, and the
+  // first state of every saga a hidden class no later state has.
+  const state: SagaState =
+    params.definitionHash === undefined
+      ? {
+          id: params.id,
+          definitionName: plan.name,
+          definitionVersion: plan.version,
+          input: params.input,
+          idempotencyKey: params.idempotencyKey,
+          status: "running",
+          steps,
+          settledOrder: [],
+          compensationOrder: [],
+          pivotPassed: false,
+          recoveries: 0,
+          wakeAtMs: params.nowMs,
+          createdAtMs: params.nowMs,
+          updatedAtMs: params.nowMs,
+        }
+      : {
+          id: params.id,
+          definitionName: plan.name,
+          definitionVersion: plan.version,
+          definitionHash: params.definitionHash,
+          input: params.input,
+          idempotencyKey: params.idempotencyKey,
+          status: "running",
+          steps,
+          settledOrder: [],
+          compensationOrder: [],
+          pivotPassed: false,
+          recoveries: 0,
+          wakeAtMs: params.nowMs,
+          createdAtMs: params.nowMs,
+          updatedAtMs: params.nowMs,
+        };
   const deadlineAtMs = params.deadlineAtMs ?? (plan.deadlineMs === undefined ? undefined : params.nowMs + plan.deadlineMs);
   if (deadlineAtMs !== undefined) state.deadlineAtMs = deadlineAtMs;
-  if (params.definitionHash !== undefined) state.definitionHash = params.definitionHash;
   const history: HistoryEntry[] = [
     { type: "saga_started", atMs: params.nowMs, input: params.input, idempotencyKey: params.idempotencyKey },
   ];
