@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { defineSaga, Orchestrator, RetryableError, TerminalError, type SagaDefinition, type SagaState } from "../../src/index.js";
+import { defineSaga, Orchestrator, RetryableError, TerminalError, type SagaBuilder, type SagaDefinition, type SagaState } from "../../src/index.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -147,6 +147,30 @@ describe("waitFor", () => {
     // A saga that ended already answers at once, from the store.
     reads = true;
     expect((await o.waitFor(started[1]!.id, 1_000)).status).toBe("compensated");
+  });
+});
+
+describe("lease renewals", () => {
+  it("leave alone the lease of a saga whose commits keep extending it, and renew one whose step outlasts a sixth of it", async () => {
+    const store = createMemoryStore();
+    const renewed: string[] = [];
+    const renewLeases = store.renewLeases.bind(store);
+    store.renewLeases = (workerId, leases, expiresAtMs, nowMs) => {
+      renewed.push(...leases.map((lease) => lease.sagaId));
+      return renewLeases(workerId, leases, expiresAtMs, nowMs);
+    };
+    const after = (ms: number) => () => new Promise<{ done: true }>((resolve) => setTimeout(() => resolve({ done: true }), ms));
+    // 40 steps of 50 ms: a commit every 50 ms, each extending the lease to 4.8 s from then; the
+    // heartbeat (every 1.6 s) finds more than 4 s (five sixths) left, and leaves it to the commits.
+    let busy = defineSaga<{ trip: string }>({ name: "busy", version: 1 }) as SagaBuilder<{ trip: string }, Record<string, unknown>>;
+    for (let i = 0; i < 40; i++) busy = busy.step(`s${i}` as never, { action: after(50) });
+    const slow = defineSaga<{ trip: string }>({ name: "slow", version: 1 }).step("wait", { action: after(3_500) }).build();
+    const o = await orchestrate(store, [busy.build(), slow], { leaseMs: 4_800 });
+    const [busyId, slowId] = [(await o.start("busy", { trip: "b" })).id, (await o.start(slow, { trip: "s" })).id];
+    expect((await o.waitFor(busyId, 10_000)).status).toBe("completed");
+    expect((await o.waitFor(slowId, 10_000)).status).toBe("completed");
+    expect(renewed).not.toContain(busyId);
+    expect(renewed).toContain(slowId);
   });
 });
 
