@@ -54,15 +54,24 @@ export function copyState(state: SagaState): SagaState {
 
 /** `copy` with the optional fields of `state` other than the definition's hash. */
 function copyOptional(state: SagaState, copy: SagaState): SagaState {
-  if (state.cancel !== undefined) copy.cancel = state.cancel;
-  if (state.stop !== undefined) copy.stop = state.stop;
-  if (state.outstanding !== undefined) copy.outstanding = state.outstanding;
-  if (state.deadlineAtMs !== undefined) copy.deadlineAtMs = state.deadlineAtMs;
-  if (state.abort !== undefined) copy.abort = state.abort;
-  if (state.resolution !== undefined) copy.resolution = state.resolution;
-  if (state.signals !== undefined) copy.signals = state.signals;
+  copyRareFields(state, copy);
   if (state.endedAtMs !== undefined) copy.endedAtMs = state.endedAtMs;
   return copy;
+}
+
+/**
+ * Sets on `target` the optional fields of `state` that most sagas never have (a cancel, a stop,
+ * what is outstanding, a deadline, an abort, a resolution, signals), those that are set; the
+ * memory store keeps them as they are when it packs an ended saga, in an object of their own.
+ */
+export function copyRareFields(state: SagaState, target: Partial<SagaState>): void {
+  if (state.cancel !== undefined) target.cancel = state.cancel;
+  if (state.stop !== undefined) target.stop = state.stop;
+  if (state.outstanding !== undefined) target.outstanding = state.outstanding;
+  if (state.deadlineAtMs !== undefined) target.deadlineAtMs = state.deadlineAtMs;
+  if (state.abort !== undefined) target.abort = state.abort;
+  if (state.resolution !== undefined) target.resolution = state.resolution;
+  if (state.signals !== undefined) target.signals = state.signals;
 }
 
 /**

@@ -2,6 +2,7 @@ import type { HistoryEntry } from "../../domain/history.js";
 import type { JsonValue } from "../../domain/json.js";
 import type { Phase, SagaStatus } from "../../domain/status.js";
 import type { PhaseState, SagaState, StepState } from "../../domain/state.js";
+import { copyRareFields } from "../../domain/copy-state.js";
 import type { InboxMessage, InstanceRecord } from "../saga-store.js";
 import { definitionKey } from "../saga-store.js";
 import { newSlot, type DueSlot } from "./due-index.js";
@@ -196,13 +197,7 @@ function extrasOf(state: SagaState): Partial<SagaState> | typeof ABSENT {
     return ABSENT;
   }
   const extras: Partial<SagaState> = {};
-  if (state.cancel !== undefined) extras.cancel = state.cancel;
-  if (state.stop !== undefined) extras.stop = state.stop;
-  if (state.outstanding !== undefined) extras.outstanding = state.outstanding;
-  if (state.deadlineAtMs !== undefined) extras.deadlineAtMs = state.deadlineAtMs;
-  if (state.abort !== undefined) extras.abort = state.abort;
-  if (state.resolution !== undefined) extras.resolution = state.resolution;
-  if (state.signals !== undefined) extras.signals = state.signals;
+  copyRareFields(state, extras);
   return extras;
 }
 
