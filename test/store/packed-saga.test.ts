@@ -4,7 +4,7 @@ import type { HistoryEntry } from "../../src/domain/history.js";
 import type { PhaseState, SagaState } from "../../src/domain/state.js";
 import { createInitialState } from "../../src/engine/initial-state.js";
 import { newSlot } from "../../src/store/memory/due-index.js";
-import { NO_MESSAGES, packEnded, unpackEnded, type StoredInstance, type Writer } from "../../src/store/memory/stored-instance.js";
+import { createdAtMsOf, endedAtMsOf, NO_MESSAGES, packEnded, unpackEnded, type StoredInstance, type Writer } from "../../src/store/memory/stored-instance.js";
 import { planArb, rollbackArb, scriptArb, simulate } from "../support/engine-sim.js";
 import { fullPhase, fullState } from "../support/full-state.js";
 import { newSaga, sagaCompleted, stepSucceeded, T0 } from "./fixtures.js";
@@ -151,6 +151,28 @@ describe("packed ended sagas", () => {
     const ended = sagaCompleted(first.state, T0 + 0.5);
     const instance = instanceOf(ended.state, [...started.history, ...first.history, { ...ended.history[0], atMs: T0 - 2 ** 35 } as HistoryEntry]);
     expectRoundTrip(instance);
+  });
+
+  it("keep a creation time of any kind, and read it and the end time back without unpacking", () => {
+    const creations = [T0, 0, 1, 2 ** 30, 2 ** 30 - 1, -1, -(2 ** 30) - 7, -0, T0 + 0.25, Number.MAX_SAFE_INTEGER - 1, -Number.MAX_SAFE_INTEGER, 2 ** 60, 1e300];
+    for (const createdAtMs of creations) {
+      const started = newSaga("created-at", { nowMs: createdAtMs });
+      // Ended a little later, or (for times near the edges) at once.
+      const endedAtMs = Number.isSafeInteger(createdAtMs + 3) ? createdAtMs + 3 : createdAtMs;
+      const ended = sagaCompleted(started.state, endedAtMs);
+      const instance = instanceOf(ended.state, [...started.history, ...ended.history]);
+      expectRoundTrip(instance);
+      const packed = packEnded(instance) as unknown[];
+      expect(Object.is(createdAtMsOf(packed), createdAtMs)).toBe(true);
+      expect(Object.is(endedAtMsOf(packed), endedAtMs)).toBe(true);
+      expect(Object.is(unpackEnded(packed).state.createdAtMs, createdAtMs)).toBe(true);
+    }
+    // A saga that ended without an end time (a store is given what the engine wrote) keeps its absence.
+    const started = newSaga("no-end");
+    const { endedAtMs: _dropped, ...withoutEnd } = sagaCompleted(started.state, T0 + 1).state;
+    const packed = packEnded(instanceOf(withoutEnd, started.history)) as unknown[];
+    expect(endedAtMsOf(packed)).toBeUndefined();
+    expect(unpackEnded(packed).state).toStrictEqual(withoutEnd);
   });
 
   it("stay as they are when a time would read back as an offset, or the saga has not ended for good, is leased or has messages waiting", () => {
