@@ -4,7 +4,7 @@ import { oneRowCeiling, type Ceiling } from "./ceilings.js";
 import { measure, sagaflowLauncher, spread, type Sample, type Spread, type Window } from "./measure.js";
 import type { ServerCounters, ServerMonitor } from "./pg.js";
 import type { DbosPeer } from "./peers/dbos.js";
-import type { RuntimeAloneRow } from "./null-store.js";
+import { runtimeAloneName, type RuntimeAloneRow } from "./null-store.js";
 import type { ResultRow, StoreAloneRow } from "./report.js";
 import { measureStoreAlone } from "./store-alone.js";
 import type { Target } from "./targets.js";
@@ -141,7 +141,7 @@ export function timeCappedNote(
   capMs: number,
 ): string | null {
   const cells = [
-    ...runtimeAlone.map((row) => ({ name: `runtime alone C=${row.concurrency}`, runs: row.runs })),
+    ...runtimeAlone.map((row) => ({ name: `${runtimeAloneName(row.over)} C=${row.concurrency}`, runs: row.runs })),
     ...storeAlone.map((row) => ({ name: `${row.store} ${row.durability} alone C=${row.concurrency}`, runs: row.runs })),
     ...rows.map((row) => ({ name: `${row.store} ${row.durability} ${row.scenario} C=${row.concurrency}`, runs: row.runs })),
   ].flatMap(({ name, runs }) => {

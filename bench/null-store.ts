@@ -2,9 +2,11 @@
 // store that keeps nothing and answers every write at once, driven by the same closed loop as
 // every row. What it measures is what the runtime costs with no store at all, so it bounds the
 // in-memory row from the runtime's side, as the store alone and the engine alone do from theirs:
-// no store, however cheap, can take the in-memory row past it.
+// no store, however cheap, can take the in-memory row past it. Beside it, the same loop over the
+// memory store forgetting each saga as it ends: the in-memory row but for the sagas it keeps.
 import type { StoredHistoryEntry } from "../src/domain/history.js";
 import type { SagaStatus } from "../src/domain/status.js";
+import { createMemoryStore } from "../src/store/memory/index.js";
 import { zeroCounts } from "../src/store/request-checks.js";
 import type {
   ActivityBucket,
@@ -147,30 +149,50 @@ function created(request: CreateInstanceRequest): CreateInstanceResult {
   };
 }
 
+/**
+ * What a runtime-alone row runs over: the null store (the runtime alone), or the memory store told
+ * to forget each saga as it ends (`keepEnded: 0`): the in-memory row with all of the store's work
+ * but keeping ended sagas, so the two rows apart show what a heap that keeps every saga costs.
+ */
+export type RuntimeAloneStore = "null" | "memory-forgetting";
+
+/** A row's name in tables and notes. */
+export function runtimeAloneName(over: RuntimeAloneStore): string {
+  return over === "null" ? "runtime alone" : "memory store forgetting ended sagas";
+}
+
 /** One concurrency of the runtime alone: the success saga, as its rows run it. */
 export interface RuntimeAloneRow {
+  over: RuntimeAloneStore;
   concurrency: number;
   sagasPerSec: Spread;
-  /** Writes the runtime asked of the store per saga (creates and commits), from the null store's counts. */
-  writesPerSaga: number;
+  /** Writes the runtime asked of the store per saga (creates and commits), from the null store's counts (null over the memory store). */
+  writesPerSaga: number | null;
   /** KiB allocated per saga and the share of the time in garbage collections (bench/gc.ts), median (min–max) over the windows. */
   allocatedKiBPerSaga: Spread | null;
   gcShare: Spread | null;
   runs: Sample[];
 }
 
-/** The success saga at `concurrency` on a fresh null store, one sample per window. */
-export async function measureRuntimeAlone(concurrency: number, window: Window, onRepeat: () => void = () => undefined): Promise<RuntimeAloneRow> {
-  const store = new NullStore();
+/** The success saga at `concurrency` on a fresh null store (or memory store, see `RuntimeAloneStore`), one sample per window. */
+export async function measureRuntimeAlone(
+  concurrency: number,
+  window: Window,
+  onRepeat: () => void = () => undefined,
+  over: RuntimeAloneStore = "null",
+): Promise<RuntimeAloneRow> {
+  const nullStore = over === "null" ? new NullStore() : undefined;
+  const store = nullStore ?? createMemoryStore({ keepEnded: 0 });
   const orchestrator = await orchestrate(store, concurrency, [benchSagas.success]);
   try {
     const launcher = sagaflowLauncher(orchestrator, benchSagas.success, EXPECTED_STATUS.success);
     try {
       const { samples, totalSagas } = await measure({ launcher, concurrency, window, onRepeat });
       return {
+        over,
         concurrency,
         sagasPerSec: spread(samples.map((s) => s.sagasPerSec)) ?? { median: Number.NaN, min: Number.NaN, max: Number.NaN },
-        writesPerSaga: (store.creates + store.commits) / totalSagas,
+        writesPerSaga: nullStore === undefined ? null : (nullStore.creates + nullStore.commits) / totalSagas,
         allocatedKiBPerSaga: spread(samples.map((s) => s.allocatedKiBPerSaga)),
         gcShare: spread(samples.map((s) => s.gcShare)),
         runs: samples,

@@ -7,7 +7,7 @@ import type { EngineAloneRow } from "./engine-alone.js";
 import type { GoalCheck } from "./goals.js";
 import type { Sample, Spread } from "./measure.js";
 import type { MemoryFigure } from "./memory.js";
-import type { RuntimeAloneRow } from "./null-store.js";
+import { runtimeAloneName, type RuntimeAloneRow } from "./null-store.js";
 import type { RecoveryFigure } from "./recovery.js";
 import type { StoreName } from "./targets.js";
 import type { Scenario } from "./workload.js";
@@ -86,7 +86,8 @@ export interface BenchReport {
   engineAlone: EngineAloneRow[];
   /**
    * The runtime with the engine over a store that keeps nothing (bench/null-store.ts), the success
-   * saga per concurrency; measured when the memory store is.
+   * saga per concurrency, and at the highest concurrency the same over the memory store forgetting
+   * each saga as it ends (`over` tells them apart); measured when the memory store is.
    */
   runtimeAlone: RuntimeAloneRow[];
   results: ResultRow[];
@@ -177,9 +178,10 @@ export function runtimeAloneTable(rows: readonly RuntimeAloneRow[]): string {
   const body = rows.map((r) => {
     const micros = 1e6 / r.sagasPerSec.median;
     const gcMicros = r.gcShare === null ? null : micros * r.gcShare.median;
-    return [String(r.concurrency), withRange(r.sagasPerSec), num(micros), num(r.writesPerSaga), num(r.allocatedKiBPerSaga?.median), percent(r.gcShare), num(gcMicros)];
+    const writes = r.writesPerSaga === null ? "–" : num(r.writesPerSaga);
+    return [runtimeAloneName(r.over), String(r.concurrency), withRange(r.sagasPerSec), num(micros), writes, num(r.allocatedKiBPerSaga?.median), percent(r.gcShare), num(gcMicros)];
   });
-  return alignTable(["C", "sagas/s (min–max)", "µs/saga", "writes/saga", "KiB alloc/saga", "GC %", "GC µs/saga"], body, new Set([0, 2, 3, 4, 5, 6]));
+  return alignTable(["over", "C", "sagas/s (min–max)", "µs/saga", "writes/saga", "KiB alloc/saga", "GC %", "GC µs/saga"], body, new Set([1, 3, 4, 5, 6, 7]));
 }
 
 export function ceilingsTable(ceilings: readonly Ceiling[]): string {
@@ -236,7 +238,7 @@ export function renderReport(report: BenchReport): string {
     "The engine alone (decide() for each transition of a saga, one thread, no store, runtime or step):",
     engineAloneTable(report.engineAlone),
     "",
-    "The runtime alone (the success saga through the orchestrator, engine included, over a store that keeps nothing and answers every write at once):",
+    "The runtime alone (the success saga through the orchestrator, engine included, over a store that keeps nothing and answers every write at once), and the same over the memory store told to forget each saga as it ends (keepEnded: 0), the in-memory row but for the ended sagas it keeps:",
     runtimeAloneTable(report.runtimeAlone),
     "",
     memorySection(report.memory),

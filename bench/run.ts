@@ -125,7 +125,7 @@ async function main(argv: string[]): Promise<void> {
   const peers = options.peers && havePostgres;
   const total =
     SCENARIOS.length +
-    (storesHere.includes("memory") ? concurrencies.length * repeats : 0) +
+    (storesHere.includes("memory") ? (concurrencies.length + 1) * repeats : 0) +
     storesHere.filter((s) => s !== "memory").length * 2 +
     targets.length * concurrencies.length +
     targets.length * SCENARIOS.length * concurrencies.length * repeats +
@@ -199,6 +199,11 @@ async function main(argv: string[]): Promise<void> {
         bar.update({ task });
         report.runtimeAlone.push(await measureRuntimeAlone(concurrency, windowFor(mode, concurrency), () => step(task)));
       }
+      // At the highest concurrency only: what the in-memory row costs when the store keeps no ended saga.
+      const top = Math.max(...concurrencies);
+      const task = `memory store forgetting ended sagas C=${top}`;
+      bar.update({ task });
+      report.runtimeAlone.push(await measureRuntimeAlone(top, windowFor(mode, top), () => step(task), "memory-forgetting"));
     }
     for (const target of targets) {
       for (const concurrency of concurrencies) {

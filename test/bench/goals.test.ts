@@ -75,15 +75,25 @@ describe("bench goals", () => {
   });
 
   it("bounds the in-memory goal by the runtime over a store that keeps nothing too, at the goal's concurrency", () => {
-    const runtimeAlone = (concurrency: number, sagasPerSec: number) => ({ concurrency, sagasPerSec: at(sagasPerSec), writesPerSaga: 4, allocatedKiBPerSaga: null, gcShare: null, runs: [] });
+    const runtimeAlone = (concurrency: number, sagasPerSec: number) => ({ over: "null" as const, concurrency, sagasPerSec: at(sagasPerSec), writesPerSaga: 4, allocatedKiBPerSaga: null, gcShare: null, runs: [] });
     const goals = checkGoals(figures({ runtimeAlone: [runtimeAlone(64, 90000), runtimeAlone(512, 60000)] }));
     expect(goal(goals, "memory-c512").bound).toBe(
       "the store alone (no engine) took 110,000/s, the engine alone 250,000/s: both together ≤ 76,389/s; the runtime and engine over a store that keeps nothing 60,000/s",
     );
   });
 
+  it("bounds the in-memory goal by the same row over a store forgetting ended sagas, never taking that row for the runtime alone", () => {
+    const row = (over: "null" | "memory-forgetting", sagasPerSec: number) => ({ over, concurrency: 512, sagasPerSec: at(sagasPerSec), writesPerSaga: null, allocatedKiBPerSaga: null, gcShare: null, runs: [] });
+    // The forgetting row first: a lookup by concurrency alone would read it as the runtime's.
+    const goals = checkGoals(figures({ runtimeAlone: [row("memory-forgetting", 140000), row("null", 60000)] }));
+    expect(goal(goals, "memory-c512").bound).toBe(
+      "the store alone (no engine) took 110,000/s, the engine alone 250,000/s: both together ≤ 76,389/s; the runtime and engine over a store that keeps nothing 60,000/s; the same row with the store forgetting each saga as it ends (keepEnded: 0) 140,000/s",
+    );
+    expect(goal(goals, "memory-c512").status).toBe("not met");
+  });
+
   it("says how much of the runtime's time went to garbage collection, when the run measured it", () => {
-    const runtimeAlone = { concurrency: 512, sagasPerSec: at(60000), writesPerSaga: 4, allocatedKiBPerSaga: at(13.43), gcShare: at(0.287), runs: [] };
+    const runtimeAlone = { over: "null" as const, concurrency: 512, sagasPerSec: at(60000), writesPerSaga: 4, allocatedKiBPerSaga: at(13.43), gcShare: at(0.287), runs: [] };
     const goals = checkGoals(figures({ runtimeAlone: [runtimeAlone] }));
     expect(goal(goals, "memory-c512").bound).toContain("nothing 60,000/s (29% of it in garbage collection, 13.4 KiB allocated a saga)");
   });

@@ -93,7 +93,7 @@ describe("bench harness", () => {
     const note = timeCappedNote(
       [whole, cut],
       [{ store: "sqlite", durability: "synchronous=FULL", concurrency: 64, sagasPerSec: { median: 1, min: 1, max: 1 }, runs: [sample(true)] }],
-      [{ concurrency: 512, sagasPerSec: { median: 1, min: 1, max: 1 }, writesPerSaga: 4, allocatedKiBPerSaga: null, gcShare: null, runs: [sample(false), sample(true)] }],
+      [{ over: "null", concurrency: 512, sagasPerSec: { median: 1, min: 1, max: 1 }, writesPerSaga: 4, allocatedKiBPerSaga: null, gcShare: null, runs: [sample(false), sample(true)] }],
       1000,
     );
     expect(note).toContain("windows cut at 1 s");
@@ -117,6 +117,16 @@ describe("bench harness", () => {
     expect(row.gcShare?.max).toBeLessThan(1);
     expect(runtimeAloneTable([row])).toContain("writes/saga");
     expect(runtimeAloneTable([row])).toContain("KiB alloc/saga");
+  });
+
+  it("the same loop runs over the memory store forgetting each saga as it ends, its row naming that store and counting no writes", async () => {
+    const row = await measureRuntimeAlone(4, TINY, undefined, "memory-forgetting");
+    expect(row).toMatchObject({ over: "memory-forgetting", concurrency: 4, writesPerSaga: null });
+    expect(row.runs).toHaveLength(3);
+    expectSpread(row.sagasPerSec);
+    const table = runtimeAloneTable([row]);
+    expect(table).toContain("memory store forgetting ended sagas");
+    expect(table.split("\n")[2]).toMatch(/ – /);
   });
 
   it("the bench's processes format stack traces without source maps, as compiled code does", () => {
