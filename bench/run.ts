@@ -14,7 +14,7 @@ import { measureMemory } from "./memory.js";
 import { benchDatabaseUrl, describeServer, ServerMonitor } from "./pg.js";
 import { runDbosPeer } from "./peers/dbos.js";
 import { measureRecovery, RecoveryTimeout } from "./recovery.js";
-import { measureEngineAlone } from "./engine-alone.js";
+import { measureEngineAloneApart } from "./engine-alone.js";
 import { measureRuntimeAlone } from "./null-store.js";
 import { checkGoals } from "./goals.js";
 import { DiskSettler, sqliteCommitProbe, type DiskSettle } from "./disk.js";
@@ -189,7 +189,7 @@ async function main(argv: string[]): Promise<void> {
     report.ceilings = ceilings;
     for (const scenario of SCENARIOS) {
       bar.update({ task: `engine alone, ${scenario}` });
-      report.engineAlone.push(measureEngineAlone(scenario, windowFor(mode, 1)));
+      report.engineAlone.push(await measureEngineAloneApart(scenario, windowFor(mode, 1)));
       step(`engine alone, ${scenario}`);
     }
     // The runtime's side of the in-memory row's bound, beside the engine's and the store's.

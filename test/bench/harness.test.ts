@@ -9,7 +9,7 @@ import { addRatios, rowOf, runSagaflowCell, runStoreAloneCell, timeCappedNote } 
 import { openSqliteStore } from "../../src/store/sqlite/index.js";
 import { measure, percentile, QUICK_WINDOW_MAX_MS, sagaflowLauncher, spread, windowFor, type Sample, type SagaLauncher, type Window } from "../../bench/measure.js";
 import { resultsTable, runtimeAloneTable, storeAloneTable, type ResultRow } from "../../bench/report.js";
-import { measureEngineAlone } from "../../bench/engine-alone.js";
+import { measureEngineAlone, measureEngineAloneApart } from "../../bench/engine-alone.js";
 import { dbosCellFits } from "../../bench/peers/dbos.js";
 import { plainStackTraces } from "../../bench/child.js";
 import { measureRuntimeAlone, NullStore } from "../../bench/null-store.js";
@@ -47,6 +47,15 @@ describe("bench harness", () => {
     expect(row.allocatedKiBPerSaga).toBeGreaterThan(1);
     expect(row.gcShare?.max).toBeLessThan(1);
   });
+
+  it("the engine alone runs apart in a child process and returns its row; a failure there reaches the parent as the child's error", async () => {
+    const row = await measureEngineAloneApart("success", TINY);
+    expect(row.scenario).toBe("success");
+    expectSpread(row.sagasPerSec);
+    expect(row.allocatedKiBPerSaga).toBeGreaterThan(1);
+    // A scenario the engine cannot end as expected fails in the child, and the parent hears why.
+    await expect(measureEngineAloneApart("no-such-scenario" as "success", TINY)).rejects.toThrow(/TypeError: Cannot read properties of undefined \(reading 'plan'\)/);
+  }, 30_000);
 
   it("measure keeps C sagas in flight and returns one sample per repeat", async () => {
     const open = await memoryTarget.open(3, [benchSagas.success, benchSagas.compensate]);
