@@ -44,6 +44,7 @@ import {
   idOf,
   isEnded,
   NO_MESSAGES,
+  newStoredInstance,
   packEnded,
   statusOf,
   unpackEnded,
@@ -418,19 +419,14 @@ export class MemoryStore implements SagaStore {
         error: new InvalidArgumentError("state.id", `${JSON.stringify(state.id)} already names another instance; ids must be unique`),
       };
     }
-    const instance: StoredInstance = {
+    const instance = newStoredInstance(
       state,
-      epoch: lease === undefined ? 0 : 1,
-      leaseOwner: lease?.owner ?? null,
-      leaseExpiresAtMs: lease?.expiresAtMs ?? null,
-      inboxSeq: 0,
-      inboxAppliedSeq: 0,
-      wakeAtMs: isTerminal(state.status) ? null : state.wakeAtMs,
-      history: [],
-      writers: [],
-      inbox: NO_MESSAGES,
-      slot: newSlot(state.id, keyOf(state)),
-    };
+      lease === undefined ? 0 : 1,
+      lease?.owner ?? null,
+      lease?.expiresAtMs ?? null,
+      isTerminal(state.status) ? null : state.wakeAtMs,
+      newSlot(state.id, keyOf(state)),
+    );
     appendHistory(instance, request.history, lease === undefined ? null : { workerId: lease.owner, epoch: 1 });
     this.#instances.set(state.id, instance);
     if (key !== null) this.#idsByKey.set(key, state.id);
