@@ -15,6 +15,7 @@ import { benchDatabaseUrl, describeServer, ServerMonitor } from "./pg.js";
 import { runDbosPeer } from "./peers/dbos.js";
 import { measureRecovery, RecoveryTimeout } from "./recovery.js";
 import { measureEngineAloneApart } from "./engine-alone.js";
+import { runMemoryAloneApart, runMemoryRowApart } from "./memory-cell.js";
 import { measureRuntimeAlone } from "./null-store.js";
 import { checkGoals } from "./goals.js";
 import { DiskSettler, sqliteCommitProbe, type DiskSettle } from "./disk.js";
@@ -211,7 +212,10 @@ async function main(argv: string[]): Promise<void> {
         bar.update({ task });
         await settleServer();
         const diskBefore = await settleDisk(target.store);
-        const alone = await runStoreAloneCell(target, concurrency, windowFor(mode, concurrency), () => step(task));
+        const alone =
+          target.store === "memory"
+            ? await runMemoryAloneApart(concurrency, windowFor(mode, concurrency), () => step(task))
+            : await runStoreAloneCell(target, concurrency, windowFor(mode, concurrency), () => step(task));
         if (diskBefore !== undefined) alone.diskBefore = diskBefore;
         report.storeAlone.push(alone);
         if (target.store === "postgres") serverDirty = true;
@@ -228,7 +232,10 @@ async function main(argv: string[]): Promise<void> {
           const cellMonitor = target.store === "postgres" ? monitor : null;
           await settleServer();
           const diskBefore = await settleDisk(target.store);
-          const row = await runSagaflowCell(target, scenario, concurrency, windowFor(mode, concurrency), cellMonitor, () => step(task));
+          const row =
+            target.store === "memory"
+              ? await runMemoryRowApart(scenario, concurrency, windowFor(mode, concurrency), () => step(task))
+              : await runSagaflowCell(target, scenario, concurrency, windowFor(mode, concurrency), cellMonitor, () => step(task));
           if (diskBefore !== undefined) row.diskBefore = diskBefore;
           rows.push(row);
           if (target.store === "postgres") serverDirty = true;

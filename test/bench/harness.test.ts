@@ -10,6 +10,7 @@ import { openSqliteStore } from "../../src/store/sqlite/index.js";
 import { measure, percentile, QUICK_WINDOW_MAX_MS, sagaflowLauncher, spread, windowFor, type Sample, type SagaLauncher, type Window } from "../../bench/measure.js";
 import { resultsTable, runtimeAloneTable, storeAloneTable, type ResultRow } from "../../bench/report.js";
 import { measureEngineAlone, measureEngineAloneApart } from "../../bench/engine-alone.js";
+import { runMemoryAloneApart, runMemoryRowApart } from "../../bench/memory-cell.js";
 import { dbosCellFits } from "../../bench/peers/dbos.js";
 import { plainStackTraces } from "../../bench/child.js";
 import { measureRuntimeAlone, NullStore } from "../../bench/null-store.js";
@@ -55,6 +56,20 @@ describe("bench harness", () => {
     expect(row.allocatedKiBPerSaga).toBeGreaterThan(1);
     // A scenario the engine cannot end as expected fails in the child, and the parent hears why.
     await expect(measureEngineAloneApart("no-such-scenario" as "success", TINY)).rejects.toThrow(/TypeError: Cannot read properties of undefined \(reading 'plan'\)/);
+  }, 30_000);
+
+  it("the memory store's cells run apart in child processes, reporting each repeat and returning their rows", async () => {
+    let repeats = 0;
+    const row = await runMemoryRowApart("compensate", 4, TINY, () => repeats++);
+    expect(row).toMatchObject({ store: "memory", scenario: "compensate", concurrency: 4, durability: "none (process memory)" });
+    expect(row.runs).toHaveLength(3);
+    expect(repeats).toBe(3);
+    expectSpread(row.sagasPerSec);
+    let reported = 0;
+    const alone = await runMemoryAloneApart(4, TINY, () => reported++);
+    expect(alone).toMatchObject({ store: "memory", concurrency: 4 });
+    expect(alone.runs).toHaveLength(3);
+    expect(reported).toBe(1);
   }, 30_000);
 
   it("measure keeps C sagas in flight and returns one sample per repeat", async () => {
