@@ -243,7 +243,7 @@ function settledTop(heap: SlotHeap): DueSlot | undefined {
 /**
  * A slot as a class, not an object literal: a literal's allocation site is pretenured by V8 once
  * nearly all its objects outlive a young-generation collection, as every slot of a saga in flight
- * does at high concurrency, and slots then die in the old generation (see `newStoredInstance`).
+ * does at high concurrency, and slots then die in the old generation (see `LiveInstance`).
  */
 class Slot implements DueSlot {
   heap: SlotHeap | null = null;

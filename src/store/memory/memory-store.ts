@@ -44,7 +44,7 @@ import {
   idOf,
   isEnded,
   NO_MESSAGES,
-  newStoredInstance,
+  LiveInstance,
   packEnded,
   statusOf,
   unpackEnded,
@@ -419,7 +419,7 @@ export class MemoryStore implements SagaStore {
         error: new InvalidArgumentError("state.id", `${JSON.stringify(state.id)} already names another instance; ids must be unique`),
       };
     }
-    const instance = newStoredInstance(
+    const instance = new LiveInstance(
       state,
       lease === undefined ? 0 : 1,
       lease?.owner ?? null,
