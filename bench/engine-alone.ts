@@ -9,7 +9,6 @@ import type { SagaState } from "../src/domain/state.js";
 import { decide } from "../src/engine/decide.js";
 import { createInitialState } from "../src/engine/initial-state.js";
 import { shapeOf } from "../src/runtime/plan-shape.js";
-import { childArgument, isEntryPoint, runAsChild, startChild } from "./child.js";
 import { GcMeter } from "./gc.js";
 import { spread, type Spread, type Window } from "./measure.js";
 
@@ -96,27 +95,4 @@ export function measureEngineAlone(scenario: Scenario, window: Window): EngineAl
     allocatedKiBPerSaga: spread(windows.map((w) => w.allocatedKiBPerSaga))?.median ?? null,
     gcShare: spread(windows.map((w) => w.gcShare)),
   };
-}
-
-/**
- * `measureEngineAlone` in a process of its own. Its loop of `decide` calls, millions a second with
- * nothing surviving, leaves V8's allocation-site feedback for the engine's objects in a state that
- * later cells of the same process did not recover from: in alternating runs on 2026-12-02 the
- * runtime alone at C=512 after it measured 72–91k sagas/s with 42–47% of the time in garbage
- * collection (old-generation collections every 90 ms), against 200–220k and 13–16% in a process
- * that had not run it (and as fast after it with `--no-allocation-site-pretenuring`).
- */
-export async function measureEngineAloneApart(scenario: Scenario, window: Window): Promise<EngineAloneRow> {
-  return (await startChild("bench/engine-alone.ts", { scenario, window } satisfies EngineAloneArgs).result) as EngineAloneRow;
-}
-
-interface EngineAloneArgs {
-  scenario: Scenario;
-  window: Window;
-}
-
-if (isEntryPoint(import.meta.url)) {
-  const { scenario, window } = childArgument<EngineAloneArgs>();
-  // In an executor, so a throw is reported as the child's error line rather than crashing it.
-  runAsChild(() => new Promise((resolve) => resolve(measureEngineAlone(scenario, window))));
 }

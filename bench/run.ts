@@ -14,9 +14,7 @@ import { measureMemory } from "./memory.js";
 import { benchDatabaseUrl, describeServer, ServerMonitor } from "./pg.js";
 import { runDbosPeer } from "./peers/dbos.js";
 import { measureRecovery, RecoveryTimeout } from "./recovery.js";
-import { measureEngineAloneApart } from "./engine-alone.js";
-import { runMemoryAloneApart, runMemoryRowApart } from "./memory-cell.js";
-import { measureRuntimeAlone } from "./null-store.js";
+import { measureEngineAloneApart, measureRuntimeAloneApart, runMemoryAloneApart, runMemoryRowApart } from "./apart.js";
 import { checkGoals } from "./goals.js";
 import { DiskSettler, sqliteCommitProbe, type DiskSettle } from "./disk.js";
 import { renderReport, writeReport, type BenchReport, type ResultRow } from "./report.js";
@@ -198,13 +196,13 @@ async function main(argv: string[]): Promise<void> {
       for (const concurrency of concurrencies) {
         const task = `runtime alone C=${concurrency}`;
         bar.update({ task });
-        report.runtimeAlone.push(await measureRuntimeAlone(concurrency, windowFor(mode, concurrency), () => step(task)));
+        report.runtimeAlone.push(await measureRuntimeAloneApart(concurrency, windowFor(mode, concurrency), () => step(task)));
       }
       // At the highest concurrency only: what the in-memory row costs when the store keeps no ended saga.
       const top = Math.max(...concurrencies);
       const task = `memory store forgetting ended sagas C=${top}`;
       bar.update({ task });
-      report.runtimeAlone.push(await measureRuntimeAlone(top, windowFor(mode, top), () => step(task), "memory-forgetting"));
+      report.runtimeAlone.push(await measureRuntimeAloneApart(top, windowFor(mode, top), () => step(task), "memory-forgetting"));
     }
     for (const target of targets) {
       for (const concurrency of concurrencies) {

@@ -9,8 +9,8 @@ import { addRatios, rowOf, runSagaflowCell, runStoreAloneCell, timeCappedNote } 
 import { openSqliteStore } from "../../src/store/sqlite/index.js";
 import { measure, percentile, QUICK_WINDOW_MAX_MS, sagaflowLauncher, spread, windowFor, type Sample, type SagaLauncher, type Window } from "../../bench/measure.js";
 import { resultsTable, runtimeAloneTable, storeAloneTable, type ResultRow } from "../../bench/report.js";
-import { measureEngineAlone, measureEngineAloneApart } from "../../bench/engine-alone.js";
-import { runMemoryAloneApart, runMemoryRowApart } from "../../bench/memory-cell.js";
+import { measureEngineAlone } from "../../bench/engine-alone.js";
+import { measureEngineAloneApart, measureRuntimeAloneApart, runMemoryAloneApart, runMemoryRowApart } from "../../bench/apart.js";
 import { dbosCellFits } from "../../bench/peers/dbos.js";
 import { plainStackTraces } from "../../bench/child.js";
 import { measureRuntimeAlone, NullStore } from "../../bench/null-store.js";
@@ -58,7 +58,7 @@ describe("bench harness", () => {
     await expect(measureEngineAloneApart("no-such-scenario" as "success", TINY)).rejects.toThrow(/TypeError: Cannot read properties of undefined \(reading 'plan'\)/);
   }, 30_000);
 
-  it("the memory store's cells run apart in child processes, reporting each repeat and returning their rows", async () => {
+  it("the memory store's cells and the runtime alone run apart in child processes, reporting each repeat and returning their rows", async () => {
     let repeats = 0;
     const row = await runMemoryRowApart("compensate", 4, TINY, () => repeats++);
     expect(row).toMatchObject({ store: "memory", scenario: "compensate", concurrency: 4, durability: "none (process memory)" });
@@ -70,6 +70,12 @@ describe("bench harness", () => {
     expect(alone).toMatchObject({ store: "memory", concurrency: 4 });
     expect(alone.runs).toHaveLength(3);
     expect(reported).toBe(1);
+    let runtimeRepeats = 0;
+    const forgetting = await measureRuntimeAloneApart(4, TINY, () => runtimeRepeats++, "memory-forgetting");
+    expect(forgetting).toMatchObject({ over: "memory-forgetting", concurrency: 4, writesPerSaga: null });
+    expect(runtimeRepeats).toBe(3);
+    // Over the null store the row counts the writes asked of it, across the process boundary too.
+    expect(await measureRuntimeAloneApart(4, TINY, () => undefined)).toMatchObject({ over: "null", writesPerSaga: 4 });
   }, 30_000);
 
   it("measure keeps C sagas in flight and returns one sample per repeat", async () => {
