@@ -36,31 +36,12 @@ import { definitionKey, isOperatorRepair } from "../saga-store.js";
 import { toStoredDefinition, type DefinitionRow } from "../stored-rows.js";
 import { InPlaceMap } from "../../collections/in-place-map.js";
 import { DueIndex, newSlot } from "./due-index.js";
-import {
-  createdAtMsOf,
-  definitionNameOf,
-  endedAtMsOf,
-  idempotencyKeyOf,
-  idOf,
-  isEnded,
-  NO_MESSAGES,
-  LiveInstance,
-  packEnded,
-  statusOf,
-  unpackEnded,
-  type Kept,
-  type StoredInstance,
-  type Writer,
-} from "./stored-instance.js";
+import { ArchivedSaga, EndedArchive, endsForGood } from "./ended-archive.js";
+import { hashString } from "./record-table.js";
+import { NO_MESSAGES, LiveInstance, type StoredInstance, type Writer } from "./stored-instance.js";
 
-/** Where the memory store keeps its sagas by id: a `Map`, or an `InPlaceMap` when it forgets ended sagas. */
-interface InstanceTable {
-  get(id: string): Kept | undefined;
-  has(id: string): boolean;
-  set(id: string, kept: Kept): unknown;
-  delete(id: string): boolean;
-  values(): IterableIterator<Kept>;
-}
+/** A saga as the listings and counts see it: live, or archived and read by its columns. */
+type Kept = LiveInstance | ArchivedSaga;
 
 export interface MemoryStoreOptions {
   /**
@@ -70,8 +51,8 @@ export interface MemoryStoreOptions {
    * `getInstance` finds nothing for it and the listings and counts leave it out. Sagas still
    * going, and `failed` ones (an operator may retry them), are always kept. Absent: every saga is
    * kept for the store's life, as the SQL stores keep them. For a long-running process on this
-   * store (a development server, a test that runs millions of sagas), whose heap would otherwise
-   * grow with every saga.
+   * store (a development server, a test that runs millions of sagas), whose memory would otherwise
+   * grow with every saga (outside V8's heap: some 420 bytes a 3-step saga).
    */
   keepEnded?: number;
 }
@@ -98,23 +79,27 @@ const COMMITTED: CommitOutcome = Object.freeze({ ok: true });
  * a state it committed or got from those calls (the engine returns fresh objects and the runtime
  * never mutates them). The read calls users make (`getInstance`, `findByIdempotencyKey`,
  * `getHistory`, `listInstances`) return deep copies. A saga that ended `completed` or
- * `compensated` is then kept packed in one array (`stored-instance.ts`), which costs V8's collector
- * a small fraction of its objects; reads unpack it. Claims use an index of due instances, so
+ * `compensated` is then archived as bytes outside V8's heap (`ended-archive.ts`), which its
+ * collector never visits; reads build it again. Claims use an index of due instances, so
  * they cost O(k log n), not a scan. Saved definitions are kept as JSON text, so their documents
  * are copied in and out, as the SQL adapters do. It keeps every saga unless told to keep only the
  * last ones that ended (`MemoryStoreOptions.keepEnded`).
  */
 export class MemoryStore implements SagaStore {
-  #instances: InstanceTable;
+  /**
+   * Sagas still going, and `failed` ones. Sagas leave it when they end for good, all the time: a
+   * `Map` would keep them alive through young-generation collections (see `InPlaceMap`).
+   */
+  #live = new InPlaceMap<LiveInstance>();
+  /** Sagas that ended for good, unless `keepEnded` is 0. */
+  readonly #archive = new EndedArchive();
+  /** The ids of the live sagas by idempotency key (the archive has its own). */
   readonly #idsByKey = new Map<string, string>();
   readonly #due = new DueIndex();
   /** Saved definitions by `name@version`, as the SQL adapters' rows. */
   readonly #definitions = new Map<string, DefinitionRow>();
   /** `keepEnded`, or null to keep every saga. */
   readonly #keepEnded: number | null;
-  /** The kept ended sagas' ids, oldest ended at `#endedNext` once the ring is full (see `#keepEndedOnly`). */
-  readonly #endedRing: string[] = [];
-  #endedNext = 0;
   #closed = false;
 
   /** Throws `InvalidArgumentError` for a `keepEnded` that is not a whole number ≥ 0. */
@@ -124,9 +109,6 @@ export class MemoryStore implements SagaStore {
       throw new InvalidArgumentError("keepEnded", `must be a whole number of sagas ≥ 0, or left out to keep every saga; got ${String(keepEnded)}`);
     }
     this.#keepEnded = keepEnded ?? null;
-    // Forgetting ended sagas deletes from the table all the time: a `Map` would keep deleted
-    // instances alive through young-generation collections (see `InPlaceMap`).
-    this.#instances = keepEnded === undefined ? new Map<string, Kept>() : new InPlaceMap<Kept>();
   }
 
   init(): Promise<void> {
@@ -135,7 +117,7 @@ export class MemoryStore implements SagaStore {
 
   createInstance(request: CreateInstanceRequest): Promise<CreateInstanceResult> {
     return this.#call((): CreateInstanceResult => {
-      const ended: StoredInstance[] = [];
+      const ended: LiveInstance[] = [];
       const outcome = this.#createOne(request, undefined, ended);
       if (!outcome.ok) throw outcome.error;
       this.#settleEnded(ended);
@@ -147,10 +129,10 @@ export class MemoryStore implements SagaStore {
   writeBatch(batch: WriteBatch): Promise<WriteBatchResult> {
     return this.#call((): WriteBatchResult => {
       for (const commit of batch.commits) checkCommitStateId(commit.sagaId, commit.state.id);
-      const created: StoredInstance[] = [];
+      const created: LiveInstance[] = [];
       const undo: UndoLog = [];
-      // Forgotten only once the whole batch is written: a batch that throws puts back what it changed.
-      const ended: StoredInstance[] = [];
+      // Archived or forgotten only once the whole batch is written: a batch that throws puts back what it changed.
+      const ended: LiveInstance[] = [];
       let result: WriteBatchResult;
       try {
         // Loops rather than `map` with a closure each: a batch holds hundreds of items at load.
@@ -161,7 +143,7 @@ export class MemoryStore implements SagaStore {
         result = { creates, commits };
       } catch (error) {
         this.#undo(undo);
-        for (const instance of created) this.#drop(instance);
+        for (const instance of created) this.#forgetLive(instance);
         throw error;
       }
       this.#settleEnded(ended);
@@ -171,30 +153,33 @@ export class MemoryStore implements SagaStore {
 
   getInstance(sagaId: string): Promise<InstanceRecord | null> {
     return this.#call(() => {
-      const kept = this.#instances.get(sagaId);
-      return kept === undefined ? null : copiedRecord(kept);
+      const live = this.#live.get(sagaId);
+      if (live !== undefined) return toRecord(live, true);
+      // An archived saga is read into fresh objects: nothing to copy.
+      const archived = this.#archive.get(sagaId);
+      return archived === undefined ? null : toRecord(archived, false);
     });
   }
 
   findByIdempotencyKey(key: string): Promise<InstanceRecord | null> {
     return this.#call(() => {
       const id = this.#idsByKey.get(key);
-      const kept = id === undefined ? undefined : this.#instances.get(id);
-      return kept === undefined ? null : copiedRecord(kept);
+      const live = id === undefined ? undefined : this.#live.get(id);
+      if (live !== undefined) return toRecord(live, true);
+      const archived = this.#archive.getByKey(key);
+      return archived === undefined ? null : toRecord(archived, false);
     });
   }
 
   getHistory(sagaId: string): Promise<StoredHistoryEntry[]> {
     return this.#call(() => {
-      const kept = this.#instances.get(sagaId);
-      if (kept === undefined) return [];
-      // An ended saga unpacks into fresh objects: nothing to copy.
-      const ended = isEnded(kept);
-      const instance = ended ? unpackEnded(kept) : kept;
+      const live = this.#live.get(sagaId);
+      const instance = live ?? this.#archive.get(sagaId);
+      if (instance === undefined) return [];
       return instance.history.map((entry, index): StoredHistoryEntry => {
         const writer = instance.writers[index] ?? null;
         const seq = index + 1;
-        const copy = ended ? entry : structuredClone(entry);
+        const copy = live === undefined ? entry : structuredClone(entry);
         return writer === null ? { ...copy, seq } : { ...copy, seq, workerId: writer.workerId, epoch: writer.epoch };
       });
     });
@@ -205,7 +190,7 @@ export class MemoryStore implements SagaStore {
     return this.#call((): ListPage => {
       const checked = checkListQuery(query);
       const { after } = checked;
-      const matching = [...this.#instances.values()]
+      const matching = [...this.#all()]
         .filter((kept) => {
           const createdAtMs = createdAtMsOf(kept);
           return (
@@ -217,7 +202,7 @@ export class MemoryStore implements SagaStore {
           );
         })
         .sort((a, b) => createdAtMsOf(b) - createdAtMsOf(a) || compareIds(idOf(b), idOf(a)));
-      const items = matching.slice(0, checked.limit).map((kept) => copiedRecord(kept).state);
+      const items = matching.slice(0, checked.limit).map((kept) => this.#copiedRecord(kept).state);
       const last = items[items.length - 1];
       const more = matching.length > checked.limit && last !== undefined;
       return { items, nextCursor: more ? encodeListCursor({ createdAtMs: last.createdAtMs, id: last.id }) : null };
@@ -227,7 +212,9 @@ export class MemoryStore implements SagaStore {
   countByStatus(): Promise<Record<SagaStatus, number>> {
     return this.#call(() => {
       const counts = zeroCounts();
-      for (const kept of this.#instances.values()) counts[statusOf(kept)]++;
+      for (const instance of this.#live.values()) counts[instance.state.status]++;
+      counts.completed += this.#archive.count("completed");
+      counts.compensated += this.#archive.count("compensated");
       return counts;
     });
   }
@@ -235,10 +222,7 @@ export class MemoryStore implements SagaStore {
   countUnfinishedByDefinition(): Promise<UnfinishedCount[]> {
     return this.#call(() => {
       const counts = new Map<string, UnfinishedCount>();
-      for (const kept of this.#instances.values()) {
-        // An ended saga is never running.
-        if (isEnded(kept)) continue;
-        const { state } = kept;
+      for (const { state } of this.#live.values()) {
         if (state.status !== "running" && state.status !== "compensating") continue;
         const key = definitionKey(state.definitionName, state.definitionVersion);
         const entry = counts.get(key) ?? { definitionName: state.definitionName, definitionVersion: state.definitionVersion, count: 0 };
@@ -253,7 +237,7 @@ export class MemoryStore implements SagaStore {
     return this.#call(() => {
       const { buckets, index } = checkActivityQuery(query);
       const { fromMs, toMs } = query;
-      for (const kept of this.#instances.values()) {
+      for (const kept of this.#all()) {
         const createdAtMs = createdAtMsOf(kept);
         if (createdAtMs >= fromMs && createdAtMs < toMs) (buckets[index(createdAtMs)] as ActivityBucket).started++;
         const ended = endedAtMsOf(kept);
@@ -271,8 +255,8 @@ export class MemoryStore implements SagaStore {
       checkClaimRequest(request);
       if (request.limit === 0) return [];
       return this.#due.takeDue(request.definitions, request.nowMs, request.limit).map((slot) => {
-        // The due index holds only sagas still going, never a packed one.
-        const instance = this.#instances.get(slot.id) as StoredInstance;
+        // The due index holds only sagas still going, never an archived one.
+        const instance = this.#live.get(slot.id) as LiveInstance;
         instance.epoch++;
         instance.leaseOwner = request.workerId;
         instance.leaseExpiresAtMs = request.nowMs + request.leaseMs;
@@ -303,12 +287,11 @@ export class MemoryStore implements SagaStore {
   moveInstance(request: MoveInstanceRequest): Promise<MoveOutcome> {
     return this.#call((): MoveOutcome => {
       checkCommitStateId(request.sagaId, request.state.id);
-      const instance = this.#live(request.sagaId);
+      const instance = this.#liveInstance(request.sagaId);
       if (instance === undefined) return { moved: false, reason: "not_found" };
       if (instance.leaseOwner !== null && instance.leaseExpiresAtMs !== null && instance.leaseExpiresAtMs >= request.nowMs) return { moved: false, reason: "leased" };
       if (instance.epoch !== request.epoch) return { moved: false, reason: "changed" };
       const { state } = request;
-      const endsNow = endsForGood(state) && !endsForGood(instance.state);
       instance.state = state;
       instance.epoch++;
       instance.leaseOwner = null;
@@ -319,7 +302,7 @@ export class MemoryStore implements SagaStore {
       instance.slot = newSlot(state.id, keyOf(state));
       appendHistory(instance, request.history, null);
       this.#reindex(instance);
-      if (endsNow) this.#settleEnded([instance]);
+      if (endsForGood(state)) this.#settleEnded([instance]);
       return { moved: true };
     });
   }
@@ -337,11 +320,12 @@ export class MemoryStore implements SagaStore {
 
   deliver(sagaId: string, message: InboxPayload, nowMs: number): Promise<DeliverOutcome> {
     return this.#call((): DeliverOutcome => {
-      const kept = this.#instances.get(sagaId);
-      if (kept === undefined) return { accepted: false, reason: "not_found" };
-      // Only a failed saga reopens, and packed ones are completed or compensated.
-      if (isEnded(kept)) return { accepted: false, reason: "terminal", status: statusOf(kept) };
-      const instance = kept;
+      const instance = this.#live.get(sagaId);
+      if (instance === undefined) {
+        // Only a failed saga reopens, and archived ones are completed or compensated.
+        const archived = this.#archive.get(sagaId);
+        return archived === undefined ? { accepted: false, reason: "not_found" } : { accepted: false, reason: "terminal", status: archived.state.status };
+      }
       const reopens = instance.state.status === "failed" && isOperatorRepair(message);
       if (isTerminal(instance.state.status) && !reopens) return { accepted: false, reason: "terminal", status: instance.state.status };
       const seq = instance.inboxSeq + 1;
@@ -399,21 +383,25 @@ export class MemoryStore implements SagaStore {
   /** Later calls reject with `StoreUnavailableError`; the data is dropped. Safe to call twice. */
   close(): Promise<void> {
     this.#closed = true;
-    this.#instances = new Map<string, Kept>();
-    this.#endedRing.length = 0;
+    this.#live = new InPlaceMap<LiveInstance>();
+    this.#archive.clear();
     this.#idsByKey.clear();
     this.#definitions.clear();
     return Promise.resolve();
   }
 
   /** One create; `created` collects what it added, for a batch that must undo it, and `ended` what it added already ended. */
-  #createOne(request: CreateInstanceRequest, created: StoredInstance[] | undefined, ended: StoredInstance[]): CreateOutcome {
+  #createOne(request: CreateInstanceRequest, created: LiveInstance[] | undefined, ended: LiveInstance[]): CreateOutcome {
     const { state, lease } = request;
     const key = state.idempotencyKey;
-    const existingId = key === null ? undefined : this.#idsByKey.get(key);
-    const existing = existingId === undefined ? undefined : this.#instances.get(existingId);
-    if (existing !== undefined) return { ok: true, result: { created: false, record: isEnded(existing) ? copiedRecord(existing) : toRecord(existing, false) } };
-    if (this.#instances.has(state.id)) {
+    if (key !== null) {
+      const liveId = this.#idsByKey.get(key);
+      // By reference from the live table (as the runtime's calls get states), fresh from the archive.
+      const existing = liveId === undefined ? this.#archive.getByKey(key) : this.#live.get(liveId);
+      if (existing !== undefined) return { ok: true, result: { created: false, record: toRecord(existing, false) } };
+    }
+    const idHash = hashString(state.id);
+    if (this.#live.has(state.id) || this.#archive.has(state.id, idHash)) {
       return {
         ok: false,
         error: new InvalidArgumentError("state.id", `${JSON.stringify(state.id)} already names another instance; ids must be unique`),
@@ -426,9 +414,10 @@ export class MemoryStore implements SagaStore {
       lease?.expiresAtMs ?? null,
       isTerminal(state.status) ? null : state.wakeAtMs,
       newSlot(state.id, keyOf(state)),
+      idHash,
     );
     appendHistory(instance, request.history, lease === undefined ? null : { workerId: lease.owner, epoch: 1 });
-    this.#instances.set(state.id, instance);
+    this.#live.set(state.id, instance);
     if (key !== null) this.#idsByKey.set(key, state.id);
     this.#reindex(instance);
     created?.push(instance);
@@ -436,27 +425,41 @@ export class MemoryStore implements SagaStore {
     return { ok: true, result: { created: true, record: toRecord(instance, false) } };
   }
 
-  #drop(kept: Kept): void {
-    const id = idOf(kept);
-    this.#instances.delete(id);
-    const key = idempotencyKeyOf(kept);
+  /** Takes a live instance out of the live table, its key and its place in the due index. */
+  #forgetLive(instance: LiveInstance): void {
+    const { id, idempotencyKey: key } = instance.state;
+    this.#live.delete(id);
     if (key !== null && this.#idsByKey.get(key) === id) this.#idsByKey.delete(key);
-    if (!isEnded(kept)) kept.slot.heap?.remove(kept.slot);
+    instance.slot.heap?.remove(instance.slot);
   }
 
-  /** The instance by id, a packed one unpacked and kept as an instance again: for the writes that may change it. */
-  #live(id: string): StoredInstance | undefined {
-    const kept = this.#instances.get(id);
-    if (kept === undefined || !isEnded(kept)) return kept;
-    const instance = unpackEnded(kept);
-    this.#instances.set(id, instance);
+  /** The instance by id, an archived one taken out of the archive and made live again: for the writes that may change it. */
+  #liveInstance(id: string): LiveInstance | undefined {
+    const live = this.#live.get(id);
+    if (live !== undefined) return live;
+    const instance = this.#archive.take(id);
+    if (instance === undefined) return undefined;
+    this.#live.set(id, instance);
+    const key = instance.state.idempotencyKey;
+    if (key !== null) this.#idsByKey.set(key, id);
     return instance;
+  }
+
+  /** Every saga, live ones first. */
+  *#all(): IterableIterator<Kept> {
+    yield* this.#live.values();
+    yield* this.#archive.summaries();
+  }
+
+  /** A record the caller owns: an archived saga read into fresh objects, a live one's state deep-copied. */
+  #copiedRecord(kept: Kept): InstanceRecord {
+    return kept instanceof ArchivedSaga ? toRecord(this.#archive.read(kept), false) : toRecord(kept, true);
   }
 
   /** Puts back what the commits of a failed batch changed, newest first. */
   #undo(undo: UndoLog): void {
     for (let at = undo.length - UNDO_FIELDS; at >= 0; at -= UNDO_FIELDS) {
-      const instance = undo[at] as StoredInstance;
+      const instance = undo[at] as LiveInstance;
       instance.state = undo[at + 1] as SagaState;
       instance.wakeAtMs = undo[at + 2] as number | null;
       instance.leaseOwner = undo[at + 3] as string | null;
@@ -471,31 +474,22 @@ export class MemoryStore implements SagaStore {
   }
 
   /**
-   * Sagas that just ended for good, their batch written: with `keepEnded`, forgets the ones that
-   * ended longest ago beyond it, and packs each one kept (`packEnded`). `#endedRing` holds the
-   * kept ended sagas' ids; once full, its oldest sits at `#endedNext`, which each newly ended saga
-   * then replaces.
+   * Sagas that just ended for good, their batch written: each is archived (or, with `keepEnded:
+   * 0`, forgotten), and with `keepEnded` the ones archived longest ago beyond it are forgotten.
+   * One that cannot be archived (it still holds a lease or messages) stays live.
    */
-  #settleEnded(ended: readonly StoredInstance[]): void {
+  #settleEnded(ended: readonly LiveInstance[]): void {
     const keep = this.#keepEnded;
     for (const instance of ended) {
+      // Listed twice by one batch, or moved since: only the live instance itself is settled.
+      if (this.#live.get(instance.state.id) !== instance) continue;
       if (keep === 0) {
-        this.#drop(instance);
+        this.#forgetLive(instance);
         continue;
       }
-      const id = instance.state.id;
-      if (keep !== null) {
-        if (this.#endedRing.length < keep) {
-          this.#endedRing.push(id);
-        } else {
-          const oldest = this.#instances.get(this.#endedRing[this.#endedNext] as string);
-          if (oldest !== undefined) this.#drop(oldest);
-          this.#endedRing[this.#endedNext] = id;
-          this.#endedNext = (this.#endedNext + 1) % keep;
-        }
-      }
-      const packed = packEnded(instance);
-      if (packed !== null) this.#instances.set(id, packed);
+      if (!this.#archive.add(instance, instance.idHash)) continue;
+      this.#forgetLive(instance);
+      if (keep !== null) while (this.#archive.size > keep) this.#archive.dropOldest();
     }
   }
 
@@ -503,8 +497,8 @@ export class MemoryStore implements SagaStore {
     this.#due.place(instance.slot, instance);
   }
 
-  #commitOne(commit: TransitionCommit, undo: UndoLog, ended: StoredInstance[]): CommitOutcome {
-    const instance = this.#live(commit.sagaId);
+  #commitOne(commit: TransitionCommit, undo: UndoLog, ended: LiveInstance[]): CommitOutcome {
+    const instance = this.#liveInstance(commit.sagaId);
     if (
       instance === undefined ||
       instance.epoch !== commit.epoch ||
@@ -515,6 +509,8 @@ export class MemoryStore implements SagaStore {
       if (instance !== undefined) {
         logUndo(undo, instance);
         appendHistory(instance, [rejectedWriteEntry(commit, instance.epoch)], { workerId: commit.workerId, epoch: commit.epoch });
+        // A late writer's commit to a saga that ended for good: archived again once it is recorded.
+        if (endsForGood(instance.state)) ended.push(instance);
       }
       return { ok: false, reason: "fenced" };
     }
@@ -537,10 +533,10 @@ export class MemoryStore implements SagaStore {
     return COMMITTED;
   }
 
-  #held(workerId: string, lease: LeaseRef): StoredInstance | undefined {
-    const kept = this.#instances.get(lease.sagaId);
-    // A packed saga holds no lease.
-    return kept !== undefined && !isEnded(kept) && kept.epoch === lease.epoch && kept.leaseOwner === workerId ? kept : undefined;
+  #held(workerId: string, lease: LeaseRef): LiveInstance | undefined {
+    // An archived saga holds no lease.
+    const instance = this.#live.get(lease.sagaId);
+    return instance !== undefined && instance.epoch === lease.epoch && instance.leaseOwner === workerId ? instance : undefined;
   }
 
   /** Runs synchronously, like the real adapters' drivers; a throw becomes the promise's rejection. */
@@ -564,10 +560,6 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   return new MemoryStore(options);
 }
 
-/** Ended and never to change again: `failed` is left out, since an operator may retry it. */
-function endsForGood(state: SagaState): boolean {
-  return state.status === "completed" || state.status === "compensated";
-}
 
 /** The last definition key made, by `keyOf`. */
 let lastKey = { name: "", version: Number.NaN, key: "" };
@@ -583,9 +575,25 @@ function keyOf(state: SagaState): string {
   return lastKey.key;
 }
 
-/** A record the caller owns: a packed saga unpacked into fresh objects, an instance's state deep-copied. */
-function copiedRecord(kept: Kept): InstanceRecord {
-  return isEnded(kept) ? toRecord(unpackEnded(kept), false) : toRecord(kept, true);
+/** The columns the listings and counts read, of either kind of kept saga. */
+function idOf(kept: Kept): string {
+  return kept instanceof ArchivedSaga ? kept.id : kept.state.id;
+}
+
+function statusOf(kept: Kept): SagaStatus {
+  return kept instanceof ArchivedSaga ? kept.status : kept.state.status;
+}
+
+function definitionNameOf(kept: Kept): string {
+  return kept instanceof ArchivedSaga ? kept.definitionName : kept.state.definitionName;
+}
+
+function createdAtMsOf(kept: Kept): number {
+  return kept instanceof ArchivedSaga ? kept.createdAtMs : kept.state.createdAtMs;
+}
+
+function endedAtMsOf(kept: Kept): number | undefined {
+  return kept instanceof ArchivedSaga ? kept.endedAtMs : kept.state.endedAtMs;
 }
 
 /** The instance as a record; its state deep-copied for the read calls, by reference for the runtime's. */
