@@ -69,7 +69,8 @@ export class EndedArchive {
   readonly #ids = new RecordTable((chunk, offset, id) => stringEquals(this.#chunk(chunk), offset + HEADER_BYTES, id));
   readonly #keys = new RecordTable((chunk, offset, key) => stringEquals(this.#chunk(chunk), keyPosition(this.#chunk(chunk), offset), key));
   readonly #writer = new RecordWriter(this.#vocabulary, (bytes) => this.#newChunk(bytes));
-  readonly #counts = new Map<SagaStatus, number>();
+  #completed = 0;
+  #compensated = 0;
   /** Where `dropOldest` looks first: nothing kept lies before it. */
   #oldestChunk = 0;
   #oldestOffset = 0;
@@ -97,7 +98,7 @@ export class EndedArchive {
 
   /** How many it keeps that ended with `status`. */
   count(status: SagaStatus): number {
-    return this.#counts.get(status) ?? 0;
+    return status === "completed" ? this.#completed : status === "compensated" ? this.#compensated : 0;
   }
 
   /**
@@ -131,7 +132,8 @@ export class EndedArchive {
     writer.start = writer.pos;
     this.#ids.insert(idHash, chunk, offset);
     if (state.idempotencyKey !== null) this.#keys.insert(hashString(state.idempotencyKey), chunk, offset);
-    this.#counts.set(state.status, this.count(state.status) + 1);
+    if (state.status === "completed") this.#completed++;
+    else this.#compensated++;
     return true;
   }
 
@@ -228,7 +230,8 @@ export class EndedArchive {
     this.#kept.length = 0;
     this.#ids.clear();
     this.#keys.clear();
-    this.#counts.clear();
+    this.#completed = 0;
+    this.#compensated = 0;
     this.#oldestChunk = 0;
     this.#oldestOffset = 0;
     this.#writer.use(Buffer.alloc(0), 0);
@@ -248,7 +251,8 @@ export class EndedArchive {
       const slot = this.#keys.findRecord(hashString(summary.idempotencyKey), chunk, offset);
       if (slot >= 0) this.#keys.removeAt(slot);
     }
-    this.#counts.set(summary.status, this.count(summary.status) - 1);
+    if (summary.status === "completed") this.#completed--;
+    else this.#compensated--;
     bytes[offset + 4] = DROPPED;
     const kept = (this.#kept[chunk] as number) - 1;
     this.#kept[chunk] = kept;
