@@ -268,7 +268,7 @@ describe("the ended-saga archive", () => {
       fc.constant({ kind: "dropOldest" as const }),
     );
     fc.assert(
-      fc.property(fc.array(opArb, { maxLength: 300 }), (ops) => {
+      fc.property(fc.array(opArb, { minLength: 50, maxLength: 300, size: "max" }), (ops) => {
         const archive = new EndedArchive();
         // Ids in the order they were archived, as the model of what is kept.
         const model: string[] = [];

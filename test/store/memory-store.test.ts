@@ -212,6 +212,31 @@ describe("MemoryStore keepEnded", () => {
     await store.close();
   });
 
+  it("keeps a saga that a late commit or a refused move touched among the ended, as the newest of them", async () => {
+    const store = createMemoryStore({ keepEnded: 1 });
+    await endInTurn(store, ["old"]);
+    const before = await store.getInstance("old");
+    if (before === null) throw new Error("old was not kept");
+    // A move for an epoch that has moved on is refused; the saga stays ended and kept.
+    const refused = await store.moveInstance({ sagaId: "old", epoch: before.epoch - 1, state: before.state, history: [], nowMs: T0 + 2 });
+    expect(refused).toEqual({ moved: false, reason: "changed" });
+    expect((await store.getInstance("old"))?.state.status).toBe("completed");
+    // The next saga to end is kept in its place: "old" is not left behind as a live saga.
+    await endInTurn(store, ["new"]);
+    expect(await store.getInstance("old")).toBeNull();
+    expect((await store.countByStatus()).completed).toBe(1);
+    // A late writer's commit to the kept saga is recorded, and the saga stays the one kept.
+    const kept = await store.getInstance("new");
+    if (kept === null) throw new Error("new was not kept");
+    const late = commitOf({ record: { ...kept, leaseOwner: "w1" }, inbox: [] }, sagaCompleted(kept.state, T0 + 3), { lease: "release" });
+    expect(await store.commitTransitions([late])).toEqual([{ ok: false, reason: "fenced" }]);
+    expect((await store.getHistory("new")).at(-1)).toMatchObject({ type: "write_rejected" });
+    expect((await store.countByStatus()).completed).toBe(1);
+    await endInTurn(store, ["newest"]);
+    expect(await store.getInstance("new")).toBeNull();
+    await store.close();
+  });
+
   it("refuses a keepEnded that is not a whole number ≥ 0, naming it", async () => {
     for (const keepEnded of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, "10" as unknown as number]) {
       await expectInvalidArgument(

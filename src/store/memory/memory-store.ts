@@ -290,7 +290,11 @@ export class MemoryStore implements SagaStore {
       const instance = this.#liveInstance(request.sagaId);
       if (instance === undefined) return { moved: false, reason: "not_found" };
       if (instance.leaseOwner !== null && instance.leaseExpiresAtMs !== null && instance.leaseExpiresAtMs >= request.nowMs) return { moved: false, reason: "leased" };
-      if (instance.epoch !== request.epoch) return { moved: false, reason: "changed" };
+      if (instance.epoch !== request.epoch) {
+        // Taken out of the archive to be moved (it holds no lease): back into it.
+        this.#rearchive(instance);
+        return { moved: false, reason: "changed" };
+      }
       const { state } = request;
       instance.state = state;
       instance.epoch++;
@@ -445,6 +449,15 @@ export class MemoryStore implements SagaStore {
     return instance;
   }
 
+  /**
+   * Archives again a saga that ended for good and was taken out of the archive for a write that
+   * did not change it. With `keepEnded: 0` nothing was archived, so nothing is taken out: a saga
+   * live then is one that could not be archived, and stays.
+   */
+  #rearchive(instance: LiveInstance): void {
+    if (this.#keepEnded !== 0 && endsForGood(instance.state)) this.#settleEnded([instance]);
+  }
+
   /** Every saga, live ones first. */
   *#all(): IterableIterator<Kept> {
     yield* this.#live.values();
@@ -510,7 +523,7 @@ export class MemoryStore implements SagaStore {
         logUndo(undo, instance);
         appendHistory(instance, [rejectedWriteEntry(commit, instance.epoch)], { workerId: commit.workerId, epoch: commit.epoch });
         // A late writer's commit to a saga that ended for good: archived again once it is recorded.
-        if (endsForGood(instance.state)) ended.push(instance);
+        if (this.#keepEnded !== 0 && endsForGood(instance.state)) ended.push(instance);
       }
       return { ok: false, reason: "fenced" };
     }
