@@ -50,11 +50,14 @@ export function endsForGood(state: SagaState): boolean {
  * The sagas a memory store keeps after they ended for good (`completed` or `compensated`), as
  * bytes outside V8's heap: one record each, appended to chunks of 4 MiB, found through two hash
  * tables (by id, by idempotency key) that are typed arrays too. Kept in V8's heap instead, as
- * objects or even packed into one array each, every ended saga was more the collector copied out
- * of the young generation and marked again in every full collection, for as long as the store
- * lived: with every saga kept, that cost more than running the saga (83k sagas/s at 512 in flight
- * against 172k for the same store forgetting them, 2026-12-02). A record holds the saga's state,
- * history and writers exactly (see `record-bytes.ts`); reading one builds fresh objects.
+ * objects or packed into one array each (1.1 KB a saga), every ended saga was more for the
+ * collector to copy out of the young generation and mark again in every full collection for the
+ * store's life, and V8's heap limit capped how many a process could keep. Writing a record costs
+ * about what the collector spent on a packed saga (some 2 µs a saga here, docs/benchmarks.md), so
+ * the in-memory rate stays where it was; what changes is that the collector's work no longer grows
+ * with the sagas kept (its share of the in-memory row fell from 26% to 15%) and the heap limit no
+ * longer bounds them. A record holds the saga's state, history and writers exactly (see
+ * `record-bytes.ts`); reading one builds fresh objects.
  *
  * Records are appended in the order the sagas ended, so the oldest kept is the first one not yet
  * dropped (`dropOldest`); a chunk whose records are all dropped is let go.
