@@ -199,7 +199,10 @@ export class RecordWriter {
    */
   string(text: string, repeat = true): void {
     const length = text.length;
-    if (length > SHORT_STRING && this.#writtenBefore(text, repeat)) return;
+    if (length > SHORT_STRING) {
+      if (!repeat) this.#long.push(text);
+      else if (this.#referTo(this.#long, text, REPEAT)) return;
+    }
     if (length > LOOP_COPY_MAX) {
       this.#copyLong(text);
       return;
@@ -227,20 +230,6 @@ export class RecordWriter {
       for (let i = 0; i < length; i++) bytes[at++] = text.charCodeAt(i);
     }
     this.pos = at;
-  }
-
-  /** True when the long string `text` was written before in the record: then a reference to it is written. */
-  #writtenBefore(text: string, repeat: boolean): boolean {
-    const earlier = repeat ? this.#long.indexOf(text) : -1;
-    if (earlier < 0) {
-      this.#long.push(text);
-      return false;
-    }
-    this.room(5);
-    this.bytes[this.pos] = REPEAT;
-    putInt32(this.bytes, this.pos + 1, earlier);
-    this.pos += 5;
-    return true;
   }
 
   #copyLong(text: string): void {
@@ -301,22 +290,25 @@ export class RecordWriter {
     throw new UnencodableValue(`a ${typeof value} cannot be archived`);
   }
 
-  /** True when `object` was written before in the record: then a reference to it is written. */
-  #repeated(object: object): boolean {
-    const earlier = this.#objects.indexOf(object);
+  /**
+   * True when `value` is among `written` (those of its kind the record holds so far): then a
+   * reference to it, tagged `tag`, is written. Else it joins them, to be written out by the caller.
+   */
+  #referTo<T>(written: T[], value: T, tag: number): boolean {
+    const earlier = written.indexOf(value);
     if (earlier < 0) {
-      this.#objects.push(object);
+      written.push(value);
       return false;
     }
     this.room(5);
-    this.bytes[this.pos] = SAME_OBJECT;
+    this.bytes[this.pos] = tag;
     putInt32(this.bytes, this.pos + 1, earlier);
     this.pos += 5;
     return true;
   }
 
   #array(values: readonly unknown[]): void {
-    if (this.#repeated(values)) return;
+    if (this.#referTo<object>(this.#objects, values, SAME_OBJECT)) return;
     this.byte(ARRAY);
     this.uint32(values.length);
     for (let i = 0; i < values.length; i++) this.value(values[i]);
@@ -324,7 +316,7 @@ export class RecordWriter {
 
   /** Its own enumerable keys in order (`for…in` without inherited ones: no array of keys made), the count written last. */
   #object(object: Record<string, unknown>): void {
-    if (this.#repeated(object)) return;
+    if (this.#referTo<object>(this.#objects, object, SAME_OBJECT)) return;
     this.room(5);
     this.bytes[this.pos] = OBJECT;
     const countAt = this.pos + 1 - this.start;
