@@ -167,14 +167,6 @@ export class EndedArchive {
     return instance;
   }
 
-  /** Forgets the saga archived under `id`; true if there was one. */
-  delete(id: string): boolean {
-    const slot = this.#ids.size > 0 ? this.#ids.find(hashString(id), id) : -1;
-    if (slot < 0) return false;
-    this.#drop(this.#ids.chunkAt(slot), this.#ids.offsetAt(slot));
-    return true;
-  }
-
   /** Forgets the saga that was archived longest ago; false when none is kept. */
   dropOldest(): boolean {
     while (this.#oldestChunk < this.#chunks.length) {
@@ -202,13 +194,13 @@ export class EndedArchive {
       const bytes = this.#chunks[chunk];
       if (bytes === null || bytes === undefined) continue;
       for (let offset = 0; offset < (this.#used[chunk] as number); offset += bytes.readUInt32LE(offset)) {
-        if (bytes[offset + 4] === KEPT) yield this.summaryAt(chunk, offset);
+        if (bytes[offset + 4] === KEPT) yield this.#summaryAt(chunk, offset);
       }
     }
   }
 
   /** The columns of the record at this place. */
-  summaryAt(chunk: number, offset: number): ArchivedSaga {
+  #summaryAt(chunk: number, offset: number): ArchivedSaga {
     const reader = new RecordReader(this.#chunk(chunk), offset + HEADER_BYTES, this.#vocabulary);
     const id = reader.next() as string;
     const idempotencyKey = reader.next() as string | null;
@@ -249,7 +241,7 @@ export class EndedArchive {
     const bytes = this.#chunk(chunk);
     const idHash = bytes.readInt32LE(offset + 5);
     this.#ids.removeAt(this.#ids.findRecord(idHash, chunk, offset));
-    const summary = this.summaryAt(chunk, offset);
+    const summary = this.#summaryAt(chunk, offset);
     if (summary.idempotencyKey !== null) {
       const slot = this.#keys.findRecord(hashString(summary.idempotencyKey), chunk, offset);
       if (slot >= 0) this.#keys.removeAt(slot);
@@ -373,7 +365,7 @@ function extrasOf(state: SagaState): Partial<SagaState> | undefined {
   return extras;
 }
 
-/** The record's values, in the order `readSaga` and `summaryAt` read them: the columns first, the id and key leading. */
+/** The record's values, in the order `readSaga` and `EndedArchive.#summaryAt` read them: the columns first, the id and key leading. */
 function writeSaga(writer: RecordWriter, instance: StoredInstance): void {
   const { state } = instance;
   // Read in place by the tables (`stringEquals`): never written as a reference to an earlier string.

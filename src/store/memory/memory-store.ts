@@ -292,7 +292,7 @@ export class MemoryStore implements SagaStore {
       if (instance.leaseOwner !== null && instance.leaseExpiresAtMs !== null && instance.leaseExpiresAtMs >= request.nowMs) return { moved: false, reason: "leased" };
       if (instance.epoch !== request.epoch) {
         // Taken out of the archive to be moved (it holds no lease): back into it.
-        this.#rearchive(instance);
+        if (this.#belongsInArchive(instance)) this.#settleEnded([instance]);
         return { moved: false, reason: "changed" };
       }
       const { state } = request;
@@ -450,12 +450,12 @@ export class MemoryStore implements SagaStore {
   }
 
   /**
-   * Archives again a saga that ended for good and was taken out of the archive for a write that
-   * did not change it. With `keepEnded: 0` nothing was archived, so nothing is taken out: a saga
-   * live then is one that could not be archived, and stays.
+   * Whether `instance`, live and ended for good, belongs back in the archive: it was taken out
+   * for a write that did not change that. With `keepEnded: 0` nothing was archived, so nothing
+   * is taken out: a saga live then is one that could not be archived, and stays.
    */
-  #rearchive(instance: LiveInstance): void {
-    if (this.#keepEnded !== 0 && endsForGood(instance.state)) this.#settleEnded([instance]);
+  #belongsInArchive(instance: LiveInstance): boolean {
+    return this.#keepEnded !== 0 && endsForGood(instance.state);
   }
 
   /** Every saga, live ones first. */
@@ -523,7 +523,7 @@ export class MemoryStore implements SagaStore {
         logUndo(undo, instance);
         appendHistory(instance, [rejectedWriteEntry(commit, instance.epoch)], { workerId: commit.workerId, epoch: commit.epoch });
         // A late writer's commit to a saga that ended for good: archived again once it is recorded.
-        if (this.#keepEnded !== 0 && endsForGood(instance.state)) ended.push(instance);
+        if (this.#belongsInArchive(instance)) ended.push(instance);
       }
       return { ok: false, reason: "fenced" };
     }

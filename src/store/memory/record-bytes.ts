@@ -378,10 +378,6 @@ export class RecordReader {
     return value;
   }
 
-  byte(): number {
-    return this.bytes[this.pos++] as number;
-  }
-
   next(): unknown {
     const tag = this.bytes[this.pos++] as number;
     const view = this.#view;
